@@ -1,0 +1,40 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Vigil",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "vigil", targets: ["vigil"]),
+        .library(name: "VigilLanguage", targets: ["VigilLanguage"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Debian's libpcre2-dev, found through pkg-config `libpcre2-8`.
+        .systemLibrary(
+            name: "CPCRE2",
+            pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"])]
+        ),
+        // The one place that talks to PCRE2: the front end uses it to reject bad
+        // regexes at check time, the runtime to match. Keeping it apart lets the
+        // runtime match regexes without importing the language front end.
+        .target(name: "VigilRegex", dependencies: ["CPCRE2"]),
+        .target(name: "VigilLanguage", dependencies: ["VigilRegex"]),
+        .target(name: "VigilRuntime", dependencies: ["VigilRegex"]),
+        .target(name: "VigilCompiler", dependencies: ["VigilLanguage", "VigilRuntime"]),
+        .target(name: "VigilLake", dependencies: ["VigilRuntime"]),
+        .target(name: "VigilConnectors", dependencies: ["VigilRuntime"]),
+        .executableTarget(
+            name: "vigil",
+            dependencies: [
+                "VigilLanguage", "VigilCompiler", "VigilRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "VigilLanguageTests", dependencies: ["VigilLanguage"]),
+        .testTarget(name: "VigilCLITests", dependencies: ["VigilLanguage"]),
+    ]
+)

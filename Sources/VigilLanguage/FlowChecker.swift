@@ -1,0 +1,88 @@
+/// Flows and aggregates.
+extension Checker {
+    static let expectActions = ["warn", "drop", "quarantine", "fail"]
+
+    mutating func checkFlow(_ f: FlowDecl) {
+        if f.common.into == nil {
+            missing("into", in: "flow", f.name, help: "name its table: `into table silver.NAME`")
+        }
+        guard let from = f.common.from else {
+            missing("from", in: "flow", f.name, help: "name the stream it reads: `from STREAM`")
+            return
+        }
+        guard let stream = resolveStream(from.stream) else { return }
+        var scope = Scope()
+        scope.fields = stream.fields
+        scope.fieldsOwner = "stream `\(stream.decl.name.name)`"
+        scope.place = "in a flow"
+        var columns = stream.decl.fields.map { $0.path.text.replacingDots() }
+        for e in f.enrich {
+            guard let ref = references[e.reference.name] else {
+                diagnostics.report(Diagnostic(
+                    .unknownReference, "unknown reference table `\(e.reference.name)`", at: e.reference.span,
+                    help: Suggest.closest(to: e.reference.name, in: references.keys).map { "did you mean `\($0)`?" }
+                        ?? "declare it with `reference \(e.reference.name) from \"FILE\" key FIELD fields ...`"))
+                continue
+            }
+            usedReferences.insert(e.reference.name)
+            if let t = requireField(e.on, in: stream.fields, owner: "stream `\(stream.decl.name.name)`"),
+               let k = ref.keyType, !t.isComparable(with: k) {
+                diagnostics.report(Diagnostic(
+                    .keyTypeMismatch, "cannot join `\(t.rawValue)` field `\(e.on.text)` on `\(k.rawValue)` key", at: e.on.span,
+                    secondary: ref.decl.key.map { [Label($0.span, "the key of `\(ref.decl.name.name)` is `\(k.rawValue)`")] } ?? []))
+            }
+            scope.tables[e.reference.name] = ref.fields
+            for (name, t) in ref.fields.sorted(by: { $0.key < $1.key }) where scope.fields[name] == nil {
+                scope.fields[name] = t
+                columns.append(name.replacingDots())
+            }
+        }
+        for w in f.filters { checkCondition(w, "`where`", scope: scope) }
+        var expectations: [String: Span] = [:]
+        for x in f.expectations {
+            if let first = expectations[x.name.name] {
+                diagnostics.report(Diagnostic(.duplicateDeclaration, "expectation `\(x.name.name)` is declared twice", at: x.name.span,
+                                              secondary: [Label(first, "first declared here")]))
+            }
+            expectations[x.name.name] = expectations[x.name.name] ?? x.name.span
+            checkCondition(x.condition, "an expectation", scope: scope)
+            if !Self.expectActions.contains(x.action.name) {
+                diagnostics.report(Diagnostic(
+                    .unknownExpectAction, "unknown action `\(x.action.name)` for a failed expectation", at: x.action.span,
+                    notes: ["the actions are `warn`, `drop`, `quarantine` and `fail`"],
+                    help: Suggest.closest(to: x.action.name, in: Self.expectActions).map { "did you mean `\($0)`?" }))
+            }
+        }
+        if !f.common.select.isEmpty { columns = checkSelect(f.common.select, scope: scope) }
+        if let into = f.common.into { checkInto(into, columns: columns) }
+    }
+
+    mutating func checkAggregate(_ a: AggregateDecl) {
+        if a.session != nil, let w = a.window {
+            diagnostics.report(Diagnostic(.conflictingClauses, "an aggregate takes `session` or `window`, not both", at: w.span,
+                                          secondary: [Label(a.session!.span, "`session` given here")]))
+        } else if a.session == nil && a.window == nil {
+            missing("window", in: "aggregate", a.name, help: "group the events: `window tumbling 5m` or `session gap 30m`")
+        }
+        if a.common.select.isEmpty {
+            missing("select", in: "aggregate", a.name, help: "say what to compute: `select count() as events`")
+        }
+        if a.common.into == nil {
+            missing("into", in: "aggregate", a.name, help: "name its table: `into table gold.NAME`")
+        }
+        if let s = a.session { checkSession(s) }
+        if let w = a.window { checkWindow(w) }
+        guard let from = a.common.from else {
+            missing("from", in: "aggregate", a.name, help: "name the stream it reads: `from STREAM`")
+            return
+        }
+        guard let stream = resolveStream(from.stream) else { return }
+        let key = resolveKey(from, stream, owner: a.name)
+        let scope = groupScope(stream, key: key, session: a.session != nil)
+        if let h = a.having { checkCondition(h, "`having`", scope: scope) }
+        let selected = checkSelect(a.common.select, scope: scope)
+        if let into = a.common.into {
+            checkInto(into, columns: groupColumns(key, session: a.session != nil) + selected)
+        }
+    }
+}

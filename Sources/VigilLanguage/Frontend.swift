@@ -1,0 +1,92 @@
+/// The result of checking a rule set: the parsed files and every diagnostic.
+public struct CheckResult: Sendable {
+    public var sources: SourceMap
+    public var units: [SourceUnit]
+    /// Sorted by file (in the order given), then position.
+    public var diagnostics: [Diagnostic]
+    /// Errors past `DiagnosticBag.errorLimit` that were counted but not kept, per file.
+    public var suppressedErrors: Int
+
+    public var errorCount: Int { diagnostics.filter { $0.severity == .error }.count + suppressedErrors }
+    public var warningCount: Int { diagnostics.filter { $0.severity == .warning }.count }
+    public var hasErrors: Bool { errorCount > 0 }
+}
+
+/// Entry point of the language front end: text in, checked rule set and diagnostics out.
+public enum Frontend {
+    /// Parses and checks `files` as one rule set (declarations in one file are visible
+    /// in the others).
+    ///
+    /// - Complexity: O(n) in the total size of the files, plus PCRE2 compile time.
+    public static func check(_ files: [SourceFile]) -> CheckResult {
+        var sources = SourceMap()
+        var units: [SourceUnit] = []
+        var bags: [DiagnosticBag] = []
+        for f in files {
+            let index = sources.add(f)
+            var bag = DiagnosticBag()
+            if let bad = firstInvalidUTF8(f.bytes) {
+                bag.report(Diagnostic(
+                    .invalidUTF8, "file is not valid UTF-8", at: Span(file: index, start: bad, end: bad + 1),
+                    label: "invalid byte 0x\(String(f.bytes[bad], radix: 16, uppercase: true))",
+                    notes: ["rule files must be UTF-8 text"]))
+                bags.append(bag)
+                continue
+            }
+            var parser = Parser(source: f, file: index)
+            let unit = parser.parseFile()
+            bag.append(contentsOf: parser.takeDiagnostics())
+            if unit.declarations.isEmpty && !bag.hasErrors {
+                bag.report(Diagnostic(
+                    .emptyFile, "the file declares nothing", at: Span(file: index, start: 0, end: 0),
+                    help: "a rule file holds `stream`, `reference`, `rule`, `flow` or `aggregate` declarations"))
+            }
+            units.append(unit)
+            bags.append(bag)
+        }
+        var checker = Checker(sources: sources)
+        checker.skipUnusedWarnings = bags.contains { $0.hasErrors }
+        checker.check(units)
+        var all: [Diagnostic] = []
+        var suppressed = 0
+        for b in bags {
+            all += b.diagnostics
+            suppressed += b.suppressedErrors
+        }
+        all += checker.diagnostics.diagnostics
+        suppressed += checker.diagnostics.suppressedErrors
+        all.sort { a, b in
+            (a.span.file, a.span.start, a.severity == .error ? 0 : 1) < (b.span.file, b.span.start, b.severity == .error ? 0 : 1)
+        }
+        return CheckResult(sources: sources, units: units, diagnostics: all, suppressedErrors: suppressed)
+    }
+
+    /// Offset of the first byte that is not part of well-formed UTF-8, if any.
+    static func firstInvalidUTF8(_ bytes: [UInt8]) -> Int? {
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            let b = bytes[i]
+            if b < 0x80 { i += 1; continue }
+            let length: Int
+            var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
+            switch b {
+            case 0xC2...0xDF: length = 2
+            case 0xE0: length = 3; lo = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: length = 3
+            case 0xED: length = 3; hi = 0x9F
+            case 0xF0: length = 4; lo = 0x90
+            case 0xF1...0xF3: length = 4
+            case 0xF4: length = 4; hi = 0x8F
+            default: return i
+            }
+            for k in 1..<length {
+                guard i + k < n else { return i }
+                let c = bytes[i + k]
+                if k == 1 ? (c < lo || c > hi) : (c < 0x80 || c > 0xBF) { return i + k }
+            }
+            i += length
+        }
+        return nil
+    }
+}

@@ -1,0 +1,21 @@
+import ArgumentParser
+
+/// The `vigil` command: a complex event processing rules engine.
+struct Vigil: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vigil",
+        abstract: "Vigil: a complex event processing rules engine.",
+        discussion: """
+            Write rules in the Vigil language (*.vigil files), check them, and run them over
+            event streams. See docs/language.md for the language.
+
+            Exit codes: 0 success, 1 the rules have errors, 2 bad flags or unreadable paths.
+            """,
+        subcommands: [Check.self]
+    )
+}
+
+/// How diagnostics are colored.
+enum ColorChoice: String, ExpressibleByArgument, CaseIterable {
+    case auto, always, never
+}
