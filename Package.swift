@@ -35,6 +35,6 @@ let package = Package(
             ]
         ),
         .testTarget(name: "VigilLanguageTests", dependencies: ["VigilLanguage"]),
-        .testTarget(name: "VigilCLITests", dependencies: ["VigilLanguage"]),
+        .testTarget(name: "VigilCLITests", dependencies: ["VigilLanguage", "vigil"]),
     ]
 )

@@ -227,26 +227,35 @@ struct Lexer {
 
     private mutating func lexPunct() -> Punct? {
         guard let c = peek() else { return nil }
-        let two: [UInt8: (UInt8, Punct, Punct?)] = [
-            UInt8(ascii: "="): (UInt8(ascii: "="), .eq, .assign),
-            UInt8(ascii: "!"): (UInt8(ascii: "="), .ne, nil),
-            UInt8(ascii: "<"): (UInt8(ascii: "="), .le, .lt),
-            UInt8(ascii: ">"): (UInt8(ascii: "="), .ge, .gt),
-        ]
-        if let (second, double, single) = two[c] {
-            if peek(1) == second { pos += 2; return double }
-            if let single { pos += 1; return single }
-            return nil
+        let followedByEquals = peek(1) == UInt8(ascii: "=")
+        let p: Punct
+        var length = 1
+        switch c {
+        case UInt8(ascii: "="): p = followedByEquals ? .eq : .assign
+        case UInt8(ascii: "!"):
+            guard followedByEquals else { return nil }
+            p = .ne
+        case UInt8(ascii: "<"): p = followedByEquals ? .le : .lt
+        case UInt8(ascii: ">"): p = followedByEquals ? .ge : .gt
+        case UInt8(ascii: "("): p = .lparen
+        case UInt8(ascii: ")"): p = .rparen
+        case UInt8(ascii: "{"): p = .lbrace
+        case UInt8(ascii: "}"): p = .rbrace
+        case UInt8(ascii: "["): p = .lbracket
+        case UInt8(ascii: "]"): p = .rbracket
+        case UInt8(ascii: ","): p = .comma
+        case UInt8(ascii: ":"): p = .colon
+        case UInt8(ascii: "."): p = .dot
+        case UInt8(ascii: "?"): p = .question
+        case UInt8(ascii: "+"): p = .plus
+        case UInt8(ascii: "-"): p = .minus
+        case UInt8(ascii: "*"): p = .star
+        case UInt8(ascii: "/"): p = .slash
+        case UInt8(ascii: "%"): p = .percent
+        default: return nil
         }
-        let one: [UInt8: Punct] = [
-            UInt8(ascii: "("): .lparen, UInt8(ascii: ")"): .rparen, UInt8(ascii: "{"): .lbrace,
-            UInt8(ascii: "}"): .rbrace, UInt8(ascii: "["): .lbracket, UInt8(ascii: "]"): .rbracket,
-            UInt8(ascii: ","): .comma, UInt8(ascii: ":"): .colon, UInt8(ascii: "."): .dot,
-            UInt8(ascii: "?"): .question, UInt8(ascii: "+"): .plus, UInt8(ascii: "-"): .minus,
-            UInt8(ascii: "*"): .star, UInt8(ascii: "/"): .slash, UInt8(ascii: "%"): .percent,
-        ]
-        guard let p = one[c] else { return nil }
-        pos += 1
+        if p.rawValue.utf8.count == 2 { length = 2 }
+        pos += length
         return p
     }
 

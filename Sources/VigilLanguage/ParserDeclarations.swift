@@ -99,7 +99,7 @@ extension Parser {
                 reportUnexpectedClause(t, allowed: allowed, in: declaration)
                 continue
             }
-            if Self.declarationKeywords.contains(word) && t.startsLine { return }
+            if Self.declarationKeywords.contains(word) && !allowed.contains(word) { return }
             if t.startsLine, !allowed.contains(word), source.position(of: t.span.start).column == 1,
                Suggest.closest(to: word, in: Self.declarationKeywords) != nil {
                 return  // a misspelt declaration keyword; `parseFile` reports it
