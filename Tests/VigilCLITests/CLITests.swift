@@ -1,0 +1,184 @@
+import Foundation
+import Testing
+
+/// Runs the real `vigil` binary: exit codes, streams, formats, and hostile input.
+@Suite struct CLITests {
+    static let root = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The `vigil` executable built next to the test bundle.
+    static var binary: URL {
+        var dir = Bundle.main.bundleURL
+        for _ in 0..<3 {
+            let candidate = dir.appendingPathComponent("vigil")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return root.appendingPathComponent(".build/debug/vigil")
+    }
+
+    struct Run {
+        var status: Int32
+        var signalled: Bool
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ args: [String], env: [String: String] = [:]) throws -> Run {
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = args
+        p.currentDirectoryURL = root
+        var environment = ProcessInfo.processInfo.environment
+        environment["NO_COLOR"] = nil
+        for (k, v) in env { environment[k] = v }
+        p.environment = environment
+        // Files rather than pipes: a large output can never fill a pipe and stall the child.
+        let dir = FileManager.default.temporaryDirectory
+        let outURL = dir.appendingPathComponent("vigil-out-\(UUID().uuidString)")
+        let errURL = dir.appendingPathComponent("vigil-err-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(at: outURL)
+            try? FileManager.default.removeItem(at: errURL)
+        }
+        p.standardOutput = try FileHandle(forWritingTo: outURL)
+        p.standardError = try FileHandle(forWritingTo: errURL)
+        try p.run()
+        p.waitUntilExit()
+        return Run(status: p.terminationStatus, signalled: p.terminationReason == .uncaughtSignal,
+                   stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
+                   stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+    }
+
+    static func temp(_ name: String, _ bytes: [UInt8]) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-cli-tests-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let url = dir.appendingPathComponent(name)
+        try Data(bytes).write(to: url)
+        return url.path
+    }
+
+    @Test func bundledRulesAreClean() throws {
+        let r = try Self.run(["check", "rules/"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("checked 3 files"))
+        #expect(r.stderr.contains("no problems"))
+        #expect(r.stdout.isEmpty)
+    }
+
+    @Test func errorsExitOneOnStderrWithLocation() throws {
+        let path = try Self.temp("typo.vigil", Array("""
+            stream s key u time ts fields u: string, ts: timestamp, amount: double
+            rule r from s match a: amout > 1 alert "x"
+            """.utf8))
+        let r = try Self.run(["check", path])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("error[V0202]: unknown field `amout`"))
+        #expect(r.stderr.contains("--> \(path):2:24"))
+        #expect(r.stderr.contains("help: did you mean `amount`?"))
+        #expect(r.stdout.isEmpty)
+        #expect(!r.stderr.contains("\u{1B}["), "no color when stderr is not a terminal")
+    }
+
+    @Test func colorCanBeForced() throws {
+        let path = try Self.temp("color.vigil", Array("rule r from nowhere match a: x alert \"x\"".utf8))
+        let r = try Self.run(["check", "--color", "always", path])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("\u{1B}[1;31merror[V0201]"))
+    }
+
+    @Test func jsonGoesToStdout() throws {
+        let path = try Self.temp("json.vigil", Array("stream s key u time ts fields u: string, ts: timestamp\nrule r from s match a: u == 1 alert \"x\"\n".utf8))
+        let r = try Self.run(["check", "--format", "json", path])
+        #expect(r.status == 1)
+        let doc = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        let diags = doc?["diagnostics"] as? [[String: Any]] ?? []
+        #expect(diags.count == 1)
+        let d = diags.first ?? [:]
+        #expect(d["file"] as? String == path)
+        #expect(d["line"] as? Int == 2)
+        #expect(d["column"] as? Int == 24)
+        #expect(d["end_line"] as? Int == 2)
+        #expect(d["end_column"] as? Int == 30)
+        #expect(d["severity"] as? String == "error")
+        #expect(d["code"] as? String == "V0301")
+        #expect((d["message"] as? String)?.contains("cannot compare") == true)
+        #expect(doc?["errors"] as? Int == 1)
+    }
+
+    @Test func usageErrorsExitTwo() throws {
+        let missing = try Self.run(["check", "no/such/dir"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("cannot read `no/such/dir`"))
+        let badFlag = try Self.run(["check", "--frobnicate", "rules/"])
+        #expect(badFlag.status == 2)
+        let badFormat = try Self.run(["check", "--format", "xml", "rules/"])
+        #expect(badFormat.status == 2)
+        let noArgs = try Self.run(["check"])
+        #expect(noArgs.status == 2)
+    }
+
+    @Test func helpReads() throws {
+        let top = try Self.run(["--help"])
+        #expect(top.status == 0)
+        #expect(top.stdout.contains("check"))
+        #expect(top.stdout.contains("Exit codes"))
+        let sub = try Self.run(["check", "--help"])
+        #expect(sub.status == 0)
+        #expect(sub.stdout.contains("--format"))
+    }
+
+    /// Hostile files: each must give diagnostics with file:line:col and exit 1 — never a
+    /// crash, a signal or a stack trace.
+    @Test(arguments: [
+        "empty", "truncated", "garbage", "nul", "parens-10mb", "deep-nesting", "invalid-utf8",
+        "quantifier-overflow", "duration-overflow", "only-comments",
+    ])
+    func hostileInput(_ kind: String) throws {
+        var rng = SystemRandomNumberGenerator()
+        let stream = "stream s key u time ts fields u: string, ts: timestamp\n"
+        let bytes: [UInt8]
+        switch kind {
+        case "empty": bytes = []
+        case "truncated": bytes = Array((stream + "rule r from s match a: u == \"x\" then b: (u ==").utf8)
+        case "garbage": bytes = (0..<4096).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        case "nul": bytes = Array(stream.utf8) + [0, 0, 0] + Array("rule\0r".utf8)
+        case "parens-10mb": bytes = Array(repeating: UInt8(ascii: "("), count: 10 * 1024 * 1024)
+        case "deep-nesting": bytes = Array((stream + "rule r from s match a: " + String(repeating: "(", count: 5000) + "u == \"x\"" + String(repeating: ")", count: 5000) + " alert \"x\"").utf8)
+        case "invalid-utf8": bytes = Array(stream.utf8) + [0xC3, 0x28] + Array(" rule".utf8)
+        case "quantifier-overflow": bytes = Array((stream + "rule r from s match a: u == \"x\" {184467440737095516160} alert \"x\"").utf8)
+        case "duration-overflow": bytes = Array((stream + "rule r from s match a: u == \"x\" then b: u == \"y\" within 99999999999999999999h alert \"x\"").utf8)
+        default: bytes = Array("# nothing here\n".utf8)
+        }
+        let path = try Self.temp("\(kind).vigil", bytes)
+        let r = try Self.run(["check", path])
+        #expect(!r.signalled, "crashed on \(kind)")
+        #expect(r.status == 1, "\(kind): exit \(r.status)\n\(r.stderr.prefix(2000))")
+        #expect(r.stderr.contains("--> \(path):"), "\(kind): no location")
+        #expect(!r.stderr.contains("Fatal error") && !r.stderr.contains("Stack dump"), "\(kind): crashed")
+    }
+
+    /// The in-process fuzz test covers thousands of mutants; this runs a sample through
+    /// the real binary: a stray `]` on a line of each bundled file must exit 1 and name
+    /// that line.
+    @Test func mutatedBundledRulesExitOneAndNameTheLine() throws {
+        for name in ["auth.vigil", "clickstream.vigil", "payments.vigil"] {
+            let text = try String(contentsOf: Self.root.appendingPathComponent("rules/" + name), encoding: .utf8)
+            var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            let candidates = lines.indices.filter { !lines[$0].trimmingCharacters(in: .whitespaces).isEmpty }
+            for index in stride(from: 0, to: candidates.count, by: max(1, candidates.count / 12)) {
+                let line = candidates[index]
+                let original = lines[line]
+                lines[line] = "] " + original
+                let path = try Self.temp("mutant-\(line)-\(name)", Array(lines.joined(separator: "\n").utf8))
+                lines[line] = original
+                let r = try Self.run(["check", path])
+                #expect(!r.signalled)
+                #expect(r.status == 1, "\(name) line \(line + 1): exit \(r.status)")
+                #expect(r.stderr.contains("\(path):\(line + 1):1"), "\(name) line \(line + 1) not reported:\n\(r.stderr)")
+            }
+        }
+    }
+}
