@@ -34,7 +34,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "VigilLanguageTests", dependencies: ["VigilLanguage"]),
+        .testTarget(name: "VigilLanguageTests", dependencies: ["VigilLanguage"], exclude: ["Diagnostics"]),
         .testTarget(name: "VigilCLITests", dependencies: ["VigilLanguage", "vigil"]),
     ]
 )
