@@ -6,10 +6,10 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check rule files and report every problem with its file, line and column.",
         discussion: """
-            Files and folders are checked together as one rule set, so a rule may read a
+            Files and folders are checked together as one rule set, so a rule may read a \
             stream declared in another file. Folders are searched for *.vigil files.
 
-            Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 bad flags or
+            Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 bad flags or \
             unreadable paths.
             """
     )

@@ -6,7 +6,7 @@ struct Vigil: ParsableCommand {
         commandName: "vigil",
         abstract: "Vigil: a complex event processing rules engine.",
         discussion: """
-            Write rules in the Vigil language (*.vigil files), check them, and run them over
+            Write rules in the Vigil language (*.vigil files), check them, and run them over \
             event streams. See docs/language.md for the language.
 
             Exit codes: 0 success, 1 the rules have errors, 2 bad flags or unreadable paths.
