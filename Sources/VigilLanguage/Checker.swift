@@ -27,6 +27,8 @@ struct Checker {
     var incomplete: Set<Span> = []
     /// Some file had syntax errors, so a use may have been lost: no unused warnings.
     var skipUnusedWarnings = false
+    /// Everything checked so far, typed; meaningful only when there are no errors.
+    var ruleSet = CheckedRuleSet()
 
     static let severities = ["info", "low", "medium", "high", "critical"]
 
@@ -142,6 +144,10 @@ struct Checker {
             missing("time", in: "stream", s.name, help: "name the event-time field, e.g. `time ts`")
         }
         if let idle = s.idleTimeout { positive(idle, "the idle timeout") }
+        ruleSet.streams.append(CheckedStream(
+            name: s.name.name, fields: s.fields.compactMap { f in fields[f.path.text].map { CheckedField(name: f.path.text, type: $0) } },
+            key: s.key.map(\.text), time: s.time?.text ?? "", latenessMs: s.lateness?.milliseconds ?? 0,
+            idleTimeoutMs: s.idleTimeout?.milliseconds))
         return StreamInfo(decl: s, fields: fields, key: key)
     }
 
@@ -155,6 +161,9 @@ struct Checker {
         } else {
             missing("key", in: "reference table", r.name, help: "name the column that enrichment joins on: `key card`")
         }
+        ruleSet.references.append(CheckedReference(
+            name: r.name.name, path: r.source?.value ?? "", key: r.key?.text ?? "",
+            fields: r.fields.compactMap { f in fields[f.path.text].map { CheckedField(name: f.path.text, type: $0) } }))
         return ReferenceInfo(decl: r, fields: fields, keyType: keyType)
     }
 
@@ -206,25 +215,34 @@ struct Checker {
         return stream.key.count == stream.decl.key.count ? stream.key : nil
     }
 
-    mutating func checkTemplate(_ t: Template, scope: Scope) {
+    mutating func checkTemplate(_ t: Template, scope: Scope) -> CheckedTemplate {
         var ec = ExpressionChecker(scope: scope, diagnostics: DiagnosticBag(), sources: sources)
-        for case .placeholder(let e) in t.parts { _ = ec.type(of: e) }
+        var parts: [CheckedTemplate.Part] = []
+        for part in t.parts {
+            switch part {
+            case .text(let s): parts.append(.text(s))
+            case .placeholder(let e): if let te = ec.typed(e) { parts.append(.value(te)) }
+            }
+        }
         diagnostics.append(contentsOf: ec.diagnostics)
+        return CheckedTemplate(parts: parts)
     }
 
-    mutating func checkCondition(_ e: Expr, _ what: String, scope: Scope) {
+    @discardableResult
+    mutating func checkCondition(_ e: Expr, _ what: String, scope: Scope) -> TypedExpr? {
         var ec = ExpressionChecker(scope: scope, diagnostics: DiagnosticBag(), sources: sources)
-        ec.condition(e, what)
+        let typed = ec.condition(e, what)
         diagnostics.append(contentsOf: ec.diagnostics)
+        return typed
     }
 
-    /// Checks a select list and returns its column names.
-    mutating func checkSelect(_ items: [SelectItem], scope: Scope) -> [String] {
+    /// Checks a select list and returns its columns.
+    mutating func checkSelect(_ items: [SelectItem], scope: Scope) -> [CheckedSelectItem] {
         var ec = ExpressionChecker(scope: scope, diagnostics: DiagnosticBag(), sources: sources)
-        var names: [String] = []
+        var names: [CheckedSelectItem] = []
         var seen: [String: Span] = [:]
         for item in items {
-            _ = ec.type(of: item.expr)
+            let typed = ec.typed(item.expr)
             let name: Identifier
             if let alias = item.alias {
                 name = alias
@@ -244,14 +262,15 @@ struct Checker {
                 continue
             }
             seen[name.name] = name.span
-            names.append(name.name)
+            if let typed { names.append(CheckedSelectItem(name: name.name, expr: typed)) }
         }
         diagnostics.append(contentsOf: ec.diagnostics)
         return names
     }
 
     /// Checks an `into table` clause against the columns the declaration produces.
-    mutating func checkInto(_ into: IntoClause, columns: [String]) {
+    @discardableResult
+    mutating func checkInto(_ into: IntoClause, columns: [String]) -> CheckedOutput {
         let segments = into.table.segments
         if segments.count != 2 {
             diagnostics.report(Diagnostic(
@@ -275,5 +294,26 @@ struct Checker {
                 notes: ["the table's columns are " + columns.map { "`\($0)`" }.joined(separator: ", ")],
                 help: Suggest.closest(to: k.name, in: columns).map { "did you mean `\($0)`?" }))
         }
+        let mode: CheckedOutput.Mode
+        switch into.mode {
+        case .append: mode = .append
+        case .merge(let on): mode = .merge(on.map(\.name))
+        case .scd2(let on): mode = .scd2(on.map(\.name))
+        }
+        return CheckedOutput(table: into.table.text, mode: mode)
+    }
+
+    /// A window or session clause in checked form.
+    func checkedWindow(_ window: WindowClause?, _ session: SessionClause?) -> CheckedWindow? {
+        if let s = session {
+            return CheckedWindow(kind: .session, sizeMs: s.gap.milliseconds, allowedLatenessMs: s.allowedLateness?.milliseconds ?? 0)
+        }
+        guard let w = window else { return nil }
+        let kind: CheckedWindow.Kind
+        switch w.kind {
+        case .tumbling: kind = .tumbling
+        case .hopping(let every): kind = .hopping(everyMs: every.milliseconds)
+        }
+        return CheckedWindow(kind: kind, sizeMs: w.size.milliseconds, allowedLatenessMs: w.allowedLateness?.milliseconds ?? 0)
     }
 }

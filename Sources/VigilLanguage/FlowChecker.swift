@@ -34,10 +34,12 @@ extension Checker {
             scope.tables[e.reference.name] = ref.fields
             for (name, t) in ref.fields.sorted(by: { $0.key < $1.key }) where scope.fields[name] == nil {
                 scope.fields[name] = t
+                scope.fieldTables[name] = e.reference.name
                 columns.append(name.replacingDots())
             }
         }
-        for w in f.filters { checkCondition(w, "`where`", scope: scope) }
+        let filters = f.filters.compactMap { checkCondition($0, "`where`", scope: scope) }
+        var checkedExpectations: [CheckedExpectation] = []
         var expectations: [String: Span] = [:]
         for x in f.expectations {
             if let first = expectations[x.name.name] {
@@ -45,7 +47,10 @@ extension Checker {
                                               secondary: [Label(first, "first declared here")]))
             }
             expectations[x.name.name] = expectations[x.name.name] ?? x.name.span
-            checkCondition(x.condition, "an expectation", scope: scope)
+            let condition = checkCondition(x.condition, "an expectation", scope: scope)
+            if let condition, let action = CheckedExpectation.Action(rawValue: x.action.name) {
+                checkedExpectations.append(CheckedExpectation(name: x.name.name, condition: condition, action: action))
+            }
             if !Self.expectActions.contains(x.action.name) {
                 diagnostics.report(Diagnostic(
                     .unknownExpectAction, "unknown action `\(x.action.name)` for a failed expectation", at: x.action.span,
@@ -53,8 +58,12 @@ extension Checker {
                     help: Suggest.closest(to: x.action.name, in: Self.expectActions).map { "did you mean `\($0)`?" }))
             }
         }
-        if !f.common.select.isEmpty { columns = checkSelect(f.common.select, scope: scope) }
-        if let into = f.common.into { checkInto(into, columns: columns) }
+        let select = checkSelect(f.common.select, scope: scope)
+        if !f.common.select.isEmpty { columns = select.map(\.name) }
+        let output = f.common.into.map { checkInto($0, columns: columns) }
+        ruleSet.flows.append(CheckedFlow(
+            name: f.name.name, stream: stream.decl.name.name, enrich: f.enrich.map { ($0.reference.name, $0.on.text) },
+            filters: filters, expectations: checkedExpectations, select: select, output: output))
     }
 
     mutating func checkAggregate(_ a: AggregateDecl) {
@@ -79,10 +88,14 @@ extension Checker {
         guard let stream = resolveStream(from.stream) else { return }
         let key = resolveKey(from, stream, owner: a.name)
         let scope = groupScope(stream, key: key, session: a.session != nil)
-        if let h = a.having { checkCondition(h, "`having`", scope: scope) }
+        let having = a.having.flatMap { checkCondition($0, "`having`", scope: scope) }
         let selected = checkSelect(a.common.select, scope: scope)
-        if let into = a.common.into {
-            checkInto(into, columns: groupColumns(key, session: a.session != nil) + selected)
+        let output = a.common.into.map { checkInto($0, columns: groupColumns(key, session: a.session != nil) + selected.map(\.name)) }
+        if let window = checkedWindow(a.window, a.session) {
+            ruleSet.aggregates.append(CheckedAggregate(
+                name: a.name.name, stream: stream.decl.name.name,
+                key: (key ?? []).map { CheckedField(name: $0.name, type: $0.type) },
+                window: window, having: having, select: selected, output: output))
         }
     }
 }

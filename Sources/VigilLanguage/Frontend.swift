@@ -6,6 +6,8 @@ public struct CheckResult: Sendable {
     public var diagnostics: [Diagnostic]
     /// Errors past `DiagnosticBag.errorLimit` that were counted but not kept, per file.
     public var suppressedErrors: Int
+    /// The typed rule set; present only when there are no errors.
+    public var ruleSet: CheckedRuleSet?
 
     public var errorCount: Int { diagnostics.filter { $0.severity == .error }.count + suppressedErrors }
     public var warningCount: Int { diagnostics.filter { $0.severity == .warning }.count }
@@ -58,7 +60,9 @@ public enum Frontend {
         all.sort { a, b in
             (a.span.file, a.span.start, a.severity == .error ? 0 : 1) < (b.span.file, b.span.start, b.severity == .error ? 0 : 1)
         }
-        return CheckResult(sources: sources, units: units, diagnostics: all, suppressedErrors: suppressed)
+        let hasErrors = suppressed > 0 || all.contains { $0.severity == .error }
+        return CheckResult(sources: sources, units: units, diagnostics: all, suppressedErrors: suppressed,
+                           ruleSet: hasErrors ? nil : checker.ruleSet)
     }
 
     /// Offset of the first byte that is not part of well-formed UTF-8, if any.

@@ -36,8 +36,15 @@ extension Checker {
         guard let stream = resolveStream(from.stream) else { return }
         let key = resolveKey(from, stream, owner: r.name)
 
+        let checkedKey = (key ?? []).map { CheckedField(name: $0.name, type: $0.type) }
+        func record(_ kind: CheckedRule.Kind, _ alert: CheckedTemplate?, _ select: [CheckedSelectItem], _ output: CheckedOutput?) {
+            ruleSet.rules.append(CheckedRule(
+                name: r.name.name, severity: r.alert?.severity?.name ?? r.severity?.name ?? "medium",
+                tags: r.common.tags.map(\.name), stream: stream.decl.name.name, key: checkedKey, kind: kind, alert: alert,
+                suppress: r.suppress.map { ($0.period.milliseconds, $0.by.map(\.text)) }, select: select, output: output))
+        }
         if let pattern = r.match {
-            let steps = checkPattern(pattern, rule: r, stream: stream, key: key)
+            let (steps, checkedSteps) = checkPattern(pattern, rule: r, stream: stream, key: key)
             var scope = Scope()
             scope.fields = stream.fields
             scope.fieldsOwner = "stream `\(stream.decl.name.name)`"
@@ -46,25 +53,35 @@ extension Checker {
             for s in steps { scope.steps[s.name] = s }
             scope.aggregation = .overSteps
             scope.builtins = ["detected_at": .timestamp]
-            if let alert = r.alert { checkTemplate(alert.template, scope: scope) }
+            let alert = r.alert.map { checkTemplate($0.template, scope: scope) }
             let selected = checkSelect(r.common.select, scope: scope)
-            if let into = r.common.into {
-                let columns = ["id", "rule", "severity", "detected_at"] + (key?.map { $0.name.replacingDots() } ?? []) + ["message"] + selected
-                checkInto(into, columns: columns)
+            let output = r.common.into.map { into in
+                let columns = ["id", "rule", "severity", "detected_at"] + (key?.map { $0.name.replacingDots() } ?? []) + ["message"] + selected.map(\.name)
+                return checkInto(into, columns: columns)
             }
             checkSuppress(r.suppress, stream: stream)
+            let skip: CheckedSkip
+            switch r.skip?.strategy ?? .noSkip {
+            case .noSkip: skip = .noSkip
+            case .toNext: skip = .toNext
+            case .pastLast: skip = .pastLast
+            case .toFirst(let s): skip = .toFirst(s.name)
+            case .toLast(let s): skip = .toLast(s.name)
+            }
+            record(.pattern(CheckedPattern(steps: checkedSteps, withinMs: r.within?.milliseconds, skip: skip)), alert, selected, output)
             return
         }
         if let session = r.session { checkSession(session) }
         if let window = r.window { checkWindow(window) }
         let scope = groupScope(stream, key: key, session: r.session != nil)
-        if let having = r.having { checkCondition(having, "`having`", scope: scope) }
-        if let alert = r.alert { checkTemplate(alert.template, scope: scope) }
+        let having = r.having.flatMap { checkCondition($0, "`having`", scope: scope) }
+        let alert = r.alert.map { checkTemplate($0.template, scope: scope) }
         let selected = checkSelect(r.common.select, scope: scope)
-        if let into = r.common.into {
-            checkInto(into, columns: groupColumns(key, session: r.session != nil) + selected)
-        }
+        let output = r.common.into.map { checkInto($0, columns: groupColumns(key, session: r.session != nil) + selected.map(\.name)) }
         checkSuppress(r.suppress, stream: stream)
+        if let window = checkedWindow(r.window, r.session) {
+            record(.window(window, having: having), alert, selected, output)
+        }
     }
 
     mutating func notApplicable(_ clause: String, _ span: Span, _ why: String) {
@@ -116,10 +133,10 @@ extension Checker {
 
     // MARK: Patterns
 
-    /// Checks the steps and returns the bindings visible after the pattern.
+    /// Checks the steps; returns the bindings visible after the pattern and the checked steps.
     private mutating func checkPattern(
         _ pattern: Pattern, rule: RuleDecl, stream: StreamInfo, key: [(name: String, type: ValueType)]?
-    ) -> [StepBinding] {
+    ) -> ([StepBinding], [CheckedStep]) {
         struct Named { var name: String; var span: Span; var step: Int; var stream: StreamInfo? }
         var names: [Named] = []
         var seen: [String: Span] = [:]
@@ -154,6 +171,7 @@ extension Checker {
         checkPatternShape(pattern, rule: rule)
 
         var visible: [StepBinding] = []
+        var checkedSteps: [CheckedStep] = []
         for (i, step) in pattern.steps.enumerated() {
             let isQuantified = step.quantifier.map { $0.max != 1 } ?? false
             var scope = Scope()
@@ -171,15 +189,24 @@ extension Checker {
             case .predicate(_, let e): bodies = [(stepStreams[i][0], e)]
             case .alternatives(let alts, _): bodies = zip(stepStreams[i], alts.map(\.predicate)).map { ($0, $1) }
             }
+            var alternatives: [CheckedAlternative] = []
+            var until: TypedExpr? = nil
             for (k, (s, e)) in bodies.enumerated() {
                 guard let s else { continue }
                 var stepScope = scope
                 stepScope.fields = s.fields
                 stepScope.fieldsOwner = "stream `\(s.decl.name.name)`"
                 if case .alternatives(let alts, _) = step.body { stepScope.currentStep = alts[k].label.name }
-                checkCondition(e, "a step", scope: stepScope)
-                if let until = step.until { checkCondition(until, "`until`", scope: stepScope) }
+                if let predicate = checkCondition(e, "a step", scope: stepScope), k < ownNames.count {
+                    alternatives.append(CheckedAlternative(name: ownNames[k].name, stream: s.decl.name.name, predicate: predicate))
+                }
+                if let u = step.until, k == 0 { until = checkCondition(u, "`until`", scope: stepScope) }
             }
+            let q = step.quantifier
+            checkedSteps.append(CheckedStep(
+                name: ownNames.first?.name ?? "step\(i + 1)", negated: step.negation != nil, contiguity: step.contiguity,
+                min: q?.min ?? 1, max: q == nil ? 1 : q!.max, isQuantified: q != nil,
+                alternatives: alternatives, until: until))
             if step.negation == nil {
                 for (n, s) in zip(ownNames, stepStreams[i]) {
                     guard let s else { continue }
@@ -198,7 +225,7 @@ extension Checker {
             default: break
             }
         }
-        return visible
+        return (visible, checkedSteps)
     }
 
     /// The stream of a step that reads another stream; its key must match the rule's.

@@ -33,6 +33,8 @@ struct Scope {
     var eventFields: [String: ValueType] = [:]
     /// Tables addressable by name (`cards.issuer` after `enrich with cards`).
     var tables: [String: [String: ValueType]] = [:]
+    /// Bare names that come from an enriched reference table, and which table.
+    var fieldTables: [String: String] = [:]
     var steps: [String: StepBinding] = [:]
     var laterSteps: [String: Span] = [:]
     var negatedSteps: [String: Span] = [:]
