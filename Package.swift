@@ -30,7 +30,7 @@ let package = Package(
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilLanguage", "VigilCompiler", "VigilRuntime",
+                "VigilLanguage", "VigilCompiler", "VigilRuntime", "VigilConnectors",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,0 +1,107 @@
+import VigilLanguage
+import VigilRuntime
+
+/// A compiled rule set: the program the runtime executes, and what it cannot run yet.
+public struct CompiledRuleSet: Sendable {
+    public var program: Program
+    /// Declarations checked but not executed by this version, with the reason.
+    public var notRun: [(name: String, reason: String)]
+}
+
+/// Checked rule set -> immutable program shared by every key.
+public enum Compiler {
+    public static func compile(_ rs: CheckedRuleSet) -> CompiledRuleSet {
+        let streams = rs.streams.map(schema)
+        var rules: [PatternRule] = []
+        var notRun: [(String, String)] = []
+        for r in rs.rules {
+            switch r.kind {
+            case .pattern(let p):
+                rules.append(compilePattern(r, p, streams))
+            case .window(let w, _):
+                notRun.append((r.name, w.kind == .session ? "session rules run once windows and sessions land (issue 4)"
+                                                          : "window rules run once windows and sessions land (issue 4)"))
+            }
+        }
+        for f in rs.flows { notRun.append((f.name, "flows write tables once the lakehouse lands (issue 7)")) }
+        for a in rs.aggregates { notRun.append((a.name, "aggregates run once windows and tables land (issues 4, 7)")) }
+        return CompiledRuleSet(program: Program(streams: streams, rules: rules), notRun: notRun)
+    }
+
+    static func schema(_ s: CheckedStream) -> StreamSchema {
+        let fields = s.fields.map { StreamSchema.Field(name: $0.name, type: FieldType(rawValue: $0.type.rawValue)!) }
+        let slot = { (name: String) in fields.firstIndex { $0.name == name }! }
+        return StreamSchema(name: s.name, fields: fields, keySlots: s.key.map(slot), timeSlot: slot(s.time),
+                            latenessMs: s.latenessMs, idleTimeoutMs: s.idleTimeoutMs)
+    }
+
+    static func compilePattern(_ r: CheckedRule, _ p: CheckedPattern, _ streams: [StreamSchema]) -> PatternRule {
+        let index = { (name: String) in streams.firstIndex { $0.name == name }! }
+        let main = index(r.stream)
+        var streamIDs = [main]
+        var keySlots: [Int: [Int]] = [main: r.key.map { streams[main].slot(of: $0.name)! }]
+
+        var bindingNames: [String] = []
+        var bindingStreams: [Int] = []
+        var bindings: [String: (index: Int, schema: StreamSchema)] = [:]
+        var stepBindings: [String: [Int]] = [:]
+        for step in p.steps {
+            for alt in step.alternatives {
+                let s = index(alt.stream)
+                if !streamIDs.contains(s) {
+                    streamIDs.append(s)
+                    keySlots[s] = streams[s].keySlots
+                }
+                bindings[alt.name] = (bindingNames.count, streams[s])
+                stepBindings[step.name, default: []].append(bindingNames.count)
+                if alt.name != step.name { stepBindings[alt.name] = [bindingNames.count] }
+                bindingNames.append(alt.name)
+                bindingStreams.append(s)
+            }
+        }
+
+        var predicateCount = 0
+        func predicate(_ e: TypedExpr, stream: Int) -> CompiledPredicate {
+            let c = ExpressionCompiler(fields: .event(streams[stream]), bindings: bindings)
+            defer { predicateCount += 1 }
+            return CompiledPredicate(id: predicateCount, usesBindings: ExpressionCompiler.usesBindings(e),
+                                     text: ExprPrinter.print(e), eval: c.compile(e))
+        }
+        var steps: [PatternStep] = []
+        for step in p.steps {
+            let alternatives = step.alternatives.map { alt in
+                PatternStep.Alternative(binding: bindings[alt.name]!.index, stream: index(alt.stream),
+                                        predicate: predicate(alt.predicate, stream: index(alt.stream)))
+            }
+            let until = step.until.map { predicate($0, stream: index(step.alternatives.first?.stream ?? r.stream)) }
+            let contiguity: StepContiguity
+            switch step.contiguity {
+            case .start: contiguity = .start
+            case .skipTillNext: contiguity = .relaxed
+            case .skipTillAny: contiguity = .any
+            case .strict: contiguity = .strict
+            }
+            steps.append(PatternStep(name: step.name, negated: step.negated, contiguity: contiguity, min: step.min,
+                                     max: step.max, isQuantified: step.isQuantified, alternatives: alternatives, until: until))
+        }
+        let skip: SkipPolicy
+        switch p.skip {
+        case .noSkip: skip = .noSkip
+        case .toNext: skip = .toNext
+        case .pastLast: skip = .pastLast
+        case .toFirst(let name): skip = .toFirst(stepBindings[name] ?? [])
+        case .toLast(let name): skip = .toLast(stepBindings[name] ?? [])
+        }
+        let pattern = CompiledPattern(steps: steps, withinMs: p.withinMs, skip: skip, bindingNames: bindingNames,
+                                      bindingStreams: bindingStreams, predicateCount: predicateCount)
+        let templateCompiler = ExpressionCompiler(fields: .key(r.key.map(\.name)), bindings: bindings)
+        let message = MessageTemplate(parts: (r.alert?.parts ?? []).map {
+            switch $0 {
+            case .text(let s): return .text(s)
+            case .value(let e): return .value(templateCompiler.compile(e))
+            }
+        })
+        return PatternRule(name: r.name, severity: r.severity, tags: r.tags, streams: streamIDs, keySlots: keySlots,
+                           keyNames: r.key.map(\.name), pattern: pattern, message: message, hasAlert: r.alert != nil)
+    }
+}

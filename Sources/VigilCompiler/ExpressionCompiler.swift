@@ -1,0 +1,152 @@
+import VigilLanguage
+import VigilRegex
+import VigilRuntime
+
+/// Lowers typed expressions to closures over event slots and bindings.
+struct ExpressionCompiler {
+    /// Where a bare field name is read from.
+    enum FieldSource {
+        /// A slot of the current event of this stream.
+        case event(StreamSchema)
+        /// The partition key (alert templates of pattern rules).
+        case key([String])
+    }
+
+    var fields: FieldSource
+    /// Binding name -> (binding index, schema of its stream).
+    var bindings: [String: (index: Int, schema: StreamSchema)]
+
+    func compile(_ e: TypedExpr) -> CompiledExpr {
+        switch e.node {
+        case .literal(let l):
+            let v = Self.value(l)
+            return { _ in v }
+        case .field(let name), .tableField(_, let name):
+            switch fields {
+            case .event(let schema):
+                let slot = schema.slot(of: name)!
+                return { ctx in ctx.event?.values[slot] ?? .null }
+            case .key(let names):
+                guard let i = names.firstIndex(of: name) else { return { _ in .null } }
+                return { ctx in ctx.key[i] }
+            }
+        case .builtin(let name):
+            if name == "detected_at" { return { ctx in .timestamp(ctx.detectedAt) } }
+            return { _ in .null }
+        case .stepField(let step, let selector, let field):
+            let (b, schema) = bindings[step]!
+            let slot = schema.slot(of: field)!
+            let last = selector == .last
+            return { ctx in ctx.bound.event(b, last: last)?.values[slot] ?? .null }
+        case .stepCount(let step):
+            let b = bindings[step]!.index
+            return { ctx in .int(Int64(ctx.bound.count(b))) }
+        case .stepAggregate(let function, let step, let field):
+            let (b, schema) = bindings[step]!
+            let slot = schema.slot(of: field)!
+            let type = schema.fields[slot].type
+            return { ctx in Aggregates.apply(function, ctx.bound.events(b).map { $0.values[slot] }, type: type) }
+        case .groupAggregate:
+            // Windows and sessions are evaluated by their own operators (issue 4).
+            return { _ in .null }
+        case .unary(let op, let x):
+            let fx = compile(x)
+            if op == .not {
+                return { ctx in
+                    if case .bool(let b) = fx(ctx) { return .bool(!b) }
+                    return .null
+                }
+            }
+            return { ctx in
+                switch fx(ctx) {
+                case .int(let n): return .int(0 &- n)
+                case .double(let d): return .double(-d)
+                case .duration(let d): return .duration(0 &- d)
+                default: return .null
+                }
+            }
+        case .binary(let op, let l, let r):
+            return binary(op, compile(l), compile(r))
+        case .inList(let x, let items, let negated):
+            let fx = compile(x)
+            let fitems = items.map(compile)
+            return { ctx in
+                let v = fx(ctx)
+                if v.isNull { return .null }
+                var found = false
+                for f in fitems where ValueOps.compare(v, f(ctx)) == 0 {
+                    found = true
+                    break
+                }
+                return .bool(found != negated)
+            }
+        case .isNull(let x, let negated):
+            let fx = compile(x)
+            return { ctx in .bool(fx(ctx).isNull != negated) }
+        case .matches(let x, let pattern, let flags):
+            let fx = compile(x)
+            // Checked by the front end already; compiled and JIT-ed once here, at load.
+            guard let regex = try? CompiledRegex(pattern: pattern, flags: flags) else { return { _ in .null } }
+            return { ctx in
+                guard case .string(let s) = fx(ctx) else { return .null }
+                return .bool(regex.matches(s))
+            }
+        case .call(let name, let args):
+            return Functions.compile(name, args.map(compile))
+        }
+    }
+
+    private func binary(_ op: BinaryOperator, _ l: @escaping CompiledExpr, _ r: @escaping CompiledExpr) -> CompiledExpr {
+        switch op {
+        case .and:
+            return { ctx in
+                let a = l(ctx)
+                if case .bool(false) = a { return .bool(false) }
+                let b = r(ctx)
+                if case .bool(false) = b { return .bool(false) }
+                return a.isNull || b.isNull ? .null : .bool(true)
+            }
+        case .or:
+            return { ctx in
+                let a = l(ctx)
+                if case .bool(true) = a { return .bool(true) }
+                let b = r(ctx)
+                if case .bool(true) = b { return .bool(true) }
+                return a.isNull || b.isNull ? .null : .bool(false)
+            }
+        case .eq: return { ctx in ValueOps.compare(l(ctx), r(ctx)).map { .bool($0 == 0) } ?? .null }
+        case .ne: return { ctx in ValueOps.compare(l(ctx), r(ctx)).map { .bool($0 != 0) } ?? .null }
+        case .lt: return { ctx in ValueOps.compare(l(ctx), r(ctx)).map { .bool($0 < 0) } ?? .null }
+        case .le: return { ctx in ValueOps.compare(l(ctx), r(ctx)).map { .bool($0 <= 0) } ?? .null }
+        case .gt: return { ctx in ValueOps.compare(l(ctx), r(ctx)).map { .bool($0 > 0) } ?? .null }
+        case .ge: return { ctx in ValueOps.compare(l(ctx), r(ctx)).map { .bool($0 >= 0) } ?? .null }
+        case .add, .subtract, .multiply, .divide, .remainder:
+            let symbol = op.rawValue
+            return { ctx in ValueOps.arithmetic(symbol, l(ctx), r(ctx)) }
+        }
+    }
+
+    static func value(_ l: TypedExpr.Literal) -> Value {
+        switch l {
+        case .null: .null
+        case .int(let n): .int(n)
+        case .double(let d): .double(d)
+        case .string(let s): .string(s)
+        case .bool(let b): .bool(b)
+        case .duration(let ms): .duration(ms)
+        }
+    }
+
+    /// Whether `e` reads bindings of earlier steps (then it cannot be memoised per event).
+    static func usesBindings(_ e: TypedExpr) -> Bool {
+        switch e.node {
+        case .stepField, .stepCount, .stepAggregate: return true
+        case .literal, .field, .tableField, .builtin: return false
+        case .groupAggregate(_, let a): return a.map(usesBindings) ?? false
+        case .unary(_, let x), .isNull(let x, _), .matches(let x, _, _): return usesBindings(x)
+        case .binary(_, let l, let r): return usesBindings(l) || usesBindings(r)
+        case .inList(let x, let items, _): return usesBindings(x) || items.contains(where: usesBindings)
+        case .call(_, let args): return args.contains(where: usesBindings)
+        }
+    }
+}

@@ -1,0 +1,85 @@
+/// An alert: a match rendered for people and systems.
+public struct Alert: Sendable {
+    public var id: String
+    public var rule: String
+    public var severity: String
+    public var tags: [String]
+    public var key: [(name: String, value: Value)]
+    public var message: String
+    public var detectedAt: Int64
+    /// Steps in pattern order, each with the events it bound.
+    public var matched: [(step: String, events: [Event])]
+
+    /// The default alert line: one JSON object, event time only, so replays are
+    /// byte-identical.
+    public func json(streams: [StreamSchema]) -> String {
+        let keyJSON = JSON.object(key.map { ($0.name, $0.value.json) })
+        let steps = matched.map { step -> String in
+            let events = step.events.map { e -> String in
+                let schema = streams[Int(e.stream)]
+                return JSON.object(zip(schema.fields, e.values).map { ($0.name, $1.json) })
+            }
+            return JSON.object([("step", JSON.quote(step.step)), ("events", "[" + events.joined(separator: ",") + "]")])
+        }
+        return JSON.object([
+            ("id", JSON.quote(id)), ("rule", JSON.quote(rule)), ("severity", JSON.quote(severity)),
+            ("key", keyJSON), ("message", JSON.quote(message)), ("detected_at", String(detectedAt)),
+            ("matched", "[" + steps.joined(separator: ",") + "]"),
+        ])
+    }
+}
+
+/// FNV-1a, 64 bits: a small, stable hash for deterministic ids (not for security).
+public struct FNV1a: Sendable {
+    public private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    public init() {}
+
+    public mutating func add(_ bytes: some Sequence<UInt8>) {
+        for b in bytes {
+            value ^= UInt64(b)
+            value = value &* 0x0000_0100_0000_01B3
+        }
+    }
+
+    public mutating func add(_ s: String) {
+        add(s.utf8)
+        add([0xFF])
+    }
+
+    public mutating func add(_ n: Int64) {
+        withUnsafeBytes(of: n.littleEndian) { add($0) }
+    }
+
+    public var hex: String {
+        let s = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - s.count) + s
+    }
+}
+
+extension Match {
+    /// Renders the match as an alert of `rule`. The id derives from the rule, the key and
+    /// the identities (input, line) of the matched events.
+    public func alert(_ rule: PatternRule) -> Alert {
+        var h = FNV1a()
+        h.add(rule.name)
+        for v in key { h.add(v.json) }
+        for entry in bound.entries {
+            h.add(Int64(entry.event.origin.input))
+            h.add(entry.event.origin.line)
+        }
+        let ctx = EvalContext(event: trigger ?? bound.last, bound: bound, key: key, detectedAt: detectedAt)
+        var matched: [(String, [Event])] = []
+        for step in rule.pattern.steps where !step.negated {
+            let perAlternative = step.alternatives.map { ($0, bound.events($0.binding)) }
+            if let hit = perAlternative.first(where: { !$0.1.isEmpty }) {
+                matched.append((rule.pattern.bindingNames[hit.0.binding], hit.1))
+            } else {
+                matched.append((step.name, []))
+            }
+        }
+        return Alert(id: h.hex, rule: rule.name, severity: rule.severity, tags: rule.tags,
+                     key: zip(rule.keyNames, key).map { ($0, $1) }, message: rule.message.render(ctx),
+                     detectedAt: detectedAt, matched: matched)
+    }
+}

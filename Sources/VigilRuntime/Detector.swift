@@ -1,0 +1,140 @@
+/// Everything the detector hands back to its caller, who performs the I/O.
+public enum DetectorOutput: Sendable {
+    case alert(Alert)
+    /// An event older than its stream's watermark on arrival; never matched.
+    case late(Event, watermark: Int64)
+}
+
+/// Counters for the run summary.
+public struct DetectorStats: Sendable, Codable {
+    public var events = 0
+    public var late = 0
+    public var alerts = 0
+    public var peakPartialMatches = 0
+    public var partialMatchesDroppedByLimit = 0
+    public var keysDroppedByLimit = 0
+}
+
+/// The event-time core: per-stream watermarks, a reorder buffer per rule released by
+/// the rule's watermark (the minimum over its streams), and the rules' matchers.
+/// Deterministic: the same events in the same order give the same outputs, however
+/// they are batched. No I/O, no clock.
+public struct Detector: Sendable {
+    public let program: Program
+    private var matchers: [PatternMatcher]
+    /// Per stream: the maximum event time seen, and the watermark (max - lateness).
+    private var maxTs: [Int64]
+    private var watermarks: [Int64]
+    /// Per rule: events waiting for the watermark, in event-time order.
+    private var pending: [MinHeap<PendingEvent>]
+    /// Rules that read each stream.
+    private let readers: [[Int]]
+    private var lastReclaim: [Int64]
+    public private(set) var stats = DetectorStats()
+
+    struct PendingEvent: Comparable, Sendable {
+        var event: Event
+        static func < (a: PendingEvent, b: PendingEvent) -> Bool { a.event.precedes(b.event) }
+        static func == (a: PendingEvent, b: PendingEvent) -> Bool {
+            a.event.ts == b.event.ts && a.event.origin == b.event.origin
+        }
+    }
+
+    public init(program: Program, partialMatchesPerKey: Int = 10_000, keysPerRule: Int = 1_000_000) {
+        self.program = program
+        let limits = PatternMatcher.Limits(partialMatchesPerKey: partialMatchesPerKey, keys: keysPerRule)
+        self.matchers = program.rules.enumerated().map { PatternMatcher(ruleIndex: $0.offset, rule: $0.element, limits: limits) }
+        self.maxTs = Array(repeating: Int64.min, count: program.streams.count)
+        self.watermarks = Array(repeating: Int64.min, count: program.streams.count)
+        self.pending = Array(repeating: MinHeap(), count: program.rules.count)
+        var readers = Array(repeating: [Int](), count: program.streams.count)
+        for (r, rule) in program.rules.enumerated() {
+            for s in rule.streams { readers[s].append(r) }
+        }
+        self.readers = readers
+        self.lastReclaim = Array(repeating: Int64.min, count: program.rules.count)
+    }
+
+    /// The watermark of stream `s` (Int64.min before its first event).
+    public func watermark(ofStream s: Int) -> Int64 { watermarks[s] }
+
+    /// Accepts one decoded event (in arrival order) and returns what it caused.
+    public mutating func accept(_ e: Event) -> [DetectorOutput] {
+        var out: [DetectorOutput] = []
+        let s = Int(e.stream)
+        if e.ts < watermarks[s] {
+            stats.late += 1
+            return [.late(e, watermark: watermarks[s])]
+        }
+        stats.events += 1
+        if e.ts > maxTs[s] {
+            maxTs[s] = e.ts
+            let lateness = program.streams[s].latenessMs
+            watermarks[s] = e.ts >= Int64.min + lateness ? e.ts - lateness : Int64.min
+        }
+        for r in readers[s] {
+            pending[r].push(PendingEvent(event: e))
+        }
+        for r in readers[s] {
+            drain(rule: r, into: &out)
+        }
+        return out
+    }
+
+    /// Moves every watermark to +infinity (end of a bounded input): releases every
+    /// buffered event and fires every pending absence.
+    public mutating func finish() -> [DetectorOutput] {
+        for s in watermarks.indices { watermarks[s] = Int64.max }
+        var out: [DetectorOutput] = []
+        for r in matchers.indices { drain(rule: r, into: &out) }
+        return out
+    }
+
+    /// Advances the watermark of a quiet stream (idle timeout), as if an event at `time`
+    /// had been seen; never moves it backwards.
+    public mutating func advanceIdle(stream s: Int, to time: Int64) -> [DetectorOutput] {
+        var out: [DetectorOutput] = []
+        guard time > watermarks[s] else { return out }
+        watermarks[s] = time
+        for r in readers[s] { drain(rule: r, into: &out) }
+        return out
+    }
+
+    private func ruleWatermark(_ r: Int) -> Int64 {
+        program.rules[r].streams.map { watermarks[$0] }.min() ?? Int64.min
+    }
+
+    /// Releases events with ts < the rule's watermark in event-time order, interleaved
+    /// with absence deadlines (an event at the deadline is still inside the window).
+    private mutating func drain(rule r: Int, into out: inout [DetectorOutput]) {
+        let w = ruleWatermark(r)
+        var matches: [Match] = []
+        while true {
+            let next = pending[r].min.flatMap { $0.event.ts < w ? $0.event : nil }
+            let deadline = matchers[r].nextDeadline.flatMap { $0 < w ? $0 : nil }
+            if next == nil && deadline == nil { break }
+            if let e = next, deadline == nil || e.ts <= deadline! {
+                pending[r].pop()
+                let rule = program.rules[r]
+                guard let slots = rule.keySlots[Int(e.stream)] else { continue }
+                matchers[r].process(e, key: slots.map { e.values[$0] }, into: &matches)
+            } else {
+                matchers[r].fireAbsences(before: next?.ts ?? w, into: &matches)
+            }
+        }
+        if let within = program.rules[r].pattern.withinMs, w != Int64.min,
+           lastReclaim[r] == Int64.min || w - lastReclaim[r] > max(within, 1000) {
+            matchers[r].reclaim(watermark: w)
+            lastReclaim[r] = w
+        }
+        let m = matchers[r].stats
+        stats.peakPartialMatches = max(stats.peakPartialMatches, matchers.reduce(0) { $0 + $1.stats.partialMatches })
+        stats.partialMatchesDroppedByLimit = matchers.reduce(0) { $0 + $1.stats.droppedByLimit }
+        stats.keysDroppedByLimit = matchers.reduce(0) { $0 + $1.stats.keysDroppedByLimit }
+        _ = m
+        for match in matches where program.rules[r].hasAlert {
+            stats.alerts += 1
+            out.append(.alert(match.alert(program.rules[r])))
+        }
+    }
+}

@@ -1,0 +1,164 @@
+/// Decodes one JSON Lines record into an event of a declared schema: declared fields
+/// only (nested paths allowed), extra fields skipped, types checked.
+public struct JSONLineDecoder: Sendable {
+    public let schema: StreamSchema
+    public let stream: Int32
+    private let tree: FieldPathTree
+
+    public init(schema: StreamSchema, stream: Int32) {
+        self.schema = schema
+        self.stream = stream
+        self.tree = FieldPathTree.build(schema.fields)
+    }
+
+    /// Why a line was rejected.
+    public struct Failure: Error, Sendable {
+        public var reason: String
+    }
+
+    /// Decodes `line` (without its line break).
+    ///
+    /// - Complexity: O(n) in the line length.
+    public func decode(_ line: UnsafeBufferPointer<UInt8>, origin: EventOrigin) -> Result<Event, Failure> {
+        if let bad = firstInvalidUTF8(line) {
+            return .failure(Failure(reason: "invalid UTF-8 at byte \(bad + 1)"))
+        }
+        var values = [Value](repeating: .null, count: schema.fields.count)
+        var parser = JSONCursor(bytes: line)
+        do {
+            parser.skipSpace()
+            guard parser.peek() == UInt8(ascii: "{") else {
+                return .failure(Failure(reason: parser.atEnd ? "empty record" : "not a JSON object"))
+            }
+            try readObject(&parser, tree, prefix: "", into: &values)
+            parser.skipSpace()
+            if !parser.atEnd { throw JSONCursor.SyntaxError(message: "unexpected text after the object", offset: parser.index) }
+        } catch let e as JSONCursor.SyntaxError {
+            return .failure(Failure(reason: "malformed JSON at column \(e.offset + 1): \(e.message)"))
+        } catch let e as Failure {
+            return .failure(e)
+        } catch {
+            return .failure(Failure(reason: "\(error)"))
+        }
+        return EventAssembly.finish(values, schema: schema, stream: stream, origin: origin)
+    }
+
+    private func readObject(_ p: inout JSONCursor, _ node: FieldPathTree, prefix: String, into values: inout [Value]) throws {
+        try p.expect(UInt8(ascii: "{"))
+        p.skipSpace()
+        if p.peek() == UInt8(ascii: "}") { p.index += 1; return }
+        while true {
+            p.skipSpace()
+            let key = try p.readString()
+            p.skipSpace()
+            try p.expect(UInt8(ascii: ":"))
+            p.skipSpace()
+            switch node.children[key] {
+            case .slot(let slot)?:
+                values[slot] = try readValue(&p, schema.fields[slot])
+            case .object(let child)?:
+                if p.peek() == UInt8(ascii: "{") {
+                    try readObject(&p, child, prefix: prefix + key + ".", into: &values)
+                } else if p.peek() == UInt8(ascii: "n") {
+                    try p.skipValue()
+                } else {
+                    throw Failure(reason: "field `\(prefix)\(key)` must be an object")
+                }
+            case nil:
+                try p.skipValue()
+            }
+            p.skipSpace()
+            if p.peek() == UInt8(ascii: ",") { p.index += 1; continue }
+            try p.expect(UInt8(ascii: "}"))
+            return
+        }
+    }
+
+    private func readValue(_ p: inout JSONCursor, _ field: StreamSchema.Field) throws -> Value {
+        guard let c = p.peek() else { throw JSONCursor.SyntaxError(message: "expected a value", offset: p.index) }
+        if c == UInt8(ascii: "n") {
+            try p.readLiteral("null")
+            return .null
+        }
+        func wrong(_ found: String) -> Failure {
+            Failure(reason: "field `\(field.name)` must be \(field.type.article) \(field.type.rawValue), found \(found)")
+        }
+        switch field.type {
+        case .string:
+            guard c == UInt8(ascii: "\"") else { throw wrong(p.describeValue()) }
+            return .string(try p.readString())
+        case .bool:
+            if c == UInt8(ascii: "t") { try p.readLiteral("true"); return .bool(true) }
+            if c == UInt8(ascii: "f") { try p.readLiteral("false"); return .bool(false) }
+            throw wrong(p.describeValue())
+        case .int, .duration:
+            guard c == UInt8(ascii: "-") || (c >= 48 && c <= 57) else { throw wrong(p.describeValue()) }
+            let (text, isInteger) = try p.readNumber()
+            guard isInteger, let n = Int64(text) else { throw wrong("`\(text)`") }
+            return field.type == .int ? .int(n) : .duration(n)
+        case .double:
+            guard c == UInt8(ascii: "-") || (c >= 48 && c <= 57) else { throw wrong(p.describeValue()) }
+            let (text, _) = try p.readNumber()
+            guard let d = Double(text) else { throw wrong("`\(text)`") }
+            return .double(d)
+        case .timestamp:
+            if c == UInt8(ascii: "\"") {
+                let s = try p.readString()
+                guard let ms = RFC3339.parse(s) else {
+                    throw Failure(reason: "field `\(field.name)` is not an RFC 3339 timestamp: \(JSON.quote(s))")
+                }
+                return .timestamp(ms)
+            }
+            guard c == UInt8(ascii: "-") || (c >= 48 && c <= 57) else { throw wrong(p.describeValue()) }
+            let (text, isInteger) = try p.readNumber()
+            guard isInteger, let n = Int64(text) else { throw wrong("`\(text)` (epoch milliseconds must be an integer)") }
+            return .timestamp(n)
+        }
+    }
+}
+
+extension FieldType {
+    var article: String { self == .int ? "an" : "a" }
+}
+
+/// The checks every decoder shares once the values are read: key and time present.
+enum EventAssembly {
+    static func finish(_ values: [Value], schema: StreamSchema, stream: Int32, origin: EventOrigin) -> Result<Event, JSONLineDecoder.Failure> {
+        for slot in schema.keySlots where values[slot].isNull {
+            return .failure(.init(reason: "missing key field `\(schema.fields[slot].name)`"))
+        }
+        guard case .timestamp(let ts) = values[schema.timeSlot] else {
+            return .failure(.init(reason: "missing time field `\(schema.fields[schema.timeSlot].name)`"))
+        }
+        return .success(Event(stream: stream, ts: ts, origin: origin, values: values))
+    }
+}
+
+/// Offset of the first byte that is not well-formed UTF-8, if any.
+func firstInvalidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+    var i = 0
+    let n = bytes.count
+    while i < n {
+        let b = bytes[i]
+        if b < 0x80 { i += 1; continue }
+        let length: Int
+        var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
+        switch b {
+        case 0xC2...0xDF: length = 2
+        case 0xE0: length = 3; lo = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED: length = 3; hi = 0x9F
+        case 0xF0: length = 4; lo = 0x90
+        case 0xF1...0xF3: length = 4
+        case 0xF4: length = 4; hi = 0x8F
+        default: return i
+        }
+        for k in 1..<length {
+            guard i + k < n else { return i }
+            let c = bytes[i + k]
+            if k == 1 ? (c < lo || c > hi) : (c < 0x80 || c > 0xBF) { return i + k }
+        }
+        i += length
+    }
+    return nil
+}

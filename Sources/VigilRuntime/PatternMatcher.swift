@@ -1,0 +1,319 @@
+/// A partial match: where it is in the pattern and what it has bound.
+struct Attempt: Sendable, Codable {
+    /// Creation order; keeps output deterministic.
+    var id: UInt64
+    var startTs: Int64
+    var startOrigin: EventOrigin
+    /// Index (into `steps`) of the positive step being matched.
+    var step: Int
+    /// Events bound to that step so far.
+    var count: Int64
+    /// A negated event was seen after the run's last event (it kills the attempt if
+    /// the next step binds before the run takes another event).
+    var negationPending = false
+    /// An event was ignored since the last bind (matters for a strict next step).
+    var gap = false
+    var bound = BoundEvents()
+    /// Waiting for the trailing absence window to pass: fires when the watermark > this.
+    var absenceDeadline: Int64?
+    /// Its absence timer has been scheduled.
+    var timerArmed = false
+}
+
+/// A completed match, before it becomes an alert.
+public struct Match: Sendable {
+    public var rule: Int
+    public var key: [Value]
+    public var bound: BoundEvents
+    public var detectedAt: Int64
+    /// The event that completed it (nil for a trailing absence fired by the watermark).
+    public var trigger: Event?
+}
+
+/// Counters a pattern rule keeps.
+public struct MatcherStats: Sendable, Codable {
+    public var partialMatches = 0
+    public var peakPartialMatches = 0
+    public var droppedByLimit = 0
+    public var keysDroppedByLimit = 0
+}
+
+/// The state machine of one pattern rule over all keys: events in (in event-time
+/// order), matches out. No I/O, no clock.
+struct PatternMatcher: Sendable {
+    let ruleIndex: Int
+    let rule: PatternRule
+    let limits: Limits
+    private(set) var keys: [[Value]: [Attempt]] = [:]
+    private var nextAttemptID: UInt64 = 0
+    private(set) var stats = MatcherStats()
+    /// Absence deadlines not yet fired: (deadline, attempt id, key), fired in order.
+    private var absenceTimers = MinHeap<AbsenceTimer>()
+    private var positiveSteps: [Int]
+    private var memo: [Int8]
+
+    struct AbsenceTimer: Comparable, Sendable, Codable {
+        var deadline: Int64
+        var id: UInt64
+        var key: [Value]
+        static func < (a: AbsenceTimer, b: AbsenceTimer) -> Bool { (a.deadline, a.id) < (b.deadline, b.id) }
+        static func == (a: AbsenceTimer, b: AbsenceTimer) -> Bool { a.deadline == b.deadline && a.id == b.id }
+    }
+
+    /// Limits on state, each with a counted policy (drop the oldest partial match).
+    struct Limits: Sendable {
+        var partialMatchesPerKey = 10_000
+        var keys = 1_000_000
+    }
+
+    init(ruleIndex: Int, rule: PatternRule, limits: Limits) {
+        self.ruleIndex = ruleIndex
+        self.rule = rule
+        self.limits = limits
+        self.positiveSteps = rule.pattern.steps.indices.filter { !rule.pattern.steps[$0].negated }
+        self.memo = [Int8](repeating: -1, count: rule.pattern.predicateCount)
+    }
+
+    var steps: [PatternStep] { rule.pattern.steps }
+
+    /// The earliest pending absence deadline.
+    var nextDeadline: Int64? { absenceTimers.min?.deadline }
+
+    // MARK: Events
+
+    /// Processes one event of the key `key` (already in event-time order).
+    mutating func process(_ e: Event, key: [Value], into out: inout [Match]) {
+        for i in memo.indices { memo[i] = -1 }
+        var attempts = keys[key] ?? []
+        if attempts.isEmpty, keys[key] == nil, keys.count >= limits.keys {
+            stats.keysDroppedByLimit += 1
+            return
+        }
+        var survivors: [Attempt] = []
+        survivors.reserveCapacity(attempts.count + 1)
+        var completed: [Attempt] = []
+        for a in attempts {
+            advance(a, e, &survivors, &completed)
+        }
+        attempts = []
+        start(e, &survivors, &completed)
+        for c in completed {
+            survivors = applySkip(c, to: survivors)
+            out.append(Match(rule: ruleIndex, key: key, bound: c.bound, detectedAt: e.ts, trigger: e))
+        }
+        for i in survivors.indices where survivors[i].absenceDeadline != nil && !survivors[i].timerArmed {
+            survivors[i].timerArmed = true
+            absenceTimers.push(AbsenceTimer(deadline: survivors[i].absenceDeadline!, id: survivors[i].id, key: key))
+        }
+        if survivors.count > limits.partialMatchesPerKey {
+            let excess = survivors.count - limits.partialMatchesPerKey
+            stats.droppedByLimit += excess
+            survivors.removeFirst(excess)
+        }
+        let before = keys[key]?.count ?? 0
+        stats.partialMatches += survivors.count - before
+        stats.peakPartialMatches = max(stats.peakPartialMatches, stats.partialMatches)
+        keys[key] = survivors.isEmpty ? nil : survivors
+    }
+
+    private mutating func matches(_ p: CompiledPredicate, _ e: Event, _ a: Attempt?, key: [Value]) -> Bool {
+        if !p.usesBindings, memo[p.id] >= 0 { return memo[p.id] == 1 }
+        let ctx = EvalContext(event: e, bound: a?.bound ?? BoundEvents(), key: key, detectedAt: e.ts)
+        let r = p.eval(ctx).isTrue
+        if !p.usesBindings { memo[p.id] = r ? 1 : 0 }
+        return r
+    }
+
+    /// The alternative of step `s` that `e` satisfies, if any.
+    private mutating func alternative(_ s: Int, _ e: Event, _ a: Attempt?) -> Int? {
+        for (i, alt) in steps[s].alternatives.enumerated() where alt.stream == Int(e.stream) {
+            if matches(alt.predicate, e, a, key: []) { return i }
+        }
+        return nil
+    }
+
+    private func nextPositive(after s: Int) -> Int? { positiveSteps.first { $0 > s } }
+    private func previousPositive(before s: Int) -> Int? { positiveSteps.last { $0 < s } }
+
+    private func negations(between lo: Int?, and hi: Int?) -> Range<Int> {
+        let from = (lo ?? -1) + 1
+        let to = hi ?? steps.count
+        return from..<max(from, to)
+    }
+
+    private mutating func negated(_ range: Range<Int>, _ e: Event, _ a: Attempt) -> Bool {
+        for s in range where steps[s].negated {
+            if alternative(s, e, a) != nil { return true }
+        }
+        return false
+    }
+
+    private mutating func newID() -> UInt64 {
+        nextAttemptID += 1
+        return nextAttemptID
+    }
+
+    /// Starts attempts at `e`: at the first step, or at a later one when every step
+    /// before it is optional.
+    private mutating func start(_ e: Event, _ survivors: inout [Attempt], _ completed: inout [Attempt]) {
+        for s in positiveSteps {
+            if let alt = alternative(s, e, nil) {
+                var a = Attempt(id: newID(), startTs: e.ts, startOrigin: e.origin, step: s, count: 0)
+                bind(&a, s, alt, e)
+                afterBind(a, survivors: &survivors, completed: &completed)
+                return
+            }
+            if steps[s].min > 0 { return }
+        }
+    }
+
+    private func bind(_ a: inout Attempt, _ s: Int, _ alt: Int, _ e: Event) {
+        a.bound.append(steps[s].alternatives[alt].binding, e)
+        a.step = s
+        a.count += 1
+        a.negationPending = false
+        a.gap = false
+    }
+
+    /// After a bind: complete, wait for the trailing absence, move on, or keep collecting.
+    private mutating func afterBind(_ a: Attempt, survivors: inout [Attempt], completed: inout [Attempt]) {
+        var a = a
+        let s = steps[a.step]
+        let isLast = nextPositive(after: a.step) == nil
+        let full = s.max.map { a.count >= $0 } ?? false
+        if isLast && a.count >= s.min {
+            if steps.last!.negated, let within = rule.pattern.withinMs {
+                a.absenceDeadline = a.startTs + within
+                survivors.append(a)
+            } else {
+                completed.append(a)
+            }
+            return
+        }
+        if full, let n = nextPositive(after: a.step) {
+            a.step = n
+            a.count = 0
+        }
+        survivors.append(a)
+    }
+
+    /// Moves one attempt over event `e`.
+    private mutating func advance(_ a: Attempt, _ e: Event, _ survivors: inout [Attempt], _ completed: inout [Attempt]) {
+        var a = a
+        if let deadline = a.absenceDeadline {
+            // Waiting for the window to pass: a negated event inside it kills the attempt.
+            if e.ts <= deadline, negated(negations(between: a.step, and: nil), e, a) { return }
+            survivors.append(a)
+            return
+        }
+        if let within = rule.pattern.withinMs, e.ts - a.startTs > within { return }
+        let j = a.step
+        let s = steps[j]
+        let next = nextPositive(after: j)
+
+        // A quantified step's run ends at the first event the next step accepts.
+        if s.isQuantified, let n = next, let alt = alternative(n, e, a) {
+            guard a.count >= s.min, !a.negationPending else { return }
+            if steps[n].contiguity == .strict && a.gap { return }
+            if steps[n].contiguity == .any {
+                var waiting = a
+                waiting.step = n
+                waiting.count = 0
+                waiting.gap = true
+                survivors.append(waiting)
+            }
+            bind(&a, n, alt, e)
+            afterBind(a, survivors: &survivors, completed: &completed)
+            return
+        }
+        if s.isQuantified, let until = s.until, matches(until, e, a, key: []) {
+            guard a.count >= s.min else { return }
+            guard let n = next else {
+                completed.append(a)
+                return
+            }
+            a.step = n
+            a.count = 0
+            advance(a, e, &survivors, &completed)
+            return
+        }
+        let canTake = s.max.map { a.count < $0 } ?? true
+        if canTake, let alt = alternative(j, e, a) {
+            if s.contiguity == .any && a.count == 0 {
+                var waiting = a
+                waiting.gap = true
+                survivors.append(waiting)
+            }
+            bind(&a, j, alt, e)
+            afterBind(a, survivors: &survivors, completed: &completed)
+            return
+        }
+        // Negations: before the step's first event, those between the previous step and
+        // this one kill at once; after it, those up to the next step kill only if the
+        // run takes no further event before the next step binds.
+        if a.count == 0, negated(negations(between: previousPositive(before: j), and: j), e, a) { return }
+        if a.count > 0 || (s.isQuantified && s.min == 0), negated(negations(between: j, and: next), e, a) {
+            a.negationPending = true
+        }
+        let strict = s.contiguity == .strict
+        if strict && (a.count == 0 || s.isQuantified) {
+            guard s.isQuantified, a.count >= s.min, let n = next else { return }
+            // The strict run ended; the next step starts from here with its own contiguity.
+            if steps[n].contiguity == .strict { return }
+            a.step = n
+            a.count = 0
+        }
+        a.gap = true
+        survivors.append(a)
+    }
+
+    /// Applies the after-match skip strategy of a completed attempt to the others.
+    private func applySkip(_ c: Attempt, to attempts: [Attempt]) -> [Attempt] {
+        let startKey = (c.startTs, c.startOrigin)
+        func order(_ a: Attempt) -> (Int64, EventOrigin) { (a.startTs, a.startOrigin) }
+        func before(_ x: (Int64, EventOrigin), _ y: (Int64, EventOrigin)) -> Bool { x.0 < y.0 || (x.0 == y.0 && x.1 < y.1) }
+        switch rule.pattern.skip {
+        case .noSkip:
+            return attempts
+        case .toNext:
+            return attempts.filter { !(order($0).0 == startKey.0 && order($0).1 == startKey.1) }
+        case .pastLast:
+            guard let last = c.bound.last else { return attempts }
+            let end = (last.ts, last.origin)
+            return attempts.filter { before(order($0), startKey) || before(end, order($0)) }
+        case .toFirst(let bindings), .toLast(let bindings):
+            let isFirst = { if case .toFirst = rule.pattern.skip { true } else { false } }()
+            let candidates = c.bound.entries.filter { bindings.contains(Int($0.binding)) }.map(\.event)
+            guard let target = isFirst ? candidates.first : candidates.last else { return attempts }
+            let t = (target.ts, target.origin)
+            return attempts.filter { before(order($0), startKey) || !before(order($0), t) }
+        }
+    }
+
+    // MARK: Watermark
+
+    /// Fires trailing absences whose window ended at or before `time` (deadline < time).
+    mutating func fireAbsences(before time: Int64, into out: inout [Match]) {
+        while let t = absenceTimers.min, t.deadline < time {
+            absenceTimers.pop()
+            guard var attempts = keys[t.key], let i = attempts.firstIndex(where: { $0.id == t.id }) else { continue }
+            let a = attempts.remove(at: i)
+            attempts = applySkip(a, to: attempts)
+            stats.partialMatches -= (keys[t.key]?.count ?? 0) - attempts.count
+            keys[t.key] = attempts.isEmpty ? nil : attempts
+            out.append(Match(rule: ruleIndex, key: t.key, bound: a.bound, detectedAt: t.deadline, trigger: nil))
+        }
+    }
+
+    /// Drops attempts whose `within` window has passed `watermark`; they can never complete.
+    mutating func reclaim(watermark: Int64) {
+        guard let within = rule.pattern.withinMs else { return }
+        for (key, attempts) in keys {
+            let kept = attempts.filter { $0.absenceDeadline != nil || $0.startTs + within >= watermark }
+            if kept.count != attempts.count {
+                stats.partialMatches -= attempts.count - kept.count
+                keys[key] = kept.isEmpty ? nil : kept
+            }
+        }
+    }
+}

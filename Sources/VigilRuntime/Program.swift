@@ -1,0 +1,178 @@
+/// What compiled expressions read: the current event, the events bound so far, the key.
+public struct EvalContext {
+    /// The event being matched (nil when rendering an alert fired by the watermark).
+    public var event: Event?
+    public var bound: BoundEvents
+    /// The key values of the partition, in key order.
+    public var key: [Value]
+    /// Event time of the detection (when rendering alerts).
+    public var detectedAt: Int64
+
+    public init(event: Event?, bound: BoundEvents, key: [Value], detectedAt: Int64) {
+        self.event = event
+        self.bound = bound
+        self.key = key
+        self.detectedAt = detectedAt
+    }
+}
+
+/// A compiled expression: a closure over the typed slots of events.
+public typealias CompiledExpr = @Sendable (borrowing EvalContext) -> Value
+
+/// A compiled step condition.
+public struct CompiledPredicate: Sendable {
+    /// Index into the rule's predicate table; conditions that read only the current
+    /// event are evaluated once per event and remembered under this index.
+    public var id: Int
+    /// Whether it reads earlier bindings (then it is evaluated per partial match).
+    public var usesBindings: Bool
+    public var eval: CompiledExpr
+    /// Source-like text for dumps and explanations.
+    public var text: String
+
+    public init(id: Int, usesBindings: Bool, text: String, eval: @escaping CompiledExpr) {
+        self.id = id
+        self.usesBindings = usesBindings
+        self.eval = eval
+        self.text = text
+    }
+}
+
+/// Flink-style after-match skip strategies.
+public enum SkipPolicy: Sendable, Hashable {
+    case noSkip, toNext, pastLast
+    /// Skip to the first / last event bound by a step (the binding indices of its alternatives).
+    case toFirst([Int]), toLast([Int])
+}
+
+/// Contiguity between a step and what came before it.
+public enum StepContiguity: String, Sendable {
+    case start, relaxed = "then", any = "then any", strict = "next"
+}
+
+/// One step of a compiled pattern.
+public struct PatternStep: Sendable {
+    public struct Alternative: Sendable {
+        /// Index of the binding (the name events are reported under).
+        public var binding: Int
+        /// Stream the alternative reads.
+        public var stream: Int
+        public var predicate: CompiledPredicate
+
+        public init(binding: Int, stream: Int, predicate: CompiledPredicate) {
+            self.binding = binding
+            self.stream = stream
+            self.predicate = predicate
+        }
+    }
+    public var name: String
+    public var negated: Bool
+    public var contiguity: StepContiguity
+    public var min: Int64
+    /// nil: unbounded.
+    public var max: Int64?
+    public var isQuantified: Bool
+    public var alternatives: [Alternative]
+    public var until: CompiledPredicate?
+
+    public init(name: String, negated: Bool, contiguity: StepContiguity, min: Int64, max: Int64?, isQuantified: Bool,
+                alternatives: [Alternative], until: CompiledPredicate?) {
+        self.name = name
+        self.negated = negated
+        self.contiguity = contiguity
+        self.min = min
+        self.max = max
+        self.isQuantified = isQuantified
+        self.alternatives = alternatives
+        self.until = until
+    }
+}
+
+/// A compiled `match` pattern: the immutable NFA shared by every key.
+public struct CompiledPattern: Sendable {
+    public var steps: [PatternStep]
+    public var withinMs: Int64?
+    public var skip: SkipPolicy
+    /// Names of the bindings (steps and alternatives), by binding index.
+    public var bindingNames: [String]
+    /// For each binding, the stream its events come from.
+    public var bindingStreams: [Int]
+    /// Number of predicates (for the per-event memo).
+    public var predicateCount: Int
+
+    public init(steps: [PatternStep], withinMs: Int64?, skip: SkipPolicy, bindingNames: [String],
+                bindingStreams: [Int], predicateCount: Int) {
+        self.steps = steps
+        self.withinMs = withinMs
+        self.skip = skip
+        self.bindingNames = bindingNames
+        self.bindingStreams = bindingStreams
+        self.predicateCount = predicateCount
+    }
+}
+
+/// An alert message template.
+public struct MessageTemplate: Sendable {
+    public enum Part: Sendable {
+        case text(String)
+        case value(CompiledExpr)
+    }
+    public var parts: [Part]
+
+    public init(parts: [Part]) {
+        self.parts = parts
+    }
+
+    public func render(_ ctx: borrowing EvalContext) -> String {
+        var out = ""
+        for p in parts {
+            switch p {
+            case .text(let s): out += s
+            case .value(let e): out += e(ctx).templateText
+            }
+        }
+        return out
+    }
+}
+
+/// A compiled pattern rule.
+public struct PatternRule: Sendable {
+    public var name: String
+    public var severity: String
+    public var tags: [String]
+    /// Streams the rule reads (its own first).
+    public var streams: [Int]
+    /// For each stream id, the slots holding the key (nil for streams it does not read).
+    public var keySlots: [Int: [Int]]
+    /// Names of the key fields, in key order.
+    public var keyNames: [String]
+    public var pattern: CompiledPattern
+    public var message: MessageTemplate
+    public var hasAlert: Bool
+
+    public init(name: String, severity: String, tags: [String], streams: [Int], keySlots: [Int: [Int]],
+                keyNames: [String], pattern: CompiledPattern, message: MessageTemplate, hasAlert: Bool) {
+        self.name = name
+        self.severity = severity
+        self.tags = tags
+        self.streams = streams
+        self.keySlots = keySlots
+        self.keyNames = keyNames
+        self.pattern = pattern
+        self.message = message
+        self.hasAlert = hasAlert
+    }
+}
+
+/// Everything the runtime executes: stream schemas and compiled rules.
+public struct Program: Sendable {
+    public var streams: [StreamSchema]
+    public var rules: [PatternRule]
+
+    public init(streams: [StreamSchema], rules: [PatternRule]) {
+        self.streams = streams
+        self.rules = rules
+    }
+
+    public func streamIndex(_ name: String) -> Int? { streams.firstIndex { $0.name == name } }
+}

@@ -1,0 +1,88 @@
+/// A stream's declared shape, as the runtime needs it: typed slots in declaration order.
+public struct StreamSchema: Sendable, Codable {
+    public var name: String
+    /// Field names (dotted for nested fields) and types; an event's values use these slots.
+    public var fields: [Field]
+    /// Slots of the key fields, in key order.
+    public var keySlots: [Int]
+    /// Slot of the time field.
+    public var timeSlot: Int
+    public var latenessMs: Int64
+    public var idleTimeoutMs: Int64?
+
+    public struct Field: Sendable, Codable, Hashable {
+        public var name: String
+        public var type: FieldType
+        public init(name: String, type: FieldType) {
+            self.name = name
+            self.type = type
+        }
+    }
+
+    public init(name: String, fields: [Field], keySlots: [Int], timeSlot: Int, latenessMs: Int64, idleTimeoutMs: Int64?) {
+        self.name = name
+        self.fields = fields
+        self.keySlots = keySlots
+        self.timeSlot = timeSlot
+        self.latenessMs = latenessMs
+        self.idleTimeoutMs = idleTimeoutMs
+    }
+
+    public func slot(of name: String) -> Int? { fields.firstIndex { $0.name == name } }
+}
+
+/// Where an event came from: which `--input` and which line (1-based).
+public struct EventOrigin: Sendable, Hashable, Codable, Comparable {
+    public var input: Int32
+    public var line: Int64
+
+    public init(input: Int32, line: Int64) {
+        self.input = input
+        self.line = line
+    }
+
+    public static func < (a: EventOrigin, b: EventOrigin) -> Bool { (a.input, a.line) < (b.input, b.line) }
+}
+
+/// A decoded event: stream, event time, origin, and one value per schema slot.
+public struct Event: Sendable, Codable {
+    public var stream: Int32
+    public var ts: Int64
+    public var origin: EventOrigin
+    public var values: [Value]
+
+    public init(stream: Int32, ts: Int64, origin: EventOrigin, values: [Value]) {
+        self.stream = stream
+        self.ts = ts
+        self.origin = origin
+        self.values = values
+    }
+
+    /// Event-time order: time, then input, then line.
+    @inlinable public func precedes(_ other: Event) -> Bool {
+        (ts, origin.input, origin.line) < (other.ts, other.origin.input, other.origin.line)
+    }
+}
+
+/// A line that could not become an event, with why and where.
+public struct DeadLetter: Sendable, Codable, Equatable {
+    public var stream: String
+    public var source: String
+    public var line: Int64
+    public var reason: String
+    public var raw: String
+
+    public init(stream: String, source: String, line: Int64, reason: String, raw: String) {
+        self.stream = stream
+        self.source = source
+        self.line = line
+        self.reason = reason
+        self.raw = raw
+    }
+
+    /// One JSON object: `stream`, `source`, `line`, `reason`, `raw`.
+    public var json: String {
+        JSON.object([("stream", JSON.quote(stream)), ("source", JSON.quote(source)), ("line", String(line)),
+                     ("reason", JSON.quote(reason)), ("raw", JSON.quote(raw))])
+    }
+}

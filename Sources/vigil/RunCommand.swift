@@ -1,0 +1,147 @@
+import ArgumentParser
+import VigilCompiler
+import VigilConnectors
+import VigilLanguage
+import VigilRuntime
+
+/// `vigil run`: the detector over bounded inputs (files or stdin).
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the rules over event streams and emit alerts.",
+        discussion: """
+            Each --input names a declared stream and a file: --input payments=events.jsonl. \
+            Files ending in .csv are CSV with a header row; others are JSON Lines \
+            (--input-format overrides). `-` reads stdin. Events are processed in event time \
+            per key; at the end of the input every watermark moves to +infinity, which \
+            flushes pending absences.
+
+            Alerts are JSON Lines (stdout unless --alerts). Lines that cannot be decoded go to \
+            --dead-letter, events older than their stream's watermark to --late; both default \
+            to stderr, so nothing is dropped silently. A summary goes to stderr.
+
+            Exit codes: 0 success, 1 the rules have errors, 2 bad flags or unreadable inputs.
+            """
+    )
+
+    @Argument(help: "Rule files or folders of *.vigil files.")
+    var rules: [String]
+
+    @Option(name: .customLong("input"), help: "STREAM=PATH: events of a declared stream (repeatable; PATH `-` is stdin).")
+    var inputs: [String] = []
+
+    @Option(help: "Force the input format: jsonl or csv (default: by file extension).")
+    var inputFormat: EventSource.Format?
+
+    @Option(help: "Write alerts to this file instead of stdout.")
+    var alerts: String?
+
+    @Option(help: "Write undecodable lines here (JSON Lines; default stderr).")
+    var deadLetter: String?
+
+    @Option(help: "Write late events here (JSON Lines; default stderr).")
+    var late: String?
+
+    @Option(help: "Partial matches kept per key and rule; past it the oldest are dropped and counted.")
+    var maxPartialMatches: Int = 10_000
+
+    @Option(help: "Keys kept per rule; events of further keys are counted and not matched.")
+    var maxKeys: Int = 1_000_000
+
+    @Option(help: "Color diagnostics: auto, always or never.")
+    var color: ColorChoice = .auto
+
+    mutating func run() throws {
+        let stderr = FileHandleOutput.standardError
+        guard !inputs.isEmpty else {
+            stderr.write("error: no --input given; name a stream and a file, e.g. --input payments=samples/payments.jsonl\n")
+            throw ExitCode(2)
+        }
+        let files: [SourceFile]
+        do { files = try RuleFiles.load(rules) } catch {
+            stderr.write("error: \(error.message)\n")
+            throw ExitCode(2)
+        }
+        let result = Frontend.check(files)
+        let renderer = DiagnosticRenderer(sources: result.sources, color: stderr.useColor(color))
+        for d in result.diagnostics { stderr.write(renderer.render(d)) }
+        guard let ruleSet = result.ruleSet else {
+            stderr.write(Check.summary(result, files: files.count) + "\n")
+            throw ExitCode(1)
+        }
+        let compiled = Compiler.compile(ruleSet)
+        for (name, reason) in compiled.notRun {
+            stderr.write("note: `\(name)` is checked but not run yet: \(reason)\n")
+        }
+        let program = compiled.program
+
+        var sources: [EventSource] = []
+        for (i, spec) in inputs.enumerated() {
+            guard let eq = spec.firstIndex(of: "=") else {
+                stderr.write("error: --input `\(spec)` must be STREAM=PATH\n")
+                throw ExitCode(2)
+            }
+            let name = String(spec[..<eq]), path = String(spec[spec.index(after: eq)...])
+            guard let stream = program.streamIndex(name) else {
+                let known = program.streams.map { "`\($0.name)`" }.joined(separator: ", ")
+                stderr.write("error: --input names unknown stream `\(name)`; the rules declare \(known)\n")
+                throw ExitCode(2)
+            }
+            sources.append(EventSource(stream: stream, path: path, format: inputFormat ?? .guess(path), inputIndex: Int32(i)))
+        }
+
+        let alertOut: LineWriter, deadOut: LineWriter, lateOut: LineWriter
+        do {
+            alertOut = try alerts.map { try LineWriter(path: $0) } ?? LineWriter(path: "-")
+            deadOut = try deadLetter.map { try LineWriter(path: $0) } ?? LineWriter(fd: 2, name: "<stderr>")
+            lateOut = try late.map { try LineWriter(path: $0) } ?? LineWriter(fd: 2, name: "<stderr>")
+        } catch {
+            stderr.write("error: cannot write \(error)\n")
+            throw ExitCode(2)
+        }
+
+        var detector = Detector(program: program, partialMatchesPerKey: maxPartialMatches, keysPerRule: maxKeys)
+        var deadLettered = 0
+        let sourcePaths = sources.map { $0.path == "-" ? "<stdin>" : $0.path }
+        func emit(_ outputs: [DetectorOutput]) {
+            for o in outputs {
+                switch o {
+                case .alert(let a):
+                    alertOut.writeLine(a.json(streams: program.streams))
+                case .late(let e, let watermark):
+                    let schema = program.streams[Int(e.stream)]
+                    let raw = JSON.object(zip(schema.fields, e.values).map { ($0.name, $1.json) })
+                    lateOut.writeLine(DeadLetter(
+                        stream: schema.name, source: sourcePaths[Int(e.origin.input)], line: e.origin.line,
+                        reason: "late: event time \(e.ts) is before the watermark \(watermark)", raw: raw).json)
+                }
+            }
+        }
+        for source in sources {
+            do {
+                try source.read(schema: program.streams[source.stream]) { item in
+                    switch item {
+                    case .event(let e): emit(detector.accept(e))
+                    case .deadLetter(let d):
+                        deadLettered += 1
+                        deadOut.writeLine(d.json)
+                    }
+                }
+            } catch {
+                alertOut.flush()
+                stderr.write("error: cannot read input \(error)\n")
+                throw ExitCode(2)
+            }
+        }
+        emit(detector.finish())
+        alertOut.flush()
+        deadOut.flush()
+        lateOut.flush()
+        let s = detector.stats
+        stderr.write("events: \(s.events), alerts: \(s.alerts), late: \(s.late), dead-lettered: \(deadLettered), "
+                     + "peak partial matches: \(s.peakPartialMatches)"
+                     + (s.partialMatchesDroppedByLimit > 0 ? ", partial matches dropped by limit: \(s.partialMatchesDroppedByLimit)" : "")
+                     + (s.keysDroppedByLimit > 0 ? ", events of keys over the limit: \(s.keysDroppedByLimit)" : "") + "\n")
+    }
+}
+
+extension EventSource.Format: ExpressibleByArgument {}
