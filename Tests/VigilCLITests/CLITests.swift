@@ -181,4 +181,26 @@ import Testing
             }
         }
     }
+
+    /// Q1–Q4 of ../shared/bench on generated input, ordered and disordered, and with a
+    /// smaller lateness: every match must equal oracle.py's (scripts/check-workload.py).
+    @Test func workloadMatchesTheOracle() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", Self.root.appendingPathComponent("scripts/check-workload.py").path, Self.binary.path,
+                       "--events", "100000"]
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("workload-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: out.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: out) }
+        let handle = try FileHandle(forWritingTo: out)
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        p.waitUntilExit()
+        let text = String(decoding: try Data(contentsOf: out), as: UTF8.self)
+        print(text)
+        #expect(p.terminationStatus == 0, "\(text)")
+        #expect(text.contains("workload check: ok"))
+        #expect(text.components(separatedBy: "-> ok").count - 1 == 12)
+    }
 }
