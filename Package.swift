@@ -35,6 +35,11 @@ let package = Package(
             ]
         ),
         .testTarget(name: "VigilLanguageTests", dependencies: ["VigilLanguage"], exclude: ["Diagnostics"]),
+        .testTarget(
+            name: "VigilRuntimeTests",
+            dependencies: ["VigilLanguage", "VigilCompiler", "VigilRuntime"],
+            exclude: ["Behaviour"]
+        ),
         .testTarget(name: "VigilCLITests", dependencies: ["VigilLanguage", "vigil"]),
     ]
 )

@@ -21,18 +21,18 @@ public struct DetectorStats: Sendable, Codable {
 /// they are batched. No I/O, no clock.
 public struct Detector: Sendable {
     public let program: Program
-    private var matchers: [PatternMatcher]
+    var matchers: [PatternMatcher]
     /// Per stream: the maximum event time seen, and the watermark (max - lateness).
-    private var maxTs: [Int64]
-    private var watermarks: [Int64]
+    var maxTs: [Int64]
+    var watermarks: [Int64]
     /// Per rule: events waiting for the watermark, in event-time order.
-    private var pending: [MinHeap<PendingEvent>]
+    var pending: [MinHeap<PendingEvent>]
     /// Rules that read each stream.
     private let readers: [[Int]]
-    private var lastReclaim: [Int64]
-    public private(set) var stats = DetectorStats()
+    var lastReclaim: [Int64]
+    public internal(set) var stats = DetectorStats()
 
-    struct PendingEvent: Comparable, Sendable {
+    struct PendingEvent: Comparable, Sendable, Codable {
         var event: Event
         static func < (a: PendingEvent, b: PendingEvent) -> Bool { a.event.precedes(b.event) }
         static func == (a: PendingEvent, b: PendingEvent) -> Bool {
@@ -127,11 +127,9 @@ public struct Detector: Sendable {
             matchers[r].reclaim(watermark: w)
             lastReclaim[r] = w
         }
-        let m = matchers[r].stats
         stats.peakPartialMatches = max(stats.peakPartialMatches, matchers.reduce(0) { $0 + $1.stats.partialMatches })
         stats.partialMatchesDroppedByLimit = matchers.reduce(0) { $0 + $1.stats.droppedByLimit }
         stats.keysDroppedByLimit = matchers.reduce(0) { $0 + $1.stats.keysDroppedByLimit }
-        _ = m
         for match in matches where program.rules[r].hasAlert {
             stats.alerts += 1
             out.append(.alert(match.alert(program.rules[r])))

@@ -44,13 +44,32 @@ struct PatternMatcher: Sendable {
     let ruleIndex: Int
     let rule: PatternRule
     let limits: Limits
-    private(set) var keys: [[Value]: [Attempt]] = [:]
-    private var nextAttemptID: UInt64 = 0
-    private(set) var stats = MatcherStats()
-    /// Absence deadlines not yet fired: (deadline, attempt id, key), fired in order.
-    private var absenceTimers = MinHeap<AbsenceTimer>()
+    /// Everything that changes as events arrive; snapshotted and restored as a whole.
+    var state = State()
     private var positiveSteps: [Int]
     private var memo: [Int8]
+
+    /// The mutable part of the matcher.
+    struct State: Sendable, Codable {
+        var keys: [[Value]: [Attempt]] = [:]
+        var nextAttemptID: UInt64 = 0
+        var stats = MatcherStats()
+        /// Absence deadlines not yet fired, in deadline order.
+        var absenceTimers = MinHeap<AbsenceTimer>()
+    }
+
+    var keys: [[Value]: [Attempt]] {
+        get { state.keys }
+        _modify { yield &state.keys }
+    }
+    var stats: MatcherStats {
+        get { state.stats }
+        _modify { yield &state.stats }
+    }
+    private var absenceTimers: MinHeap<AbsenceTimer> {
+        get { state.absenceTimers }
+        _modify { yield &state.absenceTimers }
+    }
 
     struct AbsenceTimer: Comparable, Sendable, Codable {
         var deadline: Int64
@@ -97,8 +116,13 @@ struct PatternMatcher: Sendable {
         }
         attempts = []
         start(e, &survivors, &completed)
-        for c in completed {
+        // Completions are emitted in start order; each one's skip strategy also applies
+        // to the completions after it, which were partial matches until this event.
+        var pendingCompletions = completed[...]
+        while let c = pendingCompletions.popFirst() {
             survivors = applySkip(c, to: survivors)
+            let remaining = Set(applySkip(c, to: Array(pendingCompletions)).map(\.id))
+            pendingCompletions = pendingCompletions.filter { remaining.contains($0.id) }[...]
             out.append(Match(rule: ruleIndex, key: key, bound: c.bound, detectedAt: e.ts, trigger: e))
         }
         for i in survivors.indices where survivors[i].absenceDeadline != nil && !survivors[i].timerArmed {
@@ -149,8 +173,8 @@ struct PatternMatcher: Sendable {
     }
 
     private mutating func newID() -> UInt64 {
-        nextAttemptID += 1
-        return nextAttemptID
+        state.nextAttemptID += 1
+        return state.nextAttemptID
     }
 
     /// Starts attempts at `e`: at the first step, or at a later one when every step

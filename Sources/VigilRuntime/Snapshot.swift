@@ -1,0 +1,44 @@
+import Foundation
+
+/// The detector's whole state as bytes: watermarks, reorder buffers, partial matches,
+/// timers and counters. A detector restored from them (with the same program)
+/// continues exactly as the original would have.
+extension Detector {
+    struct State: Codable {
+        var maxTs: [Int64]
+        var watermarks: [Int64]
+        var pending: [MinHeap<PendingEvent>]
+        var lastReclaim: [Int64]
+        var stats: DetectorStats
+        var matchers: [PatternMatcher.State]
+        /// Guards against restoring into a different program.
+        var rules: [String]
+    }
+
+    /// Why a snapshot could not be restored.
+    public struct SnapshotError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Serialises the state.
+    public func snapshot() throws -> [UInt8] {
+        let state = State(maxTs: maxTs, watermarks: watermarks, pending: pending, lastReclaim: lastReclaim, stats: stats,
+                          matchers: matchers.map(\.state), rules: program.rules.map(\.name))
+        return [UInt8](try JSONEncoder().encode(state))
+    }
+
+    /// A detector for `program` in the state of `bytes` (from `snapshot()`).
+    public init(program: Program, restoring bytes: [UInt8], partialMatchesPerKey: Int = 10_000, keysPerRule: Int = 1_000_000) throws {
+        let state = try JSONDecoder().decode(State.self, from: Data(bytes))
+        guard state.rules == program.rules.map(\.name), state.watermarks.count == program.streams.count else {
+            throw SnapshotError(description: "the snapshot was taken with other rules")
+        }
+        self.init(program: program, partialMatchesPerKey: partialMatchesPerKey, keysPerRule: keysPerRule)
+        maxTs = state.maxTs
+        watermarks = state.watermarks
+        pending = state.pending
+        lastReclaim = state.lastReclaim
+        stats = state.stats
+        for i in matchers.indices { matchers[i].state = state.matchers[i] }
+    }
+}

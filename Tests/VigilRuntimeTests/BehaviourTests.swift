@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+import VigilRuntime
+
+/// Behaviour scripts: `Behaviour/*.cases`, one feature per file, each case a pattern,
+/// events and the expected matches inline (the notation of DESIGN.md):
+///
+///     case: a then b — every start
+///     pattern: a: type == "a" then b: type == "b"
+///     clauses: within 10ms
+///     lateness: 0
+///     events: a1@0 a2@1 b3@2 b4@3
+///     expect: (a1,b3) (a2,b3)
+///     late: x1
+///
+/// `expect:` lists matches in emission order, each as its event ids in bound order,
+/// optionally `@t` for the detection time; `expect: none` for no match. Every case is
+/// also run with a snapshot/restore after each event, which must not change anything.
+@Suite struct BehaviourTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        var file: String
+        var line: Int
+        var name: String
+        var pattern = ""
+        var clauses = ""
+        var lateness: Int64 = 0
+        var events = ""
+        var expect: [(ids: [String], at: Int64?)] = []
+        var late: [String] = []
+        var testDescription: String { "\(file):\(line) \(name)" }
+    }
+
+    static let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Behaviour")
+
+    static var cases: [Case] {
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).filter { $0.hasSuffix(".cases") }.sorted()
+        var out: [Case] = []
+        for file in files {
+            let text = (try? String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)) ?? ""
+            var current: Case?
+            for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let line = raw.trimmingCharacters(in: .whitespaces)
+                if line.isEmpty || line.hasPrefix("#") { continue }
+                guard let colon = line.firstIndex(of: ":") else { continue }
+                let key = String(line[..<colon]), value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                if key == "case" {
+                    if let c = current { out.append(c) }
+                    current = Case(file: file, line: n + 1, name: value)
+                    continue
+                }
+                switch key {
+                case "pattern": current?.pattern = value
+                case "clauses": current?.clauses = value
+                case "lateness": current?.lateness = Int64(value) ?? 0
+                case "events": current?.events = value
+                case "late": current?.late = value.split(separator: " ").map(String.init)
+                case "expect": current?.expect = value == "none" ? [] : parseMatches(value)
+                default: break
+                }
+            }
+            if let c = current { out.append(c) }
+        }
+        return out
+    }
+
+    static func parseMatches(_ s: String) -> [(ids: [String], at: Int64?)] {
+        var out: [(ids: [String], at: Int64?)] = []
+        var rest = Substring(s)
+        while let open = rest.firstIndex(of: "("), let close = rest.firstIndex(of: ")") {
+            let ids = rest[rest.index(after: open)..<close].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            rest = rest[rest.index(after: close)...]
+            var at: Int64? = nil
+            if rest.first == "@" {
+                let digits = rest.dropFirst().prefix { $0.isNumber || $0 == "-" }
+                at = Int64(digits)
+                rest = rest.dropFirst(1 + digits.count)
+            }
+            out.append((ids, at))
+        }
+        return out
+    }
+
+    static func render(_ matches: [(ids: [String], at: Int64?)]) -> String {
+        matches.isEmpty ? "none" : matches.map { "(" + $0.ids.joined(separator: ",") + ")" + ($0.at.map { "@\($0)" } ?? "") }.joined(separator: " ")
+    }
+
+    @Test("behaviour", arguments: cases)
+    func behaviour(_ c: Case) throws {
+        let program = try Harness.compile(Harness.ruleText(pattern: c.pattern, clauses: c.clauses, lateness: c.lateness))
+        let events = Harness.events(c.events, program: program)
+        let outcome = try Harness.run(program, events)
+        let expected = Self.render(c.expect)
+        // Detection times are compared only where the case gives them.
+        let actual = Self.render(outcome.matches.enumerated().map { i, m in
+            (m.ids, i < c.expect.count && c.expect[i].at != nil ? m.at : nil)
+        })
+        #expect(actual == expected, "\(c.file):\(c.line) \(c.name)")
+        #expect(outcome.late == c.late, "\(c.file):\(c.line) \(c.name): late events")
+        // Snapshot and restore at every position: same output.
+        for i in 0..<events.count {
+            let again = try Harness.run(program, events, snapshotAt: i)
+            #expect(again.matches.map(\.ids) == outcome.matches.map(\.ids) && again.matches.map(\.at) == outcome.matches.map(\.at),
+                    "\(c.file):\(c.line) \(c.name): snapshot at event \(i) changed the output")
+        }
+    }
+
+    @Test func everyFeatureHasCases() {
+        let files = Set(Self.cases.map(\.file))
+        for feature in ["contiguity", "quantifiers", "negation", "absence", "within", "lateness", "multistream", "skip"] {
+            #expect(files.contains("\(feature).cases"), "no behaviour cases for \(feature)")
+        }
+    }
+}
