@@ -69,13 +69,23 @@ extension Match {
             h.add(entry.event.origin.line)
         }
         let ctx = EvalContext(event: trigger ?? bound.last, bound: bound, key: key, detectedAt: detectedAt)
+        // Per step, in bound order; a step with alternatives reports each run of events
+        // under the alternative that bound it.
         var matched: [(String, [Event])] = []
         for step in rule.pattern.steps where !step.negated {
-            let perAlternative = step.alternatives.map { ($0, bound.events($0.binding)) }
-            if let hit = perAlternative.first(where: { !$0.1.isEmpty }) {
-                matched.append((rule.pattern.bindingNames[hit.0.binding], hit.1))
-            } else {
+            let bindings = Set(step.alternatives.map(\.binding))
+            var groups: [(Int32, [Event])] = []
+            for entry in bound.entries where bindings.contains(Int(entry.binding)) {
+                if groups.last?.0 == entry.binding {
+                    groups[groups.count - 1].1.append(entry.event)
+                } else {
+                    groups.append((entry.binding, [entry.event]))
+                }
+            }
+            if groups.isEmpty {
                 matched.append((step.name, []))
+            } else {
+                for g in groups { matched.append((rule.pattern.bindingNames[Int(g.0)], g.1)) }
             }
         }
         return Alert(id: h.hex, rule: rule.name, severity: rule.severity, tags: rule.tags,

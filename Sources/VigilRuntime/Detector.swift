@@ -70,7 +70,7 @@ public struct Detector: Sendable {
         if e.ts > maxTs[s] {
             maxTs[s] = e.ts
             let lateness = program.streams[s].latenessMs
-            watermarks[s] = e.ts >= Int64.min + lateness ? e.ts - lateness : Int64.min
+            watermarks[s] = e.ts.minus(lateness)
         }
         for r in readers[s] {
             pending[r].push(PendingEvent(event: e))
@@ -123,7 +123,7 @@ public struct Detector: Sendable {
             }
         }
         if let within = program.rules[r].pattern.withinMs, w != Int64.min,
-           lastReclaim[r] == Int64.min || w - lastReclaim[r] > max(within, 1000) {
+           lastReclaim[r] == Int64.min || w.minus(lastReclaim[r]) > max(within, 1000) {
             matchers[r].reclaim(watermark: w)
             lastReclaim[r] = w
         }

@@ -8,9 +8,12 @@ struct Attempt: Sendable, Codable {
     var step: Int
     /// Events bound to that step so far.
     var count: Int64
-    /// A negated event was seen after the run's last event (it kills the attempt if
-    /// the next step binds before the run takes another event).
-    var negationPending = false
+    /// Index of the step that bound the last event: negation windows run from there.
+    var boundStep = 0
+    /// Bit g: since the last bound event, an event satisfied a negation of the gap after
+    /// positive step g. Binding a later step across that gap kills the attempt; binding
+    /// the same step again (a longer run) clears the bits.
+    var pendingGaps: UInt64 = 0
     /// An event was ignored since the last bind (matters for a strict next step).
     var gap = false
     var bound = BoundEvents()
@@ -47,6 +50,8 @@ struct PatternMatcher: Sendable {
     /// Everything that changes as events arrive; snapshotted and restored as a whole.
     var state = State()
     private var positiveSteps: [Int]
+    /// For each step index, its ordinal among the positive steps (gap numbering).
+    private var ordinal: [Int]
     private var memo: [Int8]
 
     /// The mutable part of the matcher.
@@ -71,11 +76,19 @@ struct PatternMatcher: Sendable {
         _modify { yield &state.absenceTimers }
     }
 
+    /// Absences with the same deadline fire in the order of their bound events (start
+    /// first), like matches completed by one event.
     struct AbsenceTimer: Comparable, Sendable, Codable {
         var deadline: Int64
+        /// (ts, input, line) of each bound event, the start first.
+        var order: [Int64]
         var id: UInt64
         var key: [Value]
-        static func < (a: AbsenceTimer, b: AbsenceTimer) -> Bool { (a.deadline, a.id) < (b.deadline, b.id) }
+        static func < (a: AbsenceTimer, b: AbsenceTimer) -> Bool {
+            if a.deadline != b.deadline { return a.deadline < b.deadline }
+            if a.order != b.order { return a.order.lexicographicallyPrecedes(b.order) }
+            return a.id < b.id
+        }
         static func == (a: AbsenceTimer, b: AbsenceTimer) -> Bool { a.deadline == b.deadline && a.id == b.id }
     }
 
@@ -89,7 +102,11 @@ struct PatternMatcher: Sendable {
         self.ruleIndex = ruleIndex
         self.rule = rule
         self.limits = limits
-        self.positiveSteps = rule.pattern.steps.indices.filter { !rule.pattern.steps[$0].negated }
+        let positives = rule.pattern.steps.indices.filter { !rule.pattern.steps[$0].negated }
+        self.positiveSteps = positives
+        var ordinal = Array(repeating: 0, count: rule.pattern.steps.count)
+        for (k, s) in positives.enumerated() { ordinal[s] = k }
+        self.ordinal = ordinal
         self.memo = [Int8](repeating: -1, count: rule.pattern.predicateCount)
     }
 
@@ -127,7 +144,9 @@ struct PatternMatcher: Sendable {
         }
         for i in survivors.indices where survivors[i].absenceDeadline != nil && !survivors[i].timerArmed {
             survivors[i].timerArmed = true
-            absenceTimers.push(AbsenceTimer(deadline: survivors[i].absenceDeadline!, id: survivors[i].id, key: key))
+            let a = survivors[i]
+            let order = a.bound.entries.flatMap { [$0.event.ts, Int64($0.event.origin.input), $0.event.origin.line] }
+            absenceTimers.push(AbsenceTimer(deadline: a.absenceDeadline!, order: order, id: a.id, key: key))
         }
         if survivors.count > limits.partialMatchesPerKey {
             let excess = survivors.count - limits.partialMatchesPerKey
@@ -182,8 +201,8 @@ struct PatternMatcher: Sendable {
     private mutating func start(_ e: Event, _ survivors: inout [Attempt], _ completed: inout [Attempt]) {
         for s in positiveSteps {
             if let alt = alternative(s, e, nil) {
-                var a = Attempt(id: newID(), startTs: e.ts, startOrigin: e.origin, step: s, count: 0)
-                bind(&a, s, alt, e)
+                var a = Attempt(id: newID(), startTs: e.ts, startOrigin: e.origin, step: s, count: 0, boundStep: s)
+                _ = bind(&a, s, alt, e)
                 afterBind(a, survivors: &survivors, completed: &completed)
                 return
             }
@@ -191,12 +210,19 @@ struct PatternMatcher: Sendable {
         }
     }
 
-    private func bind(_ a: inout Attempt, _ s: Int, _ alt: Int, _ e: Event) {
+    /// Binds `e` to step `s`; false when a pending negation lies in a gap it crosses.
+    private func bind(_ a: inout Attempt, _ s: Int, _ alt: Int, _ e: Event) -> Bool {
+        let from = ordinal[a.boundStep], to = ordinal[s]
+        if to > from, a.pendingGaps != 0 {
+            for g in from..<min(to, 64) where a.pendingGaps & (1 << UInt64(g)) != 0 { return false }
+        }
         a.bound.append(steps[s].alternatives[alt].binding, e)
         a.step = s
+        a.boundStep = s
         a.count += 1
-        a.negationPending = false
+        a.pendingGaps = 0
         a.gap = false
+        return true
     }
 
     /// After a bind: complete, wait for the trailing absence, move on, or keep collecting.
@@ -207,7 +233,7 @@ struct PatternMatcher: Sendable {
         let full = s.max.map { a.count >= $0 } ?? false
         if isLast && a.count >= s.min {
             if steps.last!.negated, let within = rule.pattern.withinMs {
-                a.absenceDeadline = a.startTs + within
+                a.absenceDeadline = a.startTs.plus(within)
                 survivors.append(a)
             } else {
                 completed.append(a)
@@ -230,24 +256,29 @@ struct PatternMatcher: Sendable {
             survivors.append(a)
             return
         }
-        if let within = rule.pattern.withinMs, e.ts - a.startTs > within { return }
+        if let within = rule.pattern.withinMs, e.ts.minus(a.startTs) > within { return }
         let j = a.step
         let s = steps[j]
         let next = nextPositive(after: j)
 
         // A quantified step's run ends at the first event the next step accepts.
         if s.isQuantified, let n = next, let alt = alternative(n, e, a) {
-            guard a.count >= s.min, !a.negationPending else { return }
+            _ = alt
+            guard a.count >= s.min else { return }
             if steps[n].contiguity == .strict && a.gap { return }
-            if steps[n].contiguity == .any {
-                var waiting = a
-                waiting.step = n
-                waiting.count = 0
-                waiting.gap = true
-                survivors.append(waiting)
+            // The next step takes the event — or, if it is quantified and the event also
+            // satisfies the step after it, hands it on (priority cascades).
+            a.step = n
+            a.count = 0
+            let waiting = a
+            // When the next step takes the event, its own skip-till-any branch is made
+            // there; when it hands the event on, the branch that skips it is made here.
+            let handsOn = steps[n].isQuantified && nextPositive(after: n).map { alternative($0, e, a) != nil } ?? false
+            advance(a, e, &survivors, &completed)
+            if steps[n].contiguity == .any, handsOn, var w = ignore(waiting, e) {
+                w.id = newID()
+                survivors.append(w)
             }
-            bind(&a, n, alt, e)
-            afterBind(a, survivors: &survivors, completed: &completed)
             return
         }
         if s.isQuantified, let until = s.until, matches(until, e, a, key: []) {
@@ -261,34 +292,56 @@ struct PatternMatcher: Sendable {
             advance(a, e, &survivors, &completed)
             return
         }
-        let canTake = s.max.map { a.count < $0 } ?? true
+        // A strict step binds only the event right after the last bound one.
+        let canTake = (s.max.map { a.count < $0 } ?? true) && !(s.contiguity == .strict && a.count == 0 && a.gap)
         if canTake, let alt = alternative(j, e, a) {
-            if s.contiguity == .any && a.count == 0 {
-                var waiting = a
-                waiting.gap = true
-                survivors.append(waiting)
+            let waiting = a
+            if bind(&a, j, alt, e) {
+                afterBind(a, survivors: &survivors, completed: &completed)
             }
-            bind(&a, j, alt, e)
-            afterBind(a, survivors: &survivors, completed: &completed)
+            if s.contiguity == .any && waiting.count == 0, var w = ignore(waiting, e) {
+                // Skip-till-any: every satisfying event branches; for this branch, which
+                // waits on, the event is one it skipped.
+                w.id = newID()
+                survivors.append(w)
+            }
             return
         }
-        // Negations: before the step's first event, those between the previous step and
-        // this one kill at once; after it, those up to the next step kill only if the
-        // run takes no further event before the next step binds.
-        if a.count == 0, negated(negations(between: previousPositive(before: j), and: j), e, a) { return }
-        if a.count > 0 || (s.isQuantified && s.min == 0), negated(negations(between: j, and: next), e, a) {
-            a.negationPending = true
+        if let a = ignore(a, e) { survivors.append(a) }
+    }
+
+    /// The attempt after an event it does not bind: negations and strict contiguity may
+    /// end it.
+    private mutating func ignore(_ a: Attempt, _ e: Event) -> Attempt? {
+        var a = a
+        let j = a.step
+        let s = steps[j]
+        let next = nextPositive(after: j)
+        if a.count == 0 {
+            // Every gap from the last bound event up to this step lies before whatever
+            // binds next: a negated event there kills at once.
+            if negated(negations(between: a.boundStep == j ? previousPositive(before: j) : a.boundStep, and: j), e, a) { return nil }
         }
-        let strict = s.contiguity == .strict
-        if strict && (a.count == 0 || s.isQuantified) {
-            guard s.isQuantified, a.count >= s.min, let n = next else { return }
+        // Gaps after this step (and after the optional steps that follow it) are pending.
+        if a.count > 0 || (s.isQuantified && s.min == 0) {
+            var g = ordinal[j]
+            while true {
+                let left = positiveSteps[g]
+                let right = g + 1 < positiveSteps.count ? positiveSteps[g + 1] : nil
+                if g < 64, negated(negations(between: left, and: right), e, a) { a.pendingGaps |= 1 << UInt64(g) }
+                guard let r = right, steps[r].isQuantified, steps[r].min == 0 else { break }
+                g += 1
+            }
+        }
+        if s.contiguity == .strict && (a.count == 0 || s.isQuantified) {
+            guard s.isQuantified, a.count >= s.min, let n = next else { return nil }
             // The strict run ended; the next step starts from here with its own contiguity.
-            if steps[n].contiguity == .strict { return }
+            if steps[n].contiguity == .strict { return nil }
             a.step = n
             a.count = 0
         }
         a.gap = true
-        survivors.append(a)
+        return a
     }
 
     /// Applies the after-match skip strategy of a completed attempt to the others.
@@ -333,7 +386,7 @@ struct PatternMatcher: Sendable {
     mutating func reclaim(watermark: Int64) {
         guard let within = rule.pattern.withinMs else { return }
         for (key, attempts) in keys {
-            let kept = attempts.filter { $0.absenceDeadline != nil || $0.startTs + within >= watermark }
+            let kept = attempts.filter { $0.absenceDeadline != nil || $0.startTs.plus(within) >= watermark }
             if kept.count != attempts.count {
                 stats.partialMatches -= attempts.count - kept.count
                 keys[key] = kept.isEmpty ? nil : kept

@@ -49,22 +49,22 @@ enum Harness {
             """
     }
 
-    /// Parses `a1@0`, `t:p3@2` (stream t), `a1@0#u2` (key u2), `b2@1=5` (v = 5).
+    /// Parses `a1@0`, `t:p3@2` (stream t), `b2@1=5` (v = 5), `a1@0=5#u2` (key u2).
     static func events(_ text: String, program: Program) -> [Event] {
         var out: [Event] = []
         for (line, token) in text.split(separator: " ").enumerated() {
             var rest = Substring(token)
             var stream = 0
             if rest.hasPrefix("t:") { stream = 1; rest = rest.dropFirst(2) }
-            var v: Value = .null
-            if let eq = rest.firstIndex(of: "=") {
-                v = .int(Int64(rest[rest.index(after: eq)...])!)
-                rest = rest[..<eq]
-            }
             var key = "k"
             if let hash = rest.firstIndex(of: "#") {
                 key = String(rest[rest.index(after: hash)...])
                 rest = rest[..<hash]
+            }
+            var v: Value = .null
+            if let eq = rest.firstIndex(of: "=") {
+                v = .int(Int64(rest[rest.index(after: eq)...])!)
+                rest = rest[..<eq]
             }
             let parts = rest.split(separator: "@")
             let id = String(parts[0])
