@@ -36,6 +36,11 @@ let package = Package(
         ),
         .testTarget(name: "VigilLanguageTests", dependencies: ["VigilLanguage"], exclude: ["Diagnostics"]),
         .testTarget(
+            name: "VigilCompilerTests",
+            dependencies: ["VigilLanguage", "VigilCompiler", "VigilRuntime"],
+            exclude: ["Dumps"]
+        ),
+        .testTarget(
             name: "VigilRuntimeTests",
             dependencies: ["VigilLanguage", "VigilCompiler", "VigilRuntime"],
             exclude: ["Behaviour"]

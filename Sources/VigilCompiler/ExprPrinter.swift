@@ -3,8 +3,9 @@ import VigilRuntime
 
 /// Prints typed expressions back as Vigil source, fully parenthesised only where
 /// precedence needs it. Used by NFA dumps and explanations.
-enum ExprPrinter {
-    static func print(_ e: TypedExpr) -> String { text(e, 0) }
+public enum ExprPrinter {
+    /// The expression as Vigil source.
+    public static func print(_ e: TypedExpr) -> String { text(e, 0) }
 
     private static func precedence(_ op: BinaryOperator) -> Int {
         switch op {
@@ -49,4 +50,28 @@ enum ExprPrinter {
     }
 
     private static func wrap(_ s: String, _ yes: Bool) -> String { yes ? "(\(s))" : s }
+}
+
+extension ExprPrinter {
+    /// An alert message template as it would be written: `"card {card}: {count(small)}"`.
+    public static func template(_ t: CheckedTemplate) -> String {
+        var out = ""
+        for part in t.parts {
+            switch part {
+            case .text(let s):
+                for c in s {
+                    switch c {
+                    case "{": out += "\\{"
+                    case "}": out += "\\}"
+                    case "\"": out += "\\\""
+                    case "\\": out += "\\\\"
+                    case "\n": out += "\\n"
+                    default: out.append(c)
+                    }
+                }
+            case .value(let e): out += "{" + print(e) + "}"
+            }
+        }
+        return "\"" + out + "\""
+    }
 }
