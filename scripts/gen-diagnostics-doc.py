@@ -70,6 +70,7 @@ EXPLAIN = {
  "V0409": ("pattern matches nothing", "Every step is optional, so a match could bind no event."),
  "V0410": ("hop longer than window", "With `window hopping SIZE every HOP`, HOP must not exceed SIZE, or events between windows would be counted in none."),
  "V0411": ("rule without output", "A rule must `alert` or write `into table`."),
+ "V0412": ("optional last step", "A match completes as soon as its last step holds its minimum of events; a last step with minimum 0 (`?`, `*`, `{0,n}`) would never bind one."),
  "V0501": ("invalid regex", "PCRE2 rejected the pattern; the caret points where PCRE2 stopped. Regexes are compiled (and JIT-compiled) once, when the rules load."),
  "V0502": ("unknown regex flag", "Regex flags are `i`, `m`, `s` and `x`."),
  "V0601": ("invalid table name", "Tables are named `LAYER.NAME` (`silver.payments`) and stored under `<lake>/LAYER/NAME`."),

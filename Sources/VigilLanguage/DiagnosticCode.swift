@@ -72,6 +72,7 @@ public enum DiagnosticCode: String, CaseIterable, Sendable {
     case patternMatchesNothing = "V0409"
     case hopLargerThanWindow = "V0410"
     case noOutput = "V0411"
+    case optionalLastStep = "V0412"
 
     // Regex: V05xx
     case invalidRegex = "V0501"

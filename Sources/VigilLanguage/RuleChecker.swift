@@ -289,6 +289,14 @@ extension Checker {
                 notes: ["without a window, the absence could never be confirmed"],
                 help: "add `within DURATION` after the pattern"))
         }
+        // (Not repeated when the quantifier is empty or every step is optional: reported above/below.)
+        if let last = pattern.steps.last(where: { $0.negation == nil }), let q = last.quantifier, q.min == 0, q.max != 0,
+           pattern.steps.contains(where: { $0.negation == nil && ($0.quantifier?.min ?? 1) > 0 }) {
+            diagnostics.report(Diagnostic(
+                .optionalLastStep, "the last step of a pattern cannot be optional", at: q.span,
+                notes: ["a match completes as soon as its last step has its minimum of events, so this step would never bind one"],
+                help: "make it required (`+` or `{1,}`), or remove it"))
+        }
         let positives = pattern.steps.filter { $0.negation == nil }
         if !positives.isEmpty, positives.allSatisfy({ ($0.quantifier?.min ?? 1) == 0 }) {
             diagnostics.report(Diagnostic(

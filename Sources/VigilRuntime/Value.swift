@@ -33,7 +33,7 @@ public enum Value: Sendable, Hashable, Codable {
         switch self {
         case .null: "null"
         case .int(let n): String(n)
-        case .double(let d): formatDouble(d)
+        case .double(let d): formatTemplateDouble(d)
         case .bool(let b): b ? "true" : "false"
         case .string(let s): s
         case .timestamp(let t): RFC3339.format(t)
@@ -58,6 +58,14 @@ public enum Value: Sendable, Hashable, Codable {
 public func formatDouble(_ d: Double) -> String {
     if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) + ".0" }
     return "\(d)"
+}
+
+/// Doubles in messages read like amounts: at most two decimals (`1.16`, `812.4`, `500`).
+public func formatTemplateDouble(_ d: Double) -> String {
+    guard d.isFinite else { return "\(d)" }
+    let rounded = (d * 100).rounded() / 100
+    if rounded == rounded.rounded(), abs(rounded) < 1e15 { return String(Int64(rounded)) }
+    return "\(rounded)"
 }
 
 /// `1h2m3s`, `250ms`, `0s`.

@@ -203,4 +203,122 @@ import Testing
         #expect(text.contains("workload check: ok"))
         #expect(text.components(separatedBy: "-> ok").count - 1 == 12)
     }
+
+    static let sampleInputs = [
+        "--input", "payments=samples/payments.jsonl", "--input", "chargebacks=samples/chargebacks.jsonl",
+        "--input", "auth=samples/auth.jsonl", "--input", "process=samples/process.jsonl",
+        "--input", "clicks=samples/clicks.csv", "--input", "sensors=samples/sensors.jsonl",
+    ]
+
+    /// The README's first command: the bundled rules over the samples give exactly these
+    /// alerts (each sample has a case that fires and a near miss that must not).
+    @Test func bundledRulesOverSamples() throws {
+        let r = try Self.run(["run", "rules/"] + Self.sampleInputs)
+        #expect(r.status == 0, "\(r.stderr)")
+        let alerts = r.stdout.split(separator: "\n").map { line -> String in
+            let a = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
+            let key = (a["key"] as? [String: Any] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            return "\(a["rule"] as? String ?? "?") \(key)"
+        }
+        #expect(alerts == [
+            "card_testing card=4000-0001",
+            "gift_card_burst card=4000-0003",
+            "login_without_mfa user=alice",
+            "brute_force user=mallory",
+            "success_after_failures user=mallory",
+            "office_spawns_shell host=ws-12,user=dave",
+            "impossible_travel user=carol",
+            "chargeback_after_large_payment card=4000-0004",
+        ])
+        #expect(r.stdout.contains("\"message\":\"card 4000-0001: 3 tiny charges (avg 1.16), then 812.4 in NG\""))
+        #expect(r.stderr.contains("events: 39, alerts: 8, late: 0, dead-lettered: 0"))
+        #expect(r.stderr.contains("note: `abandoned_cart` is checked but not run yet"))
+    }
+
+    /// Same input, same bytes: alert files are byte-identical across runs.
+    @Test func runsAreDeterministic() throws {
+        let a = try Self.run(["run", "rules/"] + Self.sampleInputs)
+        let b = try Self.run(["run", "rules/"] + Self.sampleInputs)
+        #expect(!a.stdout.isEmpty)
+        #expect(a.stdout == b.stdout)
+    }
+
+    /// Bad lines go to the dead-letter output with reason and line; the run goes on.
+    @Test func badLinesAreDeadLettered() throws {
+        let lines = [
+            #"{"card":"c1","ts":1000,"amount":1.0,"country":"US"}"#,
+            #"{"card":"c1","ts":"#,
+            #"[1,2,3]"#,
+            #"{"ts":2000,"amount":1.0}"#,
+            #"{"card":null,"ts":2000}"#,
+            #"{"card":"c1","amount":1.0}"#,
+            #"{"card":"c1","ts":3000,"amount":"lots"}"#,
+            #"{"card":"c1","ts":"1970-01-01T01:00:03.5+01:00","amount":2.5,"extra":{"deep":[1,{"x":2}]}}"#,
+            "",
+            #"{"card":"c1","ts":4000,"amount":3.0}"# + "\r",
+        ]
+        var bytes = Array(lines.joined(separator: "\n").utf8) + [10]
+        bytes += Array(#"{"card":"c"#.utf8) + [0xFF] + Array(#""}"#.utf8) + [10]  // invalid UTF-8 at byte 11
+        let events = try Self.temp("bad.jsonl", bytes)
+        let rules = try Self.temp("pay.vigil", Array("""
+            stream payments key card time ts fields card: string, ts: timestamp, amount: double, country: string
+            rule big from payments match a: amount > 100 alert "x"
+            """.utf8))
+        let dead = FileManager.default.temporaryDirectory.appendingPathComponent("dead-\(getpid()).jsonl").path
+        let r = try Self.run(["run", rules, "--input", "payments=\(events)", "--dead-letter", dead])
+        #expect(r.status == 0, "\(r.stderr)")
+        let records = try String(contentsOfFile: dead, encoding: .utf8).split(separator: "\n").map {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] ?? [:]
+        }
+        let reasons = records.map { "\($0["line"] as? Int ?? -1): \($0["reason"] as? String ?? "")" }
+        #expect(reasons == [
+            "2: malformed JSON at column 19: expected a value",
+            "3: not a JSON object",
+            "4: missing key field `card`",
+            "5: missing key field `card`",
+            "6: missing time field `ts`",
+            "7: field `amount` must be a double, found a string",
+            "11: invalid UTF-8 at byte 11",
+        ], "\(reasons)")
+        #expect(records.allSatisfy { $0["stream"] as? String == "payments" && $0["source"] as? String == events && $0["raw"] is String })
+        #expect(r.stderr.contains("events: 3, alerts: 0, late: 0, dead-lettered: 7"), "\(r.stderr)")
+    }
+
+    /// CSV with a header row and CRLF, chosen by extension; stdin with `-`.
+    @Test func csvAndStdin() throws {
+        let rules = try Self.temp("csv.vigil", Array("""
+            stream s key k time ts lateness 0s fields k: string, ts: timestamp, type: string, n: int
+            rule r from s match a: type == "a" then b: type == "b" and n > a.n alert "{k}: {a.n} then {b.n}"
+            """.utf8))
+        let csv = try Self.temp("ev.csv", Array("n,k,ts,type\r\n1,u1,1000,a\r\n,u1,1500,x\r\n2,u1,2000,b\r\noops,u1,2500,b\r\n".utf8))
+        let r = try Self.run(["run", rules, "--input", "s=\(csv)"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("\"message\":\"u1: 1 then 2\""))
+        #expect(r.stderr.contains("field `n` must be an int, found"), "\(r.stderr)")
+        let p = Process()
+        p.executableURL = Self.binary
+        p.arguments = ["run", rules, "--input", "s=-", "--input-format", "csv"]
+        let input = Pipe(), output = Pipe()
+        p.standardInput = input
+        p.standardOutput = output
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        input.fileHandleForWriting.write(Data("k,ts,type,n\nu2,1,a,5\nu2,2,b,9\n".utf8))
+        try input.fileHandleForWriting.close()
+        let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        #expect(out.contains("\"message\":\"u2: 5 then 9\""))
+    }
+
+    @Test func runUsageErrors() throws {
+        let noInput = try Self.run(["run", "rules/"])
+        #expect(noInput.status == 2)
+        let unknown = try Self.run(["run", "rules/", "--input", "nope=samples/auth.jsonl"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("unknown stream `nope`"))
+        let missing = try Self.run(["run", "rules/", "--input", "auth=samples/missing.jsonl"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("samples/missing.jsonl"))
+    }
 }
