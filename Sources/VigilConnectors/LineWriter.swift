@@ -35,6 +35,13 @@ public final class LineWriter {
         if ownsFD { close(fd) }
     }
 
+    /// Appends `bytes` and a newline.
+    public func writeLine(bytes: [UInt8]) {
+        buffer.append(contentsOf: bytes)
+        buffer.append(10)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
     public func writeLine(_ s: String) {
         buffer.append(contentsOf: s.utf8)
         buffer.append(10)

@@ -102,11 +102,14 @@ struct Run: ParsableCommand {
         var detector = Detector(program: program, partialMatchesPerKey: maxPartialMatches, keysPerRule: maxKeys)
         var deadLettered = 0
         let sourcePaths = sources.map { $0.path == "-" ? "<stdin>" : $0.path }
+        var writer = JSONWriter()
         func emit(_ outputs: [DetectorOutput]) {
             for o in outputs {
                 switch o {
                 case .alert(let a):
-                    alertOut.writeLine(a.json(streams: program.streams))
+                    writer.bytes.removeAll(keepingCapacity: true)
+                    a.write(to: &writer, streams: program.streams)
+                    alertOut.writeLine(bytes: writer.bytes)
                 case .late(let e, let watermark):
                     let schema = program.streams[Int(e.stream)]
                     let raw = JSON.object(zip(schema.fields, e.values).map { ($0.name, $1.json) })

@@ -1,0 +1,122 @@
+/// Appends JSON to a byte buffer without building intermediate strings: the alert and
+/// dead-letter writers use it on the hot path (an alert per few events is common).
+public struct JSONWriter {
+    public var bytes: [UInt8]
+
+    public init(capacity: Int = 512) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    @inlinable public mutating func raw(_ s: StaticString) {
+        s.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    @inlinable public mutating func byte(_ b: UInt8) { bytes.append(b) }
+
+    /// A JSON string literal.
+    public mutating func string(_ s: String) {
+        bytes.append(UInt8(ascii: "\""))
+        var s = s
+        s.withUTF8 { utf8 in
+            var start = 0
+            for (i, c) in utf8.enumerated() where c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") {
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<i]))
+                switch c {
+                case UInt8(ascii: "\""): raw("\\\"")
+                case UInt8(ascii: "\\"): raw("\\\\")
+                case 10: raw("\\n")
+                case 13: raw("\\r")
+                case 9: raw("\\t")
+                default:
+                    raw("\\u00")
+                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                    bytes.append(hex[Int(c >> 4)])
+                    bytes.append(hex[Int(c & 15)])
+                }
+                start = i + 1
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// A decimal integer.
+    public mutating func int(_ n: Int64) {
+        if n == 0 { bytes.append(UInt8(ascii: "0")); return }
+        var v = n.magnitude
+        var tmp: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                  UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &tmp) { digits in
+            while v > 0 {
+                digits[count] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+                count += 1
+            }
+            if n < 0 { bytes.append(UInt8(ascii: "-")) }
+            for i in stride(from: count - 1, through: 0, by: -1) { bytes.append(digits[i]) }
+        }
+    }
+
+    /// A value as JSON (timestamps and durations as milliseconds).
+    public mutating func value(_ v: Value) {
+        switch v {
+        case .null: raw("null")
+        case .int(let n), .timestamp(let n), .duration(let n): int(n)
+        case .double(let d):
+            if d.isFinite { bytes.append(contentsOf: formatDouble(d).utf8) } else { raw("null") }
+        case .bool(let b): b ? raw("true") : raw("false")
+        case .string(let s): string(s)
+        }
+    }
+
+    /// `"name":` — a key with its colon.
+    public mutating func key(_ name: String) {
+        string(name)
+        bytes.append(UInt8(ascii: ":"))
+    }
+}
+
+extension Alert {
+    /// Appends the default alert line (see `json(streams:)`) to `w`, without a newline.
+    public func write(to w: inout JSONWriter, streams: [StreamSchema]) {
+        w.raw("{\"id\":")
+        w.string(id)
+        w.raw(",\"rule\":")
+        w.string(rule)
+        w.raw(",\"severity\":")
+        w.string(severity)
+        w.raw(",\"key\":{")
+        for (i, k) in key.enumerated() {
+            if i > 0 { w.byte(UInt8(ascii: ",")) }
+            w.key(k.name)
+            w.value(k.value)
+        }
+        w.raw("},\"message\":")
+        w.string(message)
+        w.raw(",\"detected_at\":")
+        w.int(detectedAt)
+        w.raw(",\"matched\":[")
+        for (i, step) in matched.enumerated() {
+            if i > 0 { w.byte(UInt8(ascii: ",")) }
+            w.raw("{\"step\":")
+            w.string(step.step)
+            w.raw(",\"events\":[")
+            for (j, e) in step.events.enumerated() {
+                if j > 0 { w.byte(UInt8(ascii: ",")) }
+                w.byte(UInt8(ascii: "{"))
+                let fields = streams[Int(e.stream)].fields
+                for (f, v) in zip(fields.indices, e.values) {
+                    if f > 0 { w.byte(UInt8(ascii: ",")) }
+                    w.key(fields[f].name)
+                    w.value(v)
+                }
+                w.byte(UInt8(ascii: "}"))
+            }
+            w.raw("]}")
+        }
+        w.raw("]}")
+    }
+}
