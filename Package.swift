@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .executable(name: "vigil", targets: ["vigil"]),
         .library(name: "VigilLanguage", targets: ["VigilLanguage"]),
+        .library(name: "VigilCompiler", targets: ["VigilCompiler"]),
+        .library(name: "VigilRuntime", targets: ["VigilRuntime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -12,6 +12,17 @@ let package = Package(
     ],
     targets: [
         .executableTarget(
+            name: "Matcher",
+            dependencies: [
+                .product(name: "VigilLanguage", package: "Vigil"),
+                .product(name: "VigilCompiler", package: "Vigil"),
+                .product(name: "VigilRuntime", package: "Vigil"),
+                .product(name: "Benchmark", package: "package-benchmark"),
+            ],
+            path: "Benchmarks/Matcher",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+        .executableTarget(
             name: "FrontEnd",
             dependencies: [
                 .product(name: "VigilLanguage", package: "Vigil"),

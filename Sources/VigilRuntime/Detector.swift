@@ -122,12 +122,12 @@ public struct Detector: Sendable {
                 matchers[r].fireAbsences(before: next?.ts ?? w, into: &matches)
             }
         }
+        stats.peakPartialMatches = max(stats.peakPartialMatches, matchers.reduce(0) { $0 + $1.stats.partialMatches })
         if let within = program.rules[r].pattern.withinMs, w != Int64.min,
            lastReclaim[r] == Int64.min || w.minus(lastReclaim[r]) > max(within, 1000) {
             matchers[r].reclaim(watermark: w)
             lastReclaim[r] = w
         }
-        stats.peakPartialMatches = max(stats.peakPartialMatches, matchers.reduce(0) { $0 + $1.stats.partialMatches })
         stats.partialMatchesDroppedByLimit = matchers.reduce(0) { $0 + $1.stats.droppedByLimit }
         stats.keysDroppedByLimit = matchers.reduce(0) { $0 + $1.stats.keysDroppedByLimit }
         for match in matches where program.rules[r].hasAlert {
