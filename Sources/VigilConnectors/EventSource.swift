@@ -11,12 +11,14 @@ public struct EventSource {
         }
     }
 
-    public var stream: Int
+    /// The stream every line belongs to; nil when each JSON line names its stream in a
+    /// top-level `"stream"` field.
+    public var stream: Int?
     public var path: String
     public var format: Format
     public var inputIndex: Int32
 
-    public init(stream: Int, path: String, format: Format, inputIndex: Int32) {
+    public init(stream: Int?, path: String, format: Format, inputIndex: Int32) {
         self.stream = stream
         self.path = path
         self.format = format
@@ -30,37 +32,53 @@ public struct EventSource {
     }
 
     /// Reads the whole source, calling `body` per non-blank line.
-    public func read(schema: StreamSchema, _ body: (Item) throws -> Void) throws {
+    public func read(schemas: [StreamSchema], _ body: (Item) throws -> Void) throws {
         let reader = try LineReader(path: path)
-        let json = JSONLineDecoder(schema: schema, stream: Int32(stream))
-        var csv = CSVDecoder(schema: schema, stream: Int32(stream))
+        let decoders = schemas.enumerated().map { JSONLineDecoder(schema: $0.element, stream: Int32($0.offset)) }
+        let index = Dictionary(schemas.enumerated().map { ($0.element.name, $0.offset) }, uniquingKeysWith: { a, _ in a })
+        var csv = format == .csv ? stream.map { CSVDecoder(schema: schemas[$0], stream: Int32($0)) } : nil
         let source = path == "-" ? "<stdin>" : path
-        func dead(_ line: Int64, _ reason: String, _ raw: [UInt8]) -> Item {
-            .deadLetter(DeadLetter(stream: schema.name, source: source, line: line, reason: reason,
+        func dead(_ streamName: String, _ line: Int64, _ reason: String, _ raw: [UInt8]) -> Item {
+            .deadLetter(DeadLetter(stream: streamName, source: source, line: line, reason: reason,
                                    raw: String(decoding: raw, as: UTF8.self)))
         }
+        let fixedName = stream.map { schemas[$0].name } ?? ""
         try reader.forEachLine { line in
             switch line {
             case .oversized(let prefix, let number):
-                try body(dead(number, "event larger than \(LineReader.maxLineBytes) bytes", prefix))
+                try body(dead(fixedName, number, "event larger than \(LineReader.maxLineBytes) bytes", prefix))
             case .text(let bytes, let number):
                 if bytes.allSatisfy({ $0 == 32 || $0 == 9 }) { return }
                 let origin = EventOrigin(input: inputIndex, line: number)
-                switch format {
-                case .jsonl:
-                    switch json.decode(bytes, origin: origin) {
-                    case .success(let e): try body(.event(e))
-                    case .failure(let f): try body(dead(number, f.reason, Array(bytes)))
-                    }
-                case .csv:
-                    if !csv.hasHeader {
-                        if let problem = csv.readHeader(bytes) { try body(dead(number, problem, Array(bytes))) }
+                if var decoder = csv {
+                    defer { csv = decoder }
+                    if !decoder.hasHeader {
+                        if let problem = decoder.readHeader(bytes) { try body(dead(fixedName, number, problem, Array(bytes))) }
                         return
                     }
-                    switch csv.decode(bytes, origin: origin) {
+                    switch decoder.decode(bytes, origin: origin) {
                     case .success(let e): try body(.event(e))
-                    case .failure(let f): try body(dead(number, f.reason, Array(bytes)))
+                    case .failure(let f): try body(dead(fixedName, number, f.reason, Array(bytes)))
                     }
+                    return
+                }
+                let s: Int
+                if let fixed = stream {
+                    s = fixed
+                } else {
+                    guard let name = JSONLineDecoder.streamName(in: bytes) else {
+                        try body(dead("", number, "no top-level \"stream\" field naming the event's stream", Array(bytes)))
+                        return
+                    }
+                    guard let found = index[name] else {
+                        try body(dead(name, number, "unknown stream \(JSON.quote(name))", Array(bytes)))
+                        return
+                    }
+                    s = found
+                }
+                switch decoders[s].decode(bytes, origin: origin) {
+                case .success(let e): try body(.event(e))
+                case .failure(let f): try body(dead(schemas[s].name, number, f.reason, Array(bytes)))
                 }
             }
         }

@@ -43,6 +43,27 @@ public struct JSONLineDecoder: Sendable {
         return EventAssembly.finish(values, schema: schema, stream: stream, origin: origin)
     }
 
+    /// The string value of the top-level `"stream"` key, if the line is an object with one.
+    public static func streamName(in line: UnsafeBufferPointer<UInt8>) -> String? {
+        var p = JSONCursor(bytes: line)
+        p.skipSpace()
+        guard (try? p.expect(UInt8(ascii: "{"))) != nil else { return nil }
+        while true {
+            p.skipSpace()
+            guard let key = try? p.readString() else { return nil }
+            p.skipSpace()
+            guard (try? p.expect(UInt8(ascii: ":"))) != nil else { return nil }
+            p.skipSpace()
+            if key == "stream" {
+                return p.peek() == UInt8(ascii: "\"") ? try? p.readString() : nil
+            }
+            guard (try? p.skipValue()) != nil else { return nil }
+            p.skipSpace()
+            guard p.peek() == UInt8(ascii: ",") else { return nil }
+            p.index += 1
+        }
+    }
+
     private func readObject(_ p: inout JSONCursor, _ node: FieldPathTree, prefix: String, into values: inout [Value]) throws {
         try p.expect(UInt8(ascii: "{"))
         p.skipSpace()

@@ -26,7 +26,7 @@ struct Run: ParsableCommand {
     @Argument(help: "Rule files or folders of *.vigil files.")
     var rules: [String]
 
-    @Option(name: .customLong("input"), help: "STREAM=PATH: events of a declared stream (repeatable; PATH `-` is stdin).")
+    @Option(name: .customLong("input"), help: "STREAM=PATH: events of a declared stream (repeatable; PATH `-` is stdin). A bare PATH is JSON Lines whose events name their stream in a \"stream\" field.")
     var inputs: [String] = []
 
     @Option(help: "Force the input format: jsonl or csv (default: by file extension).")
@@ -77,8 +77,13 @@ struct Run: ParsableCommand {
         var sources: [EventSource] = []
         for (i, spec) in inputs.enumerated() {
             guard let eq = spec.firstIndex(of: "=") else {
-                stderr.write("error: --input `\(spec)` must be STREAM=PATH\n")
-                throw ExitCode(2)
+                // One file carrying several streams, named per event.
+                if inputFormat == .csv || (inputFormat == nil && EventSource.Format.guess(spec) == .csv) {
+                    stderr.write("error: --input `\(spec)` needs STREAM=PATH: only JSON Lines events can name their stream\n")
+                    throw ExitCode(2)
+                }
+                sources.append(EventSource(stream: nil, path: spec, format: .jsonl, inputIndex: Int32(i)))
+                continue
             }
             let name = String(spec[..<eq]), path = String(spec[spec.index(after: eq)...])
             guard let stream = program.streamIndex(name) else {
@@ -103,6 +108,20 @@ struct Run: ParsableCommand {
         var deadLettered = 0
         let sourcePaths = sources.map { $0.path == "-" ? "<stdin>" : $0.path }
         var writer = JSONWriter()
+        let progress = stderr.isTerminal
+        var loggedPartialLimit = false, loggedKeyLimit = false
+        // Limits are policies, never silent: the first time each bites, say so.
+        func checkLimits() {
+            let s = detector.stats
+            if s.partialMatchesDroppedByLimit > 0 && !loggedPartialLimit {
+                loggedPartialLimit = true
+                stderr.write("warning: a key reached \(maxPartialMatches) partial matches; the oldest are dropped and counted (--max-partial-matches)\n")
+            }
+            if s.keysDroppedByLimit > 0 && !loggedKeyLimit {
+                loggedKeyLimit = true
+                stderr.write("warning: a rule reached \(maxKeys) keys; events of further keys are counted and not matched (--max-keys)\n")
+            }
+        }
         func emit(_ outputs: [DetectorOutput]) {
             for o in outputs {
                 switch o {
@@ -121,9 +140,16 @@ struct Run: ParsableCommand {
         }
         for source in sources {
             do {
-                try source.read(schema: program.streams[source.stream]) { item in
+                try source.read(schemas: program.streams) { item in
                     switch item {
-                    case .event(let e): emit(detector.accept(e))
+                    case .event(let e):
+                        emit(detector.accept(e))
+                        if detector.stats.events & 0xFFFF == 0 {
+                            checkLimits()
+                            if progress {
+                                stderr.write("\r\(detector.stats.events) events, \(detector.stats.alerts) alerts, \(detector.stats.late) late")
+                            }
+                        }
                     case .deadLetter(let d):
                         deadLettered += 1
                         deadOut.writeLine(d.json)
@@ -136,6 +162,8 @@ struct Run: ParsableCommand {
             }
         }
         emit(detector.finish())
+        checkLimits()
+        if progress { stderr.write("\r\u{1B}[K") }
         alertOut.flush()
         deadOut.flush()
         lateOut.flush()

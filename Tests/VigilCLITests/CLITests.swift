@@ -321,4 +321,42 @@ import Testing
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("samples/missing.jsonl"))
     }
+
+    /// One JSON Lines file may carry several streams, each event naming its own.
+    @Test func oneFileWithAStreamField() throws {
+        let rules = try Self.temp("multi.vigil", Array("""
+            stream logins key user time ts fields user: string, ts: timestamp
+            stream pays key user time ts fields user: string, ts: timestamp, amount: double
+            rule r from logins match l: user != "" then p: pays where amount > 100 within 1h alert "{user} paid {p.amount}"
+            """.utf8))
+        let events = try Self.temp("mixed.jsonl", Array("""
+            {"stream":"logins","user":"u1","ts":1000}
+            {"user":"u1","ts":1500}
+            {"stream":"refunds","user":"u1","ts":1600}
+            {"ts":2000,"amount":250.5,"stream":"pays","user":"u1"}
+
+            """.utf8))
+        let dead = FileManager.default.temporaryDirectory.appendingPathComponent("mixed-dead-\(getpid()).jsonl").path
+        let r = try Self.run(["run", rules, "--input", events, "--dead-letter", dead])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("\"message\":\"u1 paid 250.5\""))
+        let deadText = try String(contentsOfFile: dead, encoding: .utf8)
+        #expect(deadText.contains("\"line\":2,\"reason\":\"no top-level \\\"stream\\\" field naming the event's stream\""), "\(deadText)")
+        #expect(deadText.contains("\"line\":3,\"reason\":\"unknown stream \\\"refunds\\\"\""), "\(deadText)")
+    }
+
+    /// Limits are counted and logged, never silent.
+    @Test func partialMatchLimitIsLogged() throws {
+        let rules = try Self.temp("limit.vigil", Array("""
+            stream s key k time ts fields k: string, ts: timestamp, type: string
+            rule r from s match a: type == "a" then b: type == "b" alert "x"
+            """.utf8))
+        let lines = (0..<20).map { #"{"k":"u","ts":\#($0),"type":"a"}"# } + [#"{"k":"u","ts":100,"type":"b"}"#]
+        let events = try Self.temp("limit.jsonl", Array((lines.joined(separator: "\n") + "\n").utf8))
+        let r = try Self.run(["run", rules, "--input", "s=\(events)", "--max-partial-matches", "5"])
+        #expect(r.status == 0)
+        #expect(r.stderr.contains("warning: a key reached 5 partial matches"))
+        #expect(r.stderr.contains("partial matches dropped by limit: 15"), "\(r.stderr)")
+        #expect(r.stdout.split(separator: "\n").count == 5)
+    }
 }
