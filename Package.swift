@@ -24,8 +24,11 @@ let package = Package(
         // regexes at check time, the runtime to match. Keeping it apart lets the
         // runtime match regexes without importing the language front end.
         .target(name: "VigilRegex", dependencies: ["CPCRE2"]),
-        .target(name: "VigilLanguage", dependencies: ["VigilRegex"]),
-        .target(name: "VigilRuntime", dependencies: ["VigilRegex"]),
+        // Text primitives the front end and the runtime share (UTF-8 validation, JSON
+        // string quoting), so neither has to import the other.
+        .target(name: "VigilText"),
+        .target(name: "VigilLanguage", dependencies: ["VigilRegex", "VigilText"]),
+        .target(name: "VigilRuntime", dependencies: ["VigilRegex", "VigilText"]),
         .target(name: "VigilCompiler", dependencies: ["VigilLanguage", "VigilRuntime"]),
         .target(name: "VigilLake", dependencies: ["VigilRuntime"]),
         .target(name: "VigilConnectors", dependencies: ["VigilRuntime"]),

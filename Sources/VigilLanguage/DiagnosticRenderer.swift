@@ -1,3 +1,5 @@
+import VigilText
+
 /// Renders diagnostics the way rustc does: a header, a `-->` location, the source
 /// lines with caret runs under the spans, then notes and help.
 public struct DiagnosticRenderer: Sendable {
@@ -135,26 +137,7 @@ public struct DiagnosticRenderer: Sendable {
 }
 
 /// JSON string literal with the escapes RFC 8259 requires.
-public func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 {
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-    }
-    return out + "\""
-}
+public func jsonString(_ s: String) -> String { jsonQuote(s) }
 
 extension String {
     /// C0 control characters as their Unicode control pictures (NUL as `␀`), so that a

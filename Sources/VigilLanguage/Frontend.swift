@@ -1,3 +1,5 @@
+import VigilText
+
 /// The result of checking a rule set: the parsed files and every diagnostic.
 public struct CheckResult: Sendable {
     public var sources: SourceMap
@@ -27,7 +29,7 @@ public enum Frontend {
         for f in files {
             let index = sources.add(f)
             var bag = DiagnosticBag()
-            if let bad = firstInvalidUTF8(f.bytes) {
+            if let bad = VigilText.firstInvalidUTF8(f.bytes) {
                 bag.report(Diagnostic(
                     .invalidUTF8, "file is not valid UTF-8", at: Span(file: index, start: bad, end: bad + 1),
                     label: "invalid byte 0x\(String(f.bytes[bad], radix: 16, uppercase: true))",
@@ -63,34 +65,5 @@ public enum Frontend {
         let hasErrors = suppressed > 0 || all.contains { $0.severity == .error }
         return CheckResult(sources: sources, units: units, diagnostics: all, suppressedErrors: suppressed,
                            ruleSet: hasErrors ? nil : checker.ruleSet)
-    }
-
-    /// Offset of the first byte that is not part of well-formed UTF-8, if any.
-    static func firstInvalidUTF8(_ bytes: [UInt8]) -> Int? {
-        var i = 0
-        let n = bytes.count
-        while i < n {
-            let b = bytes[i]
-            if b < 0x80 { i += 1; continue }
-            let length: Int
-            var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
-            switch b {
-            case 0xC2...0xDF: length = 2
-            case 0xE0: length = 3; lo = 0xA0
-            case 0xE1...0xEC, 0xEE...0xEF: length = 3
-            case 0xED: length = 3; hi = 0x9F
-            case 0xF0: length = 4; lo = 0x90
-            case 0xF1...0xF3: length = 4
-            case 0xF4: length = 4; hi = 0x8F
-            default: return i
-            }
-            for k in 1..<length {
-                guard i + k < n else { return i }
-                let c = bytes[i + k]
-                if k == 1 ? (c < lo || c > hi) : (c < 0x80 || c > 0xBF) { return i + k }
-            }
-            i += length
-        }
-        return nil
     }
 }

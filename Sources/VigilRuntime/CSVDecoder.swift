@@ -1,3 +1,5 @@
+import VigilText
+
 /// Decodes CSV records (RFC 4180 quoting, one record per line) into events. The header
 /// row names the columns; columns that are not declared fields are ignored.
 public struct CSVDecoder: Sendable {

@@ -1,3 +1,5 @@
+import VigilText
+
 /// Decodes one JSON Lines record into an event of a declared schema: declared fields
 /// only (nested paths allowed), extra fields skipped, types checked.
 public struct JSONLineDecoder: Sendable {
@@ -153,33 +155,4 @@ enum EventAssembly {
         }
         return .success(Event(stream: stream, ts: ts, origin: origin, values: values))
     }
-}
-
-/// Offset of the first byte that is not well-formed UTF-8, if any.
-func firstInvalidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
-    var i = 0
-    let n = bytes.count
-    while i < n {
-        let b = bytes[i]
-        if b < 0x80 { i += 1; continue }
-        let length: Int
-        var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
-        switch b {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; lo = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; hi = 0x9F
-        case 0xF0: length = 4; lo = 0x90
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; hi = 0x8F
-        default: return i
-        }
-        for k in 1..<length {
-            guard i + k < n else { return i }
-            let c = bytes[i + k]
-            if k == 1 ? (c < lo || c > hi) : (c < 0x80 || c > 0xBF) { return i + k }
-        }
-        i += length
-    }
-    return nil
 }

@@ -13,18 +13,10 @@ enum Harness {
         var alerts: [Alert]
     }
 
-    static let header = """
-        stream s
-          key k
-          time ts
-          lateness LATENESSms
-          fields
-            k: string
-            ts: timestamp
-            type: string
-            id: string
-            v: int
-        stream t
+    /// Two streams of the same shape, `s` (the rule's) and `t` (for steps on another stream).
+    static let header = ["s", "t"].map { name in
+        """
+        stream \(name)
           key k
           time ts
           lateness LATENESSms
@@ -36,6 +28,7 @@ enum Harness {
             v: int
 
         """
+    }.joined()
 
     /// Builds the rule text for `pattern` and `clauses`.
     static func ruleText(pattern: String, clauses: String, lateness: Int64) -> String {
