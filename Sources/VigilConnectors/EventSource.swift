@@ -1,7 +1,7 @@
 import VigilRuntime
 
 /// One `--input`: a file (or stdin) of one stream, decoded as JSON Lines or CSV.
-public struct EventSource {
+public struct EventSource: Sendable {
     public enum Format: String, Sendable, CaseIterable {
         case jsonl, csv
 
@@ -26,7 +26,7 @@ public struct EventSource {
     }
 
     /// What reading a line produced.
-    public enum Item {
+    public enum Item: Sendable {
         case event(Event)
         case deadLetter(DeadLetter)
     }

@@ -30,6 +30,11 @@ public struct Detector: Sendable {
     /// Rules that read each stream.
     private let readers: [[Int]]
     var lastReclaim: [Int64]
+    /// Streams marked idle: they do not hold back the watermark of the rules that read
+    /// them until their next event.
+    var idle: [Bool]
+    /// Per rule: the watermark events have been released up to (never decreases).
+    var released: [Int64]
     public internal(set) var stats = DetectorStats()
 
     struct PendingEvent: Comparable, Sendable, Codable {
@@ -53,6 +58,8 @@ public struct Detector: Sendable {
         }
         self.readers = readers
         self.lastReclaim = Array(repeating: Int64.min, count: program.rules.count)
+        self.idle = Array(repeating: false, count: program.streams.count)
+        self.released = Array(repeating: Int64.min, count: program.rules.count)
     }
 
     /// The watermark of stream `s` (Int64.min before its first event).
@@ -62,9 +69,13 @@ public struct Detector: Sendable {
     public mutating func accept(_ e: Event) -> [DetectorOutput] {
         var out: [DetectorOutput] = []
         let s = Int(e.stream)
-        if e.ts < watermarks[s] {
+        idle[s] = false
+        // Late for its stream, or behind what a rule already released while this stream
+        // was idle: either way it would break event-time order, so it is not matched.
+        let behind = readers[s].map { released[$0] }.max() ?? Int64.min
+        if e.ts < watermarks[s] || e.ts < behind {
             stats.late += 1
-            return [.late(e, watermark: watermarks[s])]
+            return [.late(e, watermark: max(watermarks[s], behind))]
         }
         stats.events += 1
         if e.ts > maxTs[s] {
@@ -84,30 +95,38 @@ public struct Detector: Sendable {
     /// Moves every watermark to +infinity (end of a bounded input): releases every
     /// buffered event and fires every pending absence.
     public mutating func finish() -> [DetectorOutput] {
-        for s in watermarks.indices { watermarks[s] = Int64.max }
+        for s in watermarks.indices {
+            watermarks[s] = Int64.max
+            idle[s] = false
+        }
         var out: [DetectorOutput] = []
         for r in matchers.indices { drain(rule: r, into: &out) }
         return out
     }
 
-    /// Advances the watermark of a quiet stream (idle timeout), as if an event at `time`
-    /// had been seen; never moves it backwards.
-    public mutating func advanceIdle(stream s: Int, to time: Int64) -> [DetectorOutput] {
+    /// Marks a quiet stream idle (its idle timeout passed in processing time): until its
+    /// next event it no longer holds back the watermark of rules over several streams.
+    /// An event it sends later that is behind what those rules released is late.
+    public mutating func markIdle(stream s: Int) -> [DetectorOutput] {
         var out: [DetectorOutput] = []
-        guard time > watermarks[s] else { return out }
-        watermarks[s] = time
+        guard !idle[s] else { return out }
+        idle[s] = true
         for r in readers[s] { drain(rule: r, into: &out) }
         return out
     }
 
+    /// The minimum watermark over the rule's active streams (all idle: unchanged).
     private func ruleWatermark(_ r: Int) -> Int64 {
-        program.rules[r].streams.map { watermarks[$0] }.min() ?? Int64.min
+        let active = program.rules[r].streams.filter { !idle[$0] }
+        guard let w = active.map({ watermarks[$0] }).min() else { return released[r] }
+        return max(w, released[r])
     }
 
     /// Releases events with ts < the rule's watermark in event-time order, interleaved
     /// with absence deadlines (an event at the deadline is still inside the window).
     private mutating func drain(rule r: Int, into out: inout [DetectorOutput]) {
         let w = ruleWatermark(r)
+        released[r] = w
         var matches: [Match] = []
         while true {
             let next = pending[r].min.flatMap { $0.event.ts < w ? $0.event : nil }

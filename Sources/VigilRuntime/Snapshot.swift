@@ -11,6 +11,8 @@ extension Detector {
         var lastReclaim: [Int64]
         var stats: DetectorStats
         var matchers: [PatternMatcher.State]
+        var idle: [Bool]
+        var released: [Int64]
         /// Guards against restoring into a different program.
         var rules: [String]
     }
@@ -23,7 +25,7 @@ extension Detector {
     /// Serialises the state.
     public func snapshot() throws -> [UInt8] {
         let state = State(maxTs: maxTs, watermarks: watermarks, pending: pending, lastReclaim: lastReclaim, stats: stats,
-                          matchers: matchers.map(\.state), rules: program.rules.map(\.name))
+                          matchers: matchers.map(\.state), idle: idle, released: released, rules: program.rules.map(\.name))
         return [UInt8](try JSONEncoder().encode(state))
     }
 
@@ -39,6 +41,8 @@ extension Detector {
         pending = state.pending
         lastReclaim = state.lastReclaim
         stats = state.stats
+        idle = state.idle
+        released = state.released
         for i in matchers.indices { matchers[i].state = state.matchers[i] }
     }
 }

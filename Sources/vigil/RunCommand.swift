@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import VigilCompiler
 import VigilConnectors
 import VigilLanguage
@@ -138,27 +139,79 @@ struct Run: ParsableCommand {
                 }
             }
         }
-        for source in sources {
-            do {
-                try source.read(schemas: program.streams) { item in
-                    switch item {
-                    case .event(let e):
-                        emit(detector.accept(e))
-                        if detector.stats.events & 0xFFFF == 0 {
-                            checkLimits()
-                            if progress {
-                                stderr.write("\r\(detector.stats.events) events, \(detector.stats.alerts) alerts, \(detector.stats.late) late")
-                            }
-                        }
-                    case .deadLetter(let d):
-                        deadLettered += 1
-                        deadOut.writeLine(d.json)
+        func handle(_ item: EventSource.Item) {
+            switch item {
+            case .event(let e):
+                emit(detector.accept(e))
+                if detector.stats.events & 0xFFFF == 0 {
+                    checkLimits()
+                    if progress {
+                        stderr.write("\r\(detector.stats.events) events, \(detector.stats.alerts) alerts, \(detector.stats.late) late")
                     }
                 }
+            case .deadLetter(let d):
+                deadLettered += 1
+                deadOut.writeLine(d.json)
+            }
+        }
+        // A stream no input feeds will never send an event: it must not hold back the
+        // rules that also read other streams.
+        let fed = Set(sources.compactMap(\.stream))
+        if !sources.contains(where: { $0.stream == nil }) {
+            for s in program.streams.indices where !fed.contains(s) { emit(detector.markIdle(stream: s)) }
+        }
+        // Files are replayed one after another (deterministic); live inputs (stdin,
+        // pipes) are then followed together, with idle timeouts in processing time.
+        let (replayed, live) = sources.reduce(into: ([EventSource](), [EventSource]())) { acc, s in
+            if Self.isRegularFile(s.path) { acc.0.append(s) } else { acc.1.append(s) }
+        }
+        for source in replayed {
+            do {
+                try source.read(schemas: program.streams) { handle($0) }
             } catch {
                 alertOut.flush()
                 stderr.write("error: cannot read input \(error)\n")
                 throw ExitCode(2)
+            }
+        }
+        if !live.isEmpty {
+            let feed = LiveFeed(sources: live, schemas: program.streams)
+            let liveStreams = Set(live.compactMap(\.stream))
+            let timeouts = program.streams.indices.compactMap { s -> (Int, Double)? in
+                guard let ms = program.streams[s].idleTimeoutMs, liveStreams.contains(s) || live.contains(where: { $0.stream == nil }) else { return nil }
+                return (s, Double(ms) / 1000)
+            }
+            var lastSeen = [Int: Date]()
+            var quiet = Set<Int>()
+            for (s, _) in timeouts { lastSeen[s] = Date() }
+            reading: while true {
+                let now = Date()
+                let wait = timeouts.filter { !quiet.contains($0.0) }.map { $0.1 - now.timeIntervalSince(lastSeen[$0.0]!) }.min()
+                switch feed.next(timeout: wait.map { max(0.001, $0) }) {
+                case .items(let batch):
+                    for (_, item) in batch {
+                        if case .event(let e) = item {
+                            lastSeen[Int(e.stream)] = Date()
+                            quiet.remove(Int(e.stream))
+                        }
+                        handle(item)
+                    }
+                case .quiet: break
+                case .finished: break reading
+                case .failed(let message):
+                    alertOut.flush()
+                    stderr.write("error: cannot read input \(message)\n")
+                    throw ExitCode(2)
+                }
+                let later = Date()
+                for (s, timeout) in timeouts where !quiet.contains(s) && later.timeIntervalSince(lastSeen[s]!) >= timeout {
+                    quiet.insert(s)
+                    emit(detector.markIdle(stream: s))
+                }
+                // Live: alerts go out as they happen.
+                alertOut.flush()
+                deadOut.flush()
+                lateOut.flush()
             }
         }
         emit(detector.finish())
@@ -176,3 +229,12 @@ struct Run: ParsableCommand {
 }
 
 extension EventSource.Format: ExpressibleByArgument {}
+
+extension Run {
+    /// Regular files are replayed; anything else (stdin, a pipe, a FIFO) is followed live.
+    static func isRegularFile(_ path: String) -> Bool {
+        guard path != "-" else { return false }
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+    }
+}

@@ -359,4 +359,56 @@ import Testing
         #expect(r.stderr.contains("partial matches dropped by limit: 15"), "\(r.stderr)")
         #expect(r.stdout.split(separator: "\n").count == 5)
     }
+
+    /// Live inputs are followed together; a quiet stream with `idle timeout` stops
+    /// holding back a rule over two streams, so its alert comes out before the inputs end.
+    /// (Without the idle timeout this test fails: the alert waits for the end of input.)
+    @Test func idleTimeoutReleasesALiveRule() throws {
+        let rules = try Self.temp("idle.vigil", Array("""
+            stream s key k time ts idle timeout 300ms fields k: string, ts: timestamp, type: string
+            stream t key k time ts fields k: string, ts: timestamp, type: string
+            rule r from s match a: type == "a" then b: t where type == "b" alert "{k}: a then b"
+            """.utf8))
+        let fifo = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-fifo-\(getpid())").path
+        unlink(fifo)
+        #expect(mkfifo(fifo, 0o600) == 0)
+        defer { unlink(fifo) }
+        let p = Process()
+        p.executableURL = Self.binary
+        p.arguments = ["run", rules, "--input", "s=\(fifo)", "--input", "t=-"]
+        let stdin = Pipe(), stdout = Pipe()
+        p.standardInput = stdin
+        p.standardOutput = stdout
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { if p.isRunning { p.terminate() } }
+        let s = FileHandle(forWritingAtPath: fifo)!
+        s.write(Data(#"{"k":"u","ts":1000,"type":"a"}"#.utf8 + [10]))
+        stdin.fileHandleForWriting.write(Data((#"{"k":"u","ts":2000,"type":"b"}"# + "\n" + #"{"k":"u","ts":3000,"type":"x"}"# + "\n").utf8))
+        // Both inputs stay open: the alert can only come from the idle timeout.
+        let line = Self.readLine(stdout.fileHandleForReading, timeout: 15)
+        #expect(line?.contains("\"message\":\"u: a then b\"") == true, "no alert while the inputs were open: \(line ?? "nil")")
+        try s.close()
+        try stdin.fileHandleForWriting.close()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+    }
+
+    /// Reads one line from `handle`, or nil after `timeout` seconds.
+    static func readLine(_ handle: FileHandle, timeout: Double) -> String? {
+        final class Box: @unchecked Sendable { var line: String? }
+        let box = Box()
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            var bytes: [UInt8] = []
+            while true {
+                let d = handle.readData(ofLength: 1)
+                if d.isEmpty || d.first == 10 { break }
+                bytes.append(d.first!)
+            }
+            box.line = String(decoding: bytes, as: UTF8.self)
+            done.signal()
+        }.start()
+        return done.wait(timeout: .now() + timeout) == .success ? box.line : nil
+    }
 }

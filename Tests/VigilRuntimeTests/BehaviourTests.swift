@@ -127,3 +127,29 @@ import VigilRuntime
         }
     }
 }
+
+/// An idle stream stops holding back the watermark of a rule over several streams.
+@Suite struct IdleStreamTests {
+    @Test func idleStreamReleasesTheOthers() throws {
+        let program = try Harness.compile(Harness.ruleText(pattern: #"a: type == "a" then b: t where type == "b""#, clauses: "", lateness: 0))
+        let events = Harness.events("a1@1000 t:b2@2000 t:x3@3000", program: program)
+        var detector = Detector(program: program)
+        var outputs: [DetectorOutput] = []
+        for e in events { outputs += detector.accept(e) }
+        // Stream s's watermark (1000) holds the rule back: b2 is not released yet.
+        #expect(outputs.isEmpty)
+        outputs += detector.markIdle(stream: 0)
+        let alerts = outputs.compactMap { if case .alert(let a) = $0 { a } else { nil } }
+        #expect(alerts.map { $0.matched.flatMap { $0.events.map(Harness.id) } } == [["a1", "b2"]])
+        // s wakes up with an event behind what the rule released: late, not matched.
+        let late = detector.accept(Harness.events("a4@1500", program: program)[0])
+        guard case .late(_, let w)? = late.first else { Issue.record("expected a late event"); return }
+        #expect(w == 3000)
+        // ...and an event ahead of it is matched again.
+        var more = detector.accept(Harness.events("a5@3500", program: program)[0])
+        more += detector.accept(Harness.events("t:b6@3600", program: program)[0])
+        more += detector.finish()
+        let ids = more.compactMap { if case .alert(let a) = $0 { a.matched.flatMap { $0.events.map(Harness.id) } } else { nil } }
+        #expect(ids == [["a5", "b6"]])
+    }
+}
