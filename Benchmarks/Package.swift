@@ -12,6 +12,17 @@ let package = Package(
     ],
     targets: [
         .executableTarget(
+            name: "Predicates",
+            dependencies: [
+                .product(name: "VigilLanguage", package: "Vigil"),
+                .product(name: "VigilCompiler", package: "Vigil"),
+                .product(name: "VigilRuntime", package: "Vigil"),
+                .product(name: "Benchmark", package: "package-benchmark"),
+            ],
+            path: "Benchmarks/Predicates",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+        .executableTarget(
             name: "Matcher",
             dependencies: [
                 .product(name: "VigilLanguage", package: "Vigil"),

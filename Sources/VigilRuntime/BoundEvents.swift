@@ -33,3 +33,10 @@ public struct BoundEvents: Sendable, Codable {
     public var first: Event? { entries.first?.event }
     public var last: Event? { entries.last?.event }
 }
+
+extension BoundEvents {
+    /// Appends a binding; for benchmarks and tests that build contexts by hand.
+    public mutating func appendForBenchmark(_ binding: Int, _ event: Event) {
+        append(binding, event)
+    }
+}
