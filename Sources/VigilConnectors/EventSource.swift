@@ -31,8 +31,9 @@ public struct EventSource: Sendable {
         case deadLetter(DeadLetter)
     }
 
-    /// Reads the whole source, calling `body` per non-blank line.
-    public func read(schemas: [StreamSchema], _ body: (Item) throws -> Void) throws {
+    /// Reads the whole source, calling `body` per non-blank line with what it decoded to
+    /// and the line's bytes (valid only during the call; kept for late-event records).
+    public func read(schemas: [StreamSchema], _ body: (Item, UnsafeBufferPointer<UInt8>) throws -> Void) throws {
         let reader = try LineReader(path: path)
         let decoders = schemas.enumerated().map { JSONLineDecoder(schema: $0.element, stream: Int32($0.offset)) }
         let index = Dictionary(schemas.enumerated().map { ($0.element.name, $0.offset) }, uniquingKeysWith: { a, _ in a })
@@ -46,19 +47,19 @@ public struct EventSource: Sendable {
         try reader.forEachLine { line in
             switch line {
             case .oversized(let prefix, let number):
-                try body(dead(fixedName, number, "event larger than \(LineReader.maxLineBytes) bytes", prefix))
+                try body(dead(fixedName, number, "event larger than \(LineReader.maxLineBytes) bytes", prefix), UnsafeBufferPointer(start: nil, count: 0))
             case .text(let bytes, let number):
                 if bytes.allSatisfy({ $0 == 32 || $0 == 9 }) { return }
                 let origin = EventOrigin(input: inputIndex, line: number)
                 if var decoder = csv {
                     defer { csv = decoder }
                     if !decoder.hasHeader {
-                        if let problem = decoder.readHeader(bytes) { try body(dead(fixedName, number, problem, Array(bytes))) }
+                        if let problem = decoder.readHeader(bytes) { try body(dead(fixedName, number, problem, Array(bytes)), bytes) }
                         return
                     }
                     switch decoder.decode(bytes, origin: origin) {
-                    case .success(let e): try body(.event(e))
-                    case .failure(let f): try body(dead(fixedName, number, f.reason, Array(bytes)))
+                    case .success(let e): try body(.event(e), bytes)
+                    case .failure(let f): try body(dead(fixedName, number, f.reason, Array(bytes)), bytes)
                     }
                     return
                 }
@@ -67,18 +68,18 @@ public struct EventSource: Sendable {
                     s = fixed
                 } else {
                     guard let name = JSONLineDecoder.streamName(in: bytes) else {
-                        try body(dead("", number, "no top-level \"stream\" field naming the event's stream", Array(bytes)))
+                        try body(dead("", number, "no top-level \"stream\" field naming the event's stream", Array(bytes)), bytes)
                         return
                     }
                     guard let found = index[name] else {
-                        try body(dead(name, number, "unknown stream \(JSON.quote(name))", Array(bytes)))
+                        try body(dead(name, number, "unknown stream \(JSON.quote(name))", Array(bytes)), bytes)
                         return
                     }
                     s = found
                 }
                 switch decoders[s].decode(bytes, origin: origin) {
-                case .success(let e): try body(.event(e))
-                case .failure(let f): try body(dead(schemas[s].name, number, f.reason, Array(bytes)))
+                case .success(let e): try body(.event(e), bytes)
+                case .failure(let f): try body(dead(schemas[s].name, number, f.reason, Array(bytes)), bytes)
                 }
             }
         }

@@ -8,8 +8,9 @@ import VigilRuntime
 /// Files are not read here: replaying files stays sequential and deterministic.
 public final class LiveFeed: @unchecked Sendable {
     public enum Next {
-        /// Items in arrival order, each with the index of the source it came from.
-        case items([(source: Int, item: EventSource.Item)])
+        /// Items in arrival order, each with the index of the source it came from and,
+        /// for events, the original line (for a late-event record).
+        case items([(source: Int, item: EventSource.Item, raw: [UInt8])])
         /// The timeout passed with nothing new.
         case quiet
         /// Every input reached its end.
@@ -22,7 +23,7 @@ public final class LiveFeed: @unchecked Sendable {
     static let capacity = 10_000
 
     private let condition = NSCondition()
-    private var queue: [(source: Int, item: EventSource.Item)] = []
+    private var queue: [(source: Int, item: EventSource.Item, raw: [UInt8])] = []
     private var running: Int
     private var failure: String?
 
@@ -32,10 +33,12 @@ public final class LiveFeed: @unchecked Sendable {
         for (i, source) in sources.enumerated() {
             let thread = Thread { [self] in
                 do {
-                    try source.read(schemas: schemas) { item in
+                    try source.read(schemas: schemas) { item, line in
+                        var raw: [UInt8] = []
+                        if case .event = item { raw = Array(line) }
                         condition.lock()
                         while queue.count >= Self.capacity { condition.wait() }
-                        queue.append((i, item))
+                        queue.append((i, item, raw))
                         condition.broadcast()
                         condition.unlock()
                     }

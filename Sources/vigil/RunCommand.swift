@@ -123,7 +123,9 @@ struct Run: ParsableCommand {
                 stderr.write("warning: a rule reached \(maxKeys) keys; events of further keys are counted and not matched (--max-keys)\n")
             }
         }
-        func emit(_ outputs: [DetectorOutput]) {
+        /// `raw`: the original line of the event just accepted (late outputs only come
+        /// from accepting that event).
+        func emit(_ outputs: [DetectorOutput], raw: UnsafeBufferPointer<UInt8>? = nil) {
             for o in outputs {
                 switch o {
                 case .alert(let a):
@@ -132,17 +134,18 @@ struct Run: ParsableCommand {
                     alertOut.writeLine(bytes: writer.bytes)
                 case .late(let e, let watermark):
                     let schema = program.streams[Int(e.stream)]
-                    let raw = JSON.object(zip(schema.fields, e.values).map { ($0.name, $1.json) })
+                    let raw = raw.map { String(decoding: $0, as: UTF8.self) }
+                        ?? JSON.object(zip(schema.fields, e.values).map { ($0.name, $1.json) })
                     lateOut.writeLine(DeadLetter(
                         stream: schema.name, source: sourcePaths[Int(e.origin.input)], line: e.origin.line,
                         reason: "late: event time \(e.ts) is before the watermark \(watermark)", raw: raw).json)
                 }
             }
         }
-        func handle(_ item: EventSource.Item) {
+        func handle(_ item: EventSource.Item, _ raw: UnsafeBufferPointer<UInt8>) {
             switch item {
             case .event(let e):
-                emit(detector.accept(e))
+                emit(detector.accept(e), raw: raw)
                 if detector.stats.events & 0xFFFF == 0 {
                     checkLimits()
                     if progress {
@@ -167,7 +170,7 @@ struct Run: ParsableCommand {
         }
         for source in replayed {
             do {
-                try source.read(schemas: program.streams) { handle($0) }
+                try source.read(schemas: program.streams) { handle($0, $1) }
             } catch {
                 alertOut.flush()
                 stderr.write("error: cannot read input \(error)\n")
@@ -189,12 +192,12 @@ struct Run: ParsableCommand {
                 let wait = timeouts.filter { !quiet.contains($0.0) }.map { $0.1 - now.timeIntervalSince(lastSeen[$0.0]!) }.min()
                 switch feed.next(timeout: wait.map { max(0.001, $0) }) {
                 case .items(let batch):
-                    for (_, item) in batch {
+                    for (_, item, raw) in batch {
                         if case .event(let e) = item {
                             lastSeen[Int(e.stream)] = Date()
                             quiet.remove(Int(e.stream))
                         }
-                        handle(item)
+                        raw.withUnsafeBufferPointer { handle(item, $0) }
                     }
                 case .quiet: break
                 case .finished: break reading

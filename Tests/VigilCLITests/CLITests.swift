@@ -411,4 +411,23 @@ import Testing
         }.start()
         return done.wait(timeout: .now() + timeout) == .success ? box.line : nil
     }
+
+    /// A late event's record keeps the original line, byte for byte.
+    @Test func lateEventsKeepTheirOriginalText() throws {
+        let rules = try Self.temp("late.vigil", Array("""
+            stream s key k time ts lateness 0s fields k: string, ts: timestamp
+            rule r from s match a: k == "x" alert "x"
+            """.utf8))
+        let original = #"{ "k" : "u",  "ts": 1000, "note": "kept as written" }"#
+        let events = try Self.temp("late.jsonl", Array((#"{"k":"u","ts":2000}"# + "\n" + original + "\n").utf8))
+        let late = FileManager.default.temporaryDirectory.appendingPathComponent("late-\(getpid()).jsonl").path
+        let r = try Self.run(["run", rules, "--input", "s=\(events)", "--late", late])
+        #expect(r.status == 0)
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: late))) as? [String: Any]
+        #expect(record?["raw"] as? String == original)
+        #expect(record?["line"] as? Int == 2)
+        #expect(record?["stream"] as? String == "s")
+        #expect((record?["reason"] as? String)?.hasPrefix("late: event time 1000 is before the watermark 2000") == true)
+        #expect(r.stderr.contains("late: 1"))
+    }
 }
