@@ -72,7 +72,8 @@ public struct Detector: Sendable {
         idle[s] = false
         // Late for its stream, or behind what a rule already released while this stream
         // was idle: either way it would break event-time order, so it is not matched.
-        let behind = readers[s].map { released[$0] }.max() ?? Int64.min
+        var behind = Int64.min
+        for r in readers[s] where released[r] > behind { behind = released[r] }
         if e.ts < watermarks[s] || e.ts < behind {
             stats.late += 1
             return [.late(e, watermark: max(watermarks[s], behind))]
@@ -117,9 +118,13 @@ public struct Detector: Sendable {
 
     /// The minimum watermark over the rule's active streams (all idle: unchanged).
     private func ruleWatermark(_ r: Int) -> Int64 {
-        let active = program.rules[r].streams.filter { !idle[$0] }
-        guard let w = active.map({ watermarks[$0] }).min() else { return released[r] }
-        return max(w, released[r])
+        var w = Int64.max
+        var any = false
+        for s in program.rules[r].streams where !idle[s] {
+            any = true
+            if watermarks[s] < w { w = watermarks[s] }
+        }
+        return any ? max(w, released[r]) : released[r]
     }
 
     /// Releases events with ts < the rule's watermark in event-time order, interleaved

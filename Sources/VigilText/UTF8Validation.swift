@@ -2,7 +2,9 @@
 /// front end (rule files) and the decoders (event lines), which both report the
 /// position of the first bad byte.
 ///
-/// - Complexity: O(n).
+/// - Complexity: O(n). Inlinable: it runs on every event line, and the unspecialised
+///   generic call across modules took Q1 on 1M events from 3.5 s to 5.5 s.
+@inlinable
 public func firstInvalidUTF8<C: Collection>(_ bytes: C) -> Int? where C.Element == UInt8, C.Index == Int {
     var i = bytes.startIndex
     let n = bytes.endIndex
