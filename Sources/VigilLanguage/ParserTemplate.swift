@@ -10,7 +10,6 @@ extension Parser {
         var parts: [Template.Part] = []
         var text: [UInt8] = []
         var i = start
-        var ok = true
         while i < end {
             let c = bytes[i]
             if c == UInt8(ascii: "\\"), i + 1 < end {
@@ -27,7 +26,6 @@ extension Parser {
                 diagnostics.report(Diagnostic(
                     .invalidTemplate, "unmatched `}` in message", at: Span(file: file, start: i, end: i + 1),
                     help: "write `\\}` for a literal brace"))
-                ok = false
                 i += 1
                 continue
             }
@@ -40,7 +38,6 @@ extension Parser {
                 diagnostics.report(Diagnostic(
                     .invalidTemplate, "unclosed `{` in message", at: Span(file: file, start: i, end: i + 1),
                     label: "this placeholder is never closed", help: "close it with `}`, or write `\\{` for a literal brace"))
-                ok = false
                 break
             }
             if !text.isEmpty {
@@ -52,7 +49,6 @@ extension Parser {
                 diagnostics.report(Diagnostic(
                     .invalidTemplate, "empty placeholder in message", at: Span(file: file, start: i, end: close + 1),
                     help: "put a field or expression inside, e.g. `{user}`"))
-                ok = false
             } else {
                 var sub = Parser(source: source, file: file, range: inner)
                 let expr = sub.parseExpression()
@@ -65,6 +61,7 @@ extension Parser {
             i = close + 1
         }
         if !text.isEmpty { parts.append(.text(String(decoding: text, as: UTF8.self))) }
-        return ok ? Template(parts: parts, span: token.span) : Template(parts: parts, span: token.span)
+        // Placeholder errors are reported; the parts that did parse still get checked.
+        return Template(parts: parts, span: token.span)
     }
 }

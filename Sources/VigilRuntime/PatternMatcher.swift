@@ -262,8 +262,7 @@ struct PatternMatcher: Sendable {
         let next = nextPositive(after: j)
 
         // A quantified step's run ends at the first event the next step accepts.
-        if s.isQuantified, let n = next, let alt = alternative(n, e, a) {
-            _ = alt
+        if s.isQuantified, let n = next, alternative(n, e, a) != nil {
             guard a.count >= s.min else { return }
             if steps[n].contiguity == .strict && a.gap { return }
             // The next step takes the event — or, if it is quantified and the event also
