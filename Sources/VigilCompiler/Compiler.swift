@@ -13,19 +13,45 @@ public enum Compiler {
     public static func compile(_ rs: CheckedRuleSet) -> CompiledRuleSet {
         let streams = rs.streams.map(schema)
         var rules: [PatternRule] = []
+        var windows: [WindowRule] = []
         var notRun: [(String, String)] = []
         for r in rs.rules {
             switch r.kind {
             case .pattern(let p):
                 rules.append(compilePattern(r, p, streams))
-            case .window(let w, _):
-                notRun.append((r.name, w.kind == .session ? "session rules run once windows and sessions land (issue 4)"
-                                                          : "window rules run once windows and sessions land (issue 4)"))
+            case .window(let w, let having):
+                if w.allowedLatenessMs > 0 {
+                    notRun.append((r.name, "runs, but `allowed lateness` is not applied yet: events behind the watermark go to the late output"))
+                }
+                windows.append(compileWindow(r, w, having, streams))
             }
         }
-        for f in rs.flows { notRun.append((f.name, "flows write tables once the lakehouse lands (issue 7)")) }
-        for a in rs.aggregates { notRun.append((a.name, "aggregates run once windows and tables land (issues 4, 7)")) }
-        return CompiledRuleSet(program: Program(streams: streams, rules: rules), notRun: notRun)
+        for f in rs.flows { notRun.append((f.name, "checked, not run yet: flows write tables once the lakehouse lands (issue 7)")) }
+        for a in rs.aggregates { notRun.append((a.name, "checked, not run yet: aggregates write tables once the lakehouse lands (issue 7)")) }
+        return CompiledRuleSet(program: Program(streams: streams, rules: rules, windows: windows), notRun: notRun)
+    }
+
+    static func compileWindow(_ r: CheckedRule, _ w: CheckedWindow, _ having: TypedExpr?, _ streams: [StreamSchema]) -> WindowRule {
+        let stream = streams.firstIndex { $0.name == r.stream }!
+        let schema = streams[stream]
+        let collector = AggregateCollector(schema: schema)
+        let c = ExpressionCompiler(fields: .key(r.key.map(\.name)), bindings: [:], aggregates: collector)
+        let havingCode = having.map { c.compile($0) }
+        let message = MessageTemplate(parts: (r.alert?.parts ?? []).map {
+            switch $0 {
+            case .text(let s): return .text(s)
+            case .value(let e): return .value(c.compile(e))
+            }
+        })
+        let kind: WindowRule.Kind
+        switch w.kind {
+        case .tumbling: kind = .tumbling(sizeMs: w.sizeMs)
+        case .hopping(let every): kind = .hopping(sizeMs: w.sizeMs, everyMs: every)
+        case .session: kind = .session(gapMs: w.sizeMs)
+        }
+        return WindowRule(name: r.name, severity: r.severity, tags: r.tags, stream: stream,
+                          keySlots: r.key.map { schema.slot(of: $0.name)! }, keyNames: r.key.map(\.name), kind: kind,
+                          aggregates: collector.specs, having: havingCode, message: message, hasAlert: r.alert != nil)
     }
 
     static func schema(_ s: CheckedStream) -> StreamSchema {

@@ -15,6 +15,8 @@ struct ExpressionCompiler {
     var fields: FieldSource
     /// Binding name -> (binding index, schema of its stream).
     var bindings: [String: (index: Int, schema: StreamSchema)]
+    /// For window and session rules: collects the aggregates and gives each a slot.
+    var aggregates: AggregateCollector? = nil
 
     func compile(_ e: TypedExpr) -> CompiledExpr {
         switch e.node {
@@ -31,8 +33,13 @@ struct ExpressionCompiler {
                 return { ctx in ctx.key[i] }
             }
         case .builtin(let name):
-            if name == "detected_at" { return { ctx in .timestamp(ctx.detectedAt) } }
-            return { _ in .null }
+            switch name {
+            case "detected_at": return { ctx in .timestamp(ctx.detectedAt) }
+            case "window_start", "session_start": return { ctx in ctx.group.map { .timestamp($0.start) } ?? .null }
+            case "window_end", "session_end": return { ctx in ctx.group.map { .timestamp($0.end) } ?? .null }
+            case "duration": return { ctx in ctx.group.map { .duration($0.end.minus($0.start)) } ?? .null }
+            default: return { _ in .null }
+            }
         case .stepField(let step, let selector, let field):
             let (b, schema) = bindings[step]!
             let slot = schema.slot(of: field)!
@@ -46,9 +53,10 @@ struct ExpressionCompiler {
             let slot = schema.slot(of: field)!
             let type = schema.fields[slot].type
             return { ctx in Aggregates.apply(function, ctx.bound.events(b).map { $0.values[slot] }, type: type) }
-        case .groupAggregate:
-            // Windows and sessions are evaluated by their own operators (issue 4).
-            return { _ in .null }
+        case .groupAggregate(let function, let argument):
+            guard let collector = aggregates else { return { _ in .null } }
+            let slot = collector.slot(function, argument)
+            return { ctx in ctx.group?.results[slot] ?? .null }
         case .unary(let op, let x):
             let fx = compile(x)
             if op == .not {

@@ -160,9 +160,23 @@ struct Lexer {
         return make(.duration, from: start, value: .duration(ms))
     }
 
+    /// Inside a placeholder, a quote right after `(`, `,`, `=`, `<`, `>` or `+` (where
+    /// an expression expects a value) opens a nested string; any other quote ends the
+    /// string, so `"user {user logged in"` still reports the unclosed `{`.
+    private func opensNestedString() -> Bool {
+        var i = pos - 1
+        while i >= 0, bytes[i] == UInt8(ascii: " ") { i -= 1 }
+        guard i >= 0 else { return false }
+        return [UInt8(ascii: "("), UInt8(ascii: ","), UInt8(ascii: "="), UInt8(ascii: "<"), UInt8(ascii: ">"),
+                UInt8(ascii: "+")].contains(bytes[i])
+    }
+
+    /// A string. Inside `{name...}` (a message placeholder) strings may nest, as in
+    /// `"{count(type == "b")} bad"`; write `\{` for a literal brace before a letter.
     private mutating func lexString(_ start: Int) -> Token {
         pos += 1
         var out: [UInt8] = []
+        var depth = 0
         while true {
             guard let c = peek(), c != UInt8(ascii: "\n") else {
                 diagnostics.report(Diagnostic(
@@ -170,10 +184,30 @@ struct Lexer {
                     label: "this string is never closed", help: "add a closing `\"` before the end of the line"))
                 return make(.string, from: start, value: .string(String(decoding: out, as: UTF8.self)))
             }
+            if c == UInt8(ascii: "\""), depth > 0, opensNestedString() {
+                // A string inside a placeholder: kept as written for the template parser.
+                out.append(c)
+                pos += 1
+                while let d = peek(), d != UInt8(ascii: "\""), d != UInt8(ascii: "\n") {
+                    out.append(d)
+                    pos += 1
+                    if d == UInt8(ascii: "\\"), let e = peek(), e != UInt8(ascii: "\n") {
+                        out.append(e)
+                        pos += 1
+                    }
+                }
+                if peek() == UInt8(ascii: "\"") {
+                    out.append(UInt8(ascii: "\""))
+                    pos += 1
+                }
+                continue
+            }
             if c == UInt8(ascii: "\"") {
                 pos += 1
                 return make(.string, from: start, value: .string(String(decoding: out, as: UTF8.self)))
             }
+            if c == UInt8(ascii: "{"), let next = peek(1), isIdentStart(next) { depth += 1 }
+            if c == UInt8(ascii: "}"), depth > 0 { depth -= 1 }
             if c == UInt8(ascii: "\\") {
                 let escStart = pos
                 pos += 1

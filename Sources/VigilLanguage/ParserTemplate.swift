@@ -34,7 +34,7 @@ extension Parser {
                 i += 1
                 continue
             }
-            guard let close = bytes[(i + 1)..<end].firstIndex(of: UInt8(ascii: "}")) else {
+            guard let close = Self.placeholderEnd(bytes, from: i + 1, to: end) else {
                 diagnostics.report(Diagnostic(
                     .invalidTemplate, "unclosed `{` in message", at: Span(file: file, start: i, end: i + 1),
                     label: "this placeholder is never closed", help: "close it with `}`, or write `\\{` for a literal brace"))
@@ -63,5 +63,24 @@ extension Parser {
         if !text.isEmpty { parts.append(.text(String(decoding: text, as: UTF8.self))) }
         // Placeholder errors are reported; the parts that did parse still get checked.
         return Template(parts: parts, span: token.span)
+    }
+
+    /// The `}` that closes a placeholder, skipping strings nested inside it.
+    static func placeholderEnd(_ bytes: [UInt8], from start: Int, to end: Int) -> Int? {
+        var i = start
+        while i < end {
+            switch bytes[i] {
+            case UInt8(ascii: "}"): return i
+            case UInt8(ascii: "\""):
+                i += 1
+                while i < end, bytes[i] != UInt8(ascii: "\"") {
+                    if bytes[i] == UInt8(ascii: "\\") { i += 1 }
+                    i += 1
+                }
+            default: break
+            }
+            i += 1
+        }
+        return nil
     }
 }

@@ -9,6 +9,22 @@ public struct Alert: Sendable {
     public var detectedAt: Int64
     /// Steps in pattern order, each with the events it bound.
     public var matched: [(step: String, events: [Event])]
+    /// For window and session rules: the group's start and end (session: last event).
+    public var window: (start: Int64, end: Int64)?
+
+    public init(id: String, rule: String, severity: String, tags: [String], key: [(name: String, value: Value)],
+                message: String, detectedAt: Int64, matched: [(step: String, events: [Event])],
+                window: (start: Int64, end: Int64)? = nil) {
+        self.id = id
+        self.rule = rule
+        self.severity = severity
+        self.tags = tags
+        self.key = key
+        self.message = message
+        self.detectedAt = detectedAt
+        self.matched = matched
+        self.window = window
+    }
 
     /// The default alert line: one JSON object, event time only, so replays are
     /// byte-identical.
@@ -21,11 +37,13 @@ public struct Alert: Sendable {
             }
             return JSON.object([("step", JSON.quote(step.step)), ("events", "[" + events.joined(separator: ",") + "]")])
         }
-        return JSON.object([
+        var fields = [
             ("id", JSON.quote(id)), ("rule", JSON.quote(rule)), ("severity", JSON.quote(severity)),
             ("key", keyJSON), ("message", JSON.quote(message)), ("detected_at", String(detectedAt)),
             ("matched", "[" + steps.joined(separator: ",") + "]"),
-        ])
+        ]
+        if let w = window { fields.append(("window", JSON.object([("start", String(w.start)), ("end", String(w.end))]))) }
+        return JSON.object(fields)
     }
 }
 

@@ -22,6 +22,8 @@ public struct DetectorStats: Sendable, Codable {
 public struct Detector: Sendable {
     public let program: Program
     var matchers: [PatternMatcher]
+    /// Window and session rules; rule index `r >= matchers.count` is `windows[r - matchers.count]`.
+    var windows: [WindowOperator]
     /// Per stream: the maximum event time seen, and the watermark (max - lateness).
     var maxTs: [Int64]
     var watermarks: [Int64]
@@ -49,17 +51,20 @@ public struct Detector: Sendable {
         self.program = program
         let limits = PatternMatcher.Limits(partialMatchesPerKey: partialMatchesPerKey, keys: keysPerRule)
         self.matchers = program.rules.enumerated().map { PatternMatcher(ruleIndex: $0.offset, rule: $0.element, limits: limits) }
+        self.windows = program.windows.map { WindowOperator(rule: $0) }
+        let ruleCount = program.rules.count + program.windows.count
         self.maxTs = Array(repeating: Int64.min, count: program.streams.count)
         self.watermarks = Array(repeating: Int64.min, count: program.streams.count)
-        self.pending = Array(repeating: MinHeap(), count: program.rules.count)
+        self.pending = Array(repeating: MinHeap(), count: ruleCount)
         var readers = Array(repeating: [Int](), count: program.streams.count)
         for (r, rule) in program.rules.enumerated() {
             for s in rule.streams { readers[s].append(r) }
         }
+        for (w, rule) in program.windows.enumerated() { readers[rule.stream].append(program.rules.count + w) }
         self.readers = readers
-        self.lastReclaim = Array(repeating: Int64.min, count: program.rules.count)
+        self.lastReclaim = Array(repeating: Int64.min, count: ruleCount)
         self.idle = Array(repeating: false, count: program.streams.count)
-        self.released = Array(repeating: Int64.min, count: program.rules.count)
+        self.released = Array(repeating: Int64.min, count: ruleCount)
     }
 
     /// The watermark of stream `s` (Int64.min before its first event).
@@ -101,7 +106,7 @@ public struct Detector: Sendable {
             idle[s] = false
         }
         var out: [DetectorOutput] = []
-        for r in matchers.indices { drain(rule: r, into: &out) }
+        for r in pending.indices { drain(rule: r, into: &out) }
         return out
     }
 
@@ -117,10 +122,14 @@ public struct Detector: Sendable {
     }
 
     /// The minimum watermark over the rule's active streams (all idle: unchanged).
+    private func streams(ofRule r: Int) -> [Int] {
+        r < matchers.count ? program.rules[r].streams : [program.windows[r - matchers.count].stream]
+    }
+
     private func ruleWatermark(_ r: Int) -> Int64 {
         var w = Int64.max
         var any = false
-        for s in program.rules[r].streams where !idle[s] {
+        for s in streams(ofRule: r) where !idle[s] {
             any = true
             if watermarks[s] < w { w = watermarks[s] }
         }
@@ -132,6 +141,10 @@ public struct Detector: Sendable {
     private mutating func drain(rule r: Int, into out: inout [DetectorOutput]) {
         let w = ruleWatermark(r)
         released[r] = w
+        if r >= matchers.count {
+            drainWindows(r, w, into: &out)
+            return
+        }
         var matches: [Match] = []
         while true {
             let next = pending[r].min.flatMap { $0.event.ts < w ? $0.event : nil }
@@ -157,6 +170,29 @@ public struct Detector: Sendable {
         for match in matches where program.rules[r].hasAlert {
             stats.alerts += 1
             out.append(.alert(match.alert(program.rules[r])))
+        }
+    }
+
+    /// Releases events below the watermark into a window rule, closing each group once
+    /// the watermark reaches its end (a group closes before an event at its end time).
+    private mutating func drainWindows(_ r: Int, _ w: Int64, into out: inout [DetectorOutput]) {
+        let i = r - matchers.count
+        let rule = program.windows[i]
+        var alerts: [Alert] = []
+        while true {
+            let next = pending[r].min.flatMap { $0.event.ts < w ? $0.event : nil }
+            let deadline = windows[i].nextDeadline.flatMap { $0 <= w ? $0 : nil }
+            if next == nil && deadline == nil { break }
+            if let d = deadline, next == nil || d <= next!.ts {
+                windows[i].close(upTo: next.map { min($0.ts, w) } ?? w, into: &alerts)
+            } else if let e = next {
+                pending[r].pop()
+                windows[i].process(e, key: rule.keySlots.map { e.values[$0] })
+            }
+        }
+        for a in alerts {
+            stats.alerts += 1
+            out.append(.alert(a))
         }
     }
 }

@@ -117,6 +117,14 @@ extension Alert {
             }
             w.raw("]}")
         }
-        w.raw("]}")
+        w.byte(UInt8(ascii: "]"))
+        if let win = window {
+            w.raw(",\"window\":{\"start\":")
+            w.int(win.start)
+            w.raw(",\"end\":")
+            w.int(win.end)
+            w.byte(UInt8(ascii: "}"))
+        }
+        w.byte(UInt8(ascii: "}"))
     }
 }

@@ -7,12 +7,33 @@ public struct EvalContext {
     public var key: [Value]
     /// Event time of the detection (when rendering alerts).
     public var detectedAt: Int64
+    /// The window or session being closed, for `having`, templates and `select`.
+    public var group: GroupView?
 
-    public init(event: Event?, bound: BoundEvents, key: [Value], detectedAt: Int64) {
+    public init(event: Event?, bound: BoundEvents, key: [Value], detectedAt: Int64, group: GroupView? = nil) {
         self.event = event
         self.bound = bound
         self.key = key
         self.detectedAt = detectedAt
+        self.group = group
+    }
+}
+
+/// A closed window or session as expressions see it.
+public struct GroupView: Sendable {
+    /// One value per aggregate of the rule, by slot.
+    public var results: [Value]
+    /// Window start, or the session's first event time.
+    public var start: Int64
+    /// Window end (exclusive), or the session's last event time.
+    public var end: Int64
+    public var events: Int64
+
+    public init(results: [Value], start: Int64, end: Int64, events: Int64) {
+        self.results = results
+        self.start = start
+        self.end = end
+        self.events = events
     }
 }
 
@@ -164,14 +185,66 @@ public struct PatternRule: Sendable {
     }
 }
 
+/// One aggregate a window rule computes: `count()`, `count(cond)`, `sum(amount)`, ...
+public struct AggregateSpec: Sendable {
+    public var function: String
+    /// Evaluated on each event of the group; nil for `count()`.
+    public var argument: CompiledExpr?
+    /// The argument's type (decides int / double / duration sums).
+    public var type: FieldType?
+
+    public init(function: String, argument: CompiledExpr?, type: FieldType?) {
+        self.function = function
+        self.argument = argument
+        self.type = type
+    }
+}
+
+/// A compiled window or session rule.
+public struct WindowRule: Sendable {
+    public enum Kind: Sendable, Hashable {
+        case tumbling(sizeMs: Int64)
+        case hopping(sizeMs: Int64, everyMs: Int64)
+        case session(gapMs: Int64)
+    }
+    public var name: String
+    public var severity: String
+    public var tags: [String]
+    public var stream: Int
+    public var keySlots: [Int]
+    public var keyNames: [String]
+    public var kind: Kind
+    public var aggregates: [AggregateSpec]
+    public var having: CompiledExpr?
+    public var message: MessageTemplate
+    public var hasAlert: Bool
+
+    public init(name: String, severity: String, tags: [String], stream: Int, keySlots: [Int], keyNames: [String],
+                kind: Kind, aggregates: [AggregateSpec], having: CompiledExpr?, message: MessageTemplate, hasAlert: Bool) {
+        self.name = name
+        self.severity = severity
+        self.tags = tags
+        self.stream = stream
+        self.keySlots = keySlots
+        self.keyNames = keyNames
+        self.kind = kind
+        self.aggregates = aggregates
+        self.having = having
+        self.message = message
+        self.hasAlert = hasAlert
+    }
+}
+
 /// Everything the runtime executes: stream schemas and compiled rules.
 public struct Program: Sendable {
     public var streams: [StreamSchema]
     public var rules: [PatternRule]
+    public var windows: [WindowRule]
 
-    public init(streams: [StreamSchema], rules: [PatternRule]) {
+    public init(streams: [StreamSchema], rules: [PatternRule], windows: [WindowRule] = []) {
         self.streams = streams
         self.rules = rules
+        self.windows = windows
     }
 
     public func streamIndex(_ name: String) -> Int? { streams.firstIndex { $0.name == name } }

@@ -1,12 +1,12 @@
 /// Event times come from input, so any Int64 may appear; time arithmetic saturates
 /// instead of trapping, and the detector never crashes on an extreme timestamp.
 extension Int64 {
-    @inlinable func plus(_ x: Int64) -> Int64 {
+    @inlinable public func plus(_ x: Int64) -> Int64 {
         let (r, o) = addingReportingOverflow(x)
         return o ? (x > 0 ? .max : .min) : r
     }
 
-    @inlinable func minus(_ x: Int64) -> Int64 {
+    @inlinable public func minus(_ x: Int64) -> Int64 {
         let (r, o) = subtractingReportingOverflow(x)
         return o ? (x < 0 ? .max : .min) : r
     }

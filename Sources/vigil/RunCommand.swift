@@ -71,7 +71,7 @@ struct Run: ParsableCommand {
         }
         let compiled = Compiler.compile(ruleSet)
         for (name, reason) in compiled.notRun {
-            stderr.write("note: `\(name)` is checked but not run yet: \(reason)\n")
+            stderr.write("note: `\(name)`: \(reason)\n")
         }
         let program = compiled.program
 

@@ -229,10 +229,11 @@ import Testing
             "office_spawns_shell host=ws-12,user=dave",
             "impossible_travel user=carol",
             "chargeback_after_large_payment card=4000-0004",
+            "abandoned_cart user=u1",
         ])
         #expect(r.stdout.contains("\"message\":\"card 4000-0001: 3 tiny charges (avg 1.16), then 812.4 in NG\""))
-        #expect(r.stderr.contains("events: 39, alerts: 8, late: 0, dead-lettered: 0"))
-        #expect(r.stderr.contains("note: `abandoned_cart` is checked but not run yet"))
+        #expect(r.stderr.contains("events: 39, alerts: 9, late: 0, dead-lettered: 0"))
+        #expect(r.stderr.contains("note: `revenue_5m`: checked, not run yet"))
     }
 
     /// Same input, same bytes: alert files are byte-identical across runs.
