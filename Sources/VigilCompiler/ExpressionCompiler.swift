@@ -52,7 +52,7 @@ struct ExpressionCompiler {
             let (b, schema) = bindings[step]!
             let slot = schema.slot(of: field)!
             let type = schema.fields[slot].type
-            return { ctx in Aggregates.apply(function, ctx.bound.events(b).map { $0.values[slot] }, type: type) }
+            return { ctx in Aggregates.apply(function, ctx.bound.events(b), slot: slot, type: type) }
         case .groupAggregate(let function, let argument):
             guard let collector = aggregates else { return { _ in .null } }
             let slot = collector.slot(function, argument)

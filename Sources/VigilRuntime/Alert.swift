@@ -27,23 +27,11 @@ public struct Alert: Sendable {
     }
 
     /// The default alert line: one JSON object, event time only, so replays are
-    /// byte-identical.
+    /// byte-identical. (`write(to:streams:)` appends the same bytes without a String.)
     public func json(streams: [StreamSchema]) -> String {
-        let keyJSON = JSON.object(key.map { ($0.name, $0.value.json) })
-        let steps = matched.map { step -> String in
-            let events = step.events.map { e -> String in
-                let schema = streams[Int(e.stream)]
-                return JSON.object(zip(schema.fields, e.values).map { ($0.name, $1.json) })
-            }
-            return JSON.object([("step", JSON.quote(step.step)), ("events", "[" + events.joined(separator: ",") + "]")])
-        }
-        var fields = [
-            ("id", JSON.quote(id)), ("rule", JSON.quote(rule)), ("severity", JSON.quote(severity)),
-            ("key", keyJSON), ("message", JSON.quote(message)), ("detected_at", String(detectedAt)),
-            ("matched", "[" + steps.joined(separator: ",") + "]"),
-        ]
-        if let w = window { fields.append(("window", JSON.object([("start", String(w.start)), ("end", String(w.end))]))) }
-        return JSON.object(fields)
+        var w = JSONWriter()
+        write(to: &w, streams: streams)
+        return String(decoding: w.bytes, as: UTF8.self)
     }
 }
 

@@ -30,7 +30,6 @@ public struct BoundEvents: Sendable, Codable {
         entries.reduce(0) { $0 + ($1.binding == binding ? 1 : 0) }
     }
 
-    public var first: Event? { entries.first?.event }
     public var last: Event? { entries.last?.event }
 }
 

@@ -11,8 +11,10 @@ public struct DetectorStats: Sendable, Codable {
     public var late = 0
     public var alerts = 0
     public var peakPartialMatches = 0
-    public var partialMatchesDroppedByLimit = 0
-    public var keysDroppedByLimit = 0
+    public internal(set) var partialMatchesDroppedByLimit = 0
+    public internal(set) var keysDroppedByLimit = 0
+    /// Partial matches open now, over all rules.
+    var partialMatches = 0
 }
 
 /// The event-time core: per-stream watermarks, a reorder buffer per rule released by
@@ -37,7 +39,18 @@ public struct Detector: Sendable {
     var idle: [Bool]
     /// Per rule: the watermark events have been released up to (never decreases).
     var released: [Int64]
-    public internal(set) var stats = DetectorStats()
+    var counters = DetectorStats()
+
+    /// Events accepted so far (cheap: for progress checks on the per-event path).
+    public var eventsAccepted: Int { counters.events }
+
+    /// Counters for the run summary; the limit counts are the matchers' own.
+    public var stats: DetectorStats {
+        var s = counters
+        s.partialMatchesDroppedByLimit = matchers.reduce(0) { $0 + $1.stats.droppedByLimit }
+        s.keysDroppedByLimit = matchers.reduce(0) { $0 + $1.stats.keysDroppedByLimit }
+        return s
+    }
 
     struct PendingEvent: Comparable, Sendable, Codable {
         var event: Event
@@ -80,10 +93,10 @@ public struct Detector: Sendable {
         var behind = Int64.min
         for r in readers[s] where released[r] > behind { behind = released[r] }
         if e.ts < watermarks[s] || e.ts < behind {
-            stats.late += 1
+            counters.late += 1
             return [.late(e, watermark: max(watermarks[s], behind))]
         }
-        stats.events += 1
+        counters.events += 1
         if e.ts > maxTs[s] {
             maxTs[s] = e.ts
             let lateness = program.streams[s].latenessMs
@@ -146,6 +159,7 @@ public struct Detector: Sendable {
             return
         }
         var matches: [Match] = []
+        let openBefore = matchers[r].stats.partialMatches
         while true {
             let next = pending[r].min.flatMap { $0.event.ts < w ? $0.event : nil }
             let deadline = matchers[r].nextDeadline.flatMap { $0 < w ? $0 : nil }
@@ -159,16 +173,17 @@ public struct Detector: Sendable {
                 matchers[r].fireAbsences(before: next?.ts ?? w, into: &matches)
             }
         }
-        stats.peakPartialMatches = max(stats.peakPartialMatches, matchers.reduce(0) { $0 + $1.stats.partialMatches })
+        let openNow = matchers[r].stats.partialMatches
+        counters.partialMatches += openNow - openBefore
+        counters.peakPartialMatches = max(counters.peakPartialMatches, counters.partialMatches)
         if let within = program.rules[r].pattern.withinMs, w != Int64.min,
            lastReclaim[r] == Int64.min || w.minus(lastReclaim[r]) > max(within, 1000) {
             matchers[r].reclaim(watermark: w)
             lastReclaim[r] = w
+            counters.partialMatches += matchers[r].stats.partialMatches - openNow
         }
-        stats.partialMatchesDroppedByLimit = matchers.reduce(0) { $0 + $1.stats.droppedByLimit }
-        stats.keysDroppedByLimit = matchers.reduce(0) { $0 + $1.stats.keysDroppedByLimit }
         for match in matches where program.rules[r].hasAlert {
-            stats.alerts += 1
+            counters.alerts += 1
             out.append(.alert(match.alert(program.rules[r])))
         }
     }
@@ -191,7 +206,7 @@ public struct Detector: Sendable {
             }
         }
         for a in alerts {
-            stats.alerts += 1
+            counters.alerts += 1
             out.append(.alert(a))
         }
     }

@@ -37,7 +37,6 @@ struct MinHeap<Element: Comparable & Sendable>: Sendable {
         return top
     }
 
-    func contains(where p: (Element) -> Bool) -> Bool { items.contains(where: p) }
 }
 
 extension MinHeap: Codable where Element: Codable {}

@@ -25,7 +25,7 @@ extension Detector {
 
     /// Serialises the state.
     public func snapshot() throws -> [UInt8] {
-        let state = State(maxTs: maxTs, watermarks: watermarks, pending: pending, lastReclaim: lastReclaim, stats: stats,
+        let state = State(maxTs: maxTs, watermarks: watermarks, pending: pending, lastReclaim: lastReclaim, stats: counters,
                           matchers: matchers.map(\.state), windows: windows.map(\.state), idle: idle, released: released, rules: program.rules.map(\.name))
         return [UInt8](try JSONEncoder().encode(state))
     }
@@ -42,7 +42,7 @@ extension Detector {
         watermarks = state.watermarks
         pending = state.pending
         lastReclaim = state.lastReclaim
-        stats = state.stats
+        counters = state.stats
         idle = state.idle
         released = state.released
         for i in matchers.indices { matchers[i].state = state.matchers[i] }

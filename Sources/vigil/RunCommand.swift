@@ -146,7 +146,7 @@ struct Run: ParsableCommand {
             switch item {
             case .event(let e):
                 emit(detector.accept(e), raw: raw)
-                if detector.stats.events & 0xFFFF == 0 {
+                if detector.eventsAccepted & 0xFFFF == 0 {
                     checkLimits()
                     if progress {
                         stderr.write("\r\(detector.stats.events) events, \(detector.stats.alerts) alerts, \(detector.stats.late) late")

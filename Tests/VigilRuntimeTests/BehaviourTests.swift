@@ -112,18 +112,23 @@ import VigilRuntime
     }
 }
 
-/// The byte writer and the string form of an alert must agree exactly.
+/// An alert line is valid JSON whose strings read back exactly, escapes and all.
 @Suite struct AlertJSONTests {
-    @Test func writerMatchesStringForm() throws {
+    @Test func alertLinesAreValidJSON() throws {
         let program = try Harness.compile(Harness.ruleText(pattern: #"a: type == "a" then b: type == "b""#, clauses: "", lateness: 0))
         let events = Harness.events("a1@0=5 b2@1=-7", program: program)
         let outcome = try Harness.run(program, events)
         #expect(outcome.alerts.count == 1)
         for var a in outcome.alerts {
             a.message = "quote \" back\\slash \n tab\t \u{1} é 🎉"
-            var w = JSONWriter()
-            a.write(to: &w, streams: program.streams)
-            #expect(String(decoding: w.bytes, as: UTF8.self) == a.json(streams: program.streams))
+            let object = try JSONSerialization.jsonObject(with: Data(a.json(streams: program.streams).utf8)) as? [String: Any]
+            #expect(object?["message"] as? String == a.message)
+            #expect(object?["detected_at"] as? Int == 1)
+            let matched = object?["matched"] as? [[String: Any]] ?? []
+            #expect(matched.map { $0["step"] as? String } == ["a", "b"])
+            let b = (matched.last?["events"] as? [[String: Any]])?.first
+            #expect(b?["v"] as? Int == -7)
+            #expect(b?["id"] as? String == "b2")
         }
     }
 }
