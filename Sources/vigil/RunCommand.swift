@@ -13,8 +13,9 @@ struct Run: ParsableCommand {
             Each --input names a declared stream and a file: --input payments=events.jsonl. \
             Files ending in .csv are CSV with a header row; others are JSON Lines \
             (--input-format overrides). `-` reads stdin. Events are processed in event time \
-            per key; at the end of the input every watermark moves to +infinity, which \
-            flushes pending absences.
+            per key; windows and sessions close when the watermark passes their end; at the end \
+            of the input every watermark moves to +infinity, which flushes absences, windows \
+            and sessions.
 
             Alerts are JSON Lines (stdout unless --alerts). Lines that cannot be decoded go to \
             --dead-letter, events older than their stream's watermark to --late; both default \
