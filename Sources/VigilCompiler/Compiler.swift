@@ -20,24 +20,27 @@ public enum Compiler {
             case .pattern(let p):
                 rules.append(compilePattern(r, p, streams))
             case .window(let w, let having):
-                if w.allowedLatenessMs > 0 {
-                    notRun.append((r.name, "runs, but `allowed lateness` is not applied yet: events behind the watermark go to the late output"))
-                }
-                windows.append(compileWindow(r, w, having, streams))
+                windows.append(compileWindow(r.name, stream: r.stream, key: r.key, w, having: having, select: r.select,
+                                             output: r.output, alert: r.alert, severity: r.severity, tags: r.tags, streams))
             }
         }
+        for a in rs.aggregates {
+            windows.append(compileWindow(a.name, stream: a.stream, key: a.key, a.window, having: a.having, select: a.select,
+                                         output: a.output, alert: nil, severity: "", tags: [], streams))
+        }
         for f in rs.flows { notRun.append((f.name, "checked, not run yet: flows write tables once the lakehouse lands (issue 7)")) }
-        for a in rs.aggregates { notRun.append((a.name, "checked, not run yet: aggregates write tables once the lakehouse lands (issue 7)")) }
         return CompiledRuleSet(program: Program(streams: streams, rules: rules, windows: windows), notRun: notRun)
     }
 
-    static func compileWindow(_ r: CheckedRule, _ w: CheckedWindow, _ having: TypedExpr?, _ streams: [StreamSchema]) -> WindowRule {
-        let stream = streams.firstIndex { $0.name == r.stream }!
+    static func compileWindow(_ name: String, stream streamName: String, key: [CheckedField], _ w: CheckedWindow,
+                              having: TypedExpr?, select: [CheckedSelectItem], output: CheckedOutput?,
+                              alert: CheckedTemplate?, severity: String, tags: [String], _ streams: [StreamSchema]) -> WindowRule {
+        let stream = streams.firstIndex { $0.name == streamName }!
         let schema = streams[stream]
         let collector = AggregateCollector(schema: schema)
-        let c = ExpressionCompiler(fields: .key(r.key.map(\.name)), bindings: [:], aggregates: collector)
+        let c = ExpressionCompiler(fields: .key(key.map(\.name)), bindings: [:], aggregates: collector)
         let havingCode = having.map { c.compile($0) }
-        let message = MessageTemplate(parts: (r.alert?.parts ?? []).map {
+        let message = MessageTemplate(parts: (alert?.parts ?? []).map {
             switch $0 {
             case .text(let s): return .text(s)
             case .value(let e): return .value(c.compile(e))
@@ -49,9 +52,18 @@ public enum Compiler {
         case .hopping(let every): kind = .hopping(sizeMs: w.sizeMs, everyMs: every)
         case .session: kind = .session(gapMs: w.sizeMs)
         }
-        return WindowRule(name: r.name, severity: r.severity, tags: r.tags, stream: stream,
-                          keySlots: r.key.map { schema.slot(of: $0.name)! }, keyNames: r.key.map(\.name), kind: kind,
-                          aggregates: collector.specs, having: havingCode, message: message, hasAlert: r.alert != nil)
+        // Rows when the declaration selects columns or names a table.
+        var rows: RowOutput?
+        if output != nil || !select.isEmpty {
+            let bounds = kind == .session(gapMs: w.sizeMs) ? ["session_start", "session_end", "events"] : ["window_start", "window_end"]
+            rows = RowOutput(table: output?.table ?? name,
+                             columns: key.map { $0.name.split(separator: ".").joined(separator: "_") } + bounds + select.map(\.name),
+                             select: select.map { c.compile($0.expr) })
+        }
+        return WindowRule(name: name, severity: severity, tags: tags, stream: stream,
+                          keySlots: key.map { schema.slot(of: $0.name)! }, keyNames: key.map(\.name), kind: kind,
+                          allowedLatenessMs: w.allowedLatenessMs, aggregates: collector.specs, having: havingCode,
+                          message: message, hasAlert: alert != nil, rows: rows)
     }
 
     static func schema(_ s: CheckedStream) -> StreamSchema {

@@ -236,8 +236,9 @@ struct Checker {
         return typed
     }
 
-    /// Checks a select list and returns its columns.
-    mutating func checkSelect(_ items: [SelectItem], scope: Scope) -> [CheckedSelectItem] {
+    /// Checks a select list and returns its columns. `implicit`: the columns every row
+    /// of the declaration has before the selected ones (a selected column may not repeat one).
+    mutating func checkSelect(_ items: [SelectItem], scope: Scope, implicit: [String] = [], rows: String = "") -> [CheckedSelectItem] {
         var ec = ExpressionChecker(scope: scope, diagnostics: DiagnosticBag(), sources: sources)
         var names: [CheckedSelectItem] = []
         var seen: [String: Span] = [:]
@@ -259,6 +260,12 @@ struct Checker {
                 ec.diagnostics.report(Diagnostic(.duplicateColumn, "column `\(name.name)` is selected twice", at: name.span,
                                                  secondary: [Label(first, "first selected here")],
                                                  help: "give one of them another name with `as`"))
+                continue
+            }
+            if implicit.contains(name.name) {
+                ec.diagnostics.report(Diagnostic(.duplicateColumn, "column `\(name.name)` is already a column of every \(rows)", at: name.span,
+                                                 notes: ["every \(rows) starts with \(implicit.map { "`\($0)`" }.joined(separator: ", "))"],
+                                                 help: "give the selected column another name with `as`"))
                 continue
             }
             seen[name.name] = name.span

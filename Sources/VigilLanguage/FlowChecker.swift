@@ -89,8 +89,9 @@ extension Checker {
         let key = resolveKey(from, stream, owner: a.name)
         let scope = groupScope(stream, key: key, session: a.session != nil)
         let having = a.having.flatMap { checkCondition($0, "`having`", scope: scope) }
-        let selected = checkSelect(a.common.select, scope: scope)
-        let output = a.common.into.map { checkInto($0, columns: groupColumns(key, session: a.session != nil) + selected.map(\.name)) }
+        let implicit = groupColumns(key, session: a.session != nil)
+        let selected = checkSelect(a.common.select, scope: scope, implicit: implicit, rows: a.session != nil ? "session row" : "window row")
+        let output = a.common.into.map { checkInto($0, columns: implicit + selected.map(\.name)) }
         if let window = checkedWindow(a.window, a.session) {
             ruleSet.aggregates.append(CheckedAggregate(
                 name: a.name.name, stream: stream.decl.name.name,

@@ -54,11 +54,9 @@ extension Checker {
             scope.aggregation = .overSteps
             scope.builtins = ["detected_at": .timestamp]
             let alert = r.alert.map { checkTemplate($0.template, scope: scope) }
-            let selected = checkSelect(r.common.select, scope: scope)
-            let output = r.common.into.map { into in
-                let columns = ["id", "rule", "severity", "detected_at"] + (key?.map { $0.name.replacingDots() } ?? []) + ["message"] + selected.map(\.name)
-                return checkInto(into, columns: columns)
-            }
+            let implicit = ["id", "rule", "severity", "detected_at"] + (key?.map { $0.name.replacingDots() } ?? []) + ["message"]
+            let selected = checkSelect(r.common.select, scope: scope, implicit: implicit, rows: "detection row")
+            let output = r.common.into.map { checkInto($0, columns: implicit + selected.map(\.name)) }
             checkSuppress(r.suppress, stream: stream)
             let skip: CheckedSkip
             switch r.skip?.strategy ?? .noSkip {
@@ -76,8 +74,9 @@ extension Checker {
         let scope = groupScope(stream, key: key, session: r.session != nil)
         let having = r.having.flatMap { checkCondition($0, "`having`", scope: scope) }
         let alert = r.alert.map { checkTemplate($0.template, scope: scope) }
-        let selected = checkSelect(r.common.select, scope: scope)
-        let output = r.common.into.map { checkInto($0, columns: groupColumns(key, session: r.session != nil) + selected.map(\.name)) }
+        let implicit = groupColumns(key, session: r.session != nil)
+        let selected = checkSelect(r.common.select, scope: scope, implicit: implicit, rows: r.session != nil ? "session row" : "window row")
+        let output = r.common.into.map { checkInto($0, columns: implicit + selected.map(\.name)) }
         checkSuppress(r.suppress, stream: stream)
         if let window = checkedWindow(r.window, r.session) {
             record(.window(window, having: having), alert, selected, output)

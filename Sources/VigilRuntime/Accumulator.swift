@@ -72,6 +72,31 @@ public enum Accumulator: Sendable, Codable, Equatable {
         }
     }
 
+    /// Folds in another accumulator of the same aggregate (two sessions joined by a late
+    /// event): the result is the one a single accumulator over both groups' events gives.
+    public mutating func merge(_ other: Accumulator) {
+        switch (self, other) {
+        case (.count(let a), .count(let b)): self = .count(a &+ b)
+        case (.sumInt(let a, let x), .sumInt(let b, let y)): self = .sumInt(a &+ b, seen: x || y)
+        case (.sumDouble(let a, let x), .sumDouble(let b, let y)): self = .sumDouble(a + b, seen: x || y)
+        case (.sumDuration(let a, let x), .sumDuration(let b, let y)): self = .sumDuration(a &+ b, seen: x || y)
+        case (.avg(let s, let n, let d), .avg(let t, let m, _)): self = .avg(sum: s + t, count: n + m, duration: d)
+        case (.minimum, .minimum(let v)), (.maximum, .maximum(let v)):
+            if !v.isNull { add(v, ts: 0, origin: EventOrigin(input: 0, line: 0)) }
+        case (.first, .first(let v, let ts, let o?)), (.last, .last(let v, let ts, let o?)):
+            add(v, ts: ts, origin: o)
+        case (.distinct(var a), .distinct(let b)):
+            self = .count(0)
+            a.formUnion(b)
+            self = .distinct(a)
+        case (.quantile(var a, let q, let d), .quantile(let b, _, _)):
+            self = .count(0)
+            a.merge(b)
+            self = .quantile(a, q: q, duration: d)
+        default: break
+        }
+    }
+
     /// The aggregate's value so far.
     public var result: Value {
         switch self {

@@ -24,6 +24,14 @@ public struct DDSketch: Sendable, Codable, Equatable {
         if x > 0 { positive[key, default: 0] += 1 } else { negative[key, default: 0] += 1 }
     }
 
+    /// Adds every value `other` holds (sketches with the same accuracy merge exactly).
+    public mutating func merge(_ other: DDSketch) {
+        count += other.count
+        zeros += other.zeros
+        positive.merge(other.positive, uniquingKeysWith: +)
+        negative.merge(other.negative, uniquingKeysWith: +)
+    }
+
     /// The value at quantile `q` (0...1), or nil when empty.
     ///
     /// - Complexity: O(buckets log buckets).

@@ -1,7 +1,10 @@
 /// Everything the detector hands back to its caller, who performs the I/O.
 public enum DetectorOutput: Sendable {
     case alert(Alert)
-    /// An event older than its stream's watermark on arrival; never matched.
+    /// A row for a window, session or aggregate table.
+    case row(Row)
+    /// An event older than its stream's watermark on arrival (or behind what a rule
+    /// released): not matched by at least one rule that reads its stream.
     case late(Event, watermark: Int64)
 }
 
@@ -10,6 +13,9 @@ public struct DetectorStats: Sendable, Codable {
     public var events = 0
     public var late = 0
     public var alerts = 0
+    public var rows = 0
+    /// Late events that window rules took in within their allowed lateness.
+    public var lateAbsorbed = 0
     public var peakPartialMatches = 0
     public internal(set) var partialMatchesDroppedByLimit = 0
     public internal(set) var keysDroppedByLimit = 0
@@ -89,19 +95,15 @@ public struct Detector: Sendable {
         let s = Int(e.stream)
         idle[s] = false
         // Late for its stream, or behind what a rule already released while this stream
-        // was idle: either way it would break event-time order, so it is not matched.
+        // was idle: either way it would break event-time order, so the rule does not
+        // match it — unless it is a window rule that allows that much lateness.
         var behind = Int64.min
         for r in readers[s] where released[r] > behind { behind = released[r] }
         if e.ts < watermarks[s] || e.ts < behind {
-            counters.late += 1
-            return [.late(e, watermark: max(watermarks[s], behind))]
+            return acceptLate(e, into: &out)
         }
         counters.events += 1
-        if e.ts > maxTs[s] {
-            maxTs[s] = e.ts
-            let lateness = program.streams[s].latenessMs
-            watermarks[s] = e.ts.minus(lateness)
-        }
+        advance(stream: s, to: e.ts)
         for r in readers[s] {
             pending[r].push(PendingEvent(event: e))
         }
@@ -109,6 +111,60 @@ public struct Detector: Sendable {
             drain(rule: r, into: &out)
         }
         return out
+    }
+
+    /// An event behind its stream's watermark, or behind what some rule released: each
+    /// rule that has not released past it still takes it in order; a window rule whose
+    /// allowed lateness covers it takes it in as an update (emitting changed rows at
+    /// once); for every other rule it is late.
+    private mutating func acceptLate(_ e: Event, into out: inout [DetectorOutput]) -> [DetectorOutput] {
+        let s = Int(e.stream)
+        advance(stream: s, to: e.ts)
+        var rejectedAt = readers[s].isEmpty ? watermarks[s] : Int64.min
+        var taken = false
+        var updated = false
+        for r in readers[s] {
+            let w = max(released[r], watermarks[s])
+            if e.ts >= w {
+                pending[r].push(PendingEvent(event: e))
+                drain(rule: r, into: &out)
+                taken = true
+            } else if r >= matchers.count, e.ts >= w.minus(program.windows[r - matchers.count].allowedLatenessMs) {
+                let i = r - matchers.count
+                let before = out.count
+                windows[i].absorbLate(e, key: program.windows[i].keySlots.map { e.values[$0] }, watermark: w, into: &out)
+                count(out[before...])
+                taken = true
+                updated = true
+            } else {
+                rejectedAt = max(rejectedAt, w)
+            }
+        }
+        if taken { counters.events += 1 }
+        if updated { counters.lateAbsorbed += 1 }
+        if rejectedAt != Int64.min {
+            counters.late += 1
+            out.append(.late(e, watermark: rejectedAt))
+        }
+        return out
+    }
+
+    /// Moves the stream's watermark when `ts` is its newest event time.
+    private mutating func advance(stream s: Int, to ts: Int64) {
+        if ts > maxTs[s] {
+            maxTs[s] = ts
+            watermarks[s] = ts.minus(program.streams[s].latenessMs)
+        }
+    }
+
+    private mutating func count(_ outputs: ArraySlice<DetectorOutput>) {
+        for o in outputs {
+            switch o {
+            case .alert: counters.alerts += 1
+            case .row: counters.rows += 1
+            case .late: break
+            }
+        }
     }
 
     /// Moves every watermark to +infinity (end of a bounded input): releases every
@@ -193,21 +249,18 @@ public struct Detector: Sendable {
     private mutating func drainWindows(_ r: Int, _ w: Int64, into out: inout [DetectorOutput]) {
         let i = r - matchers.count
         let rule = program.windows[i]
-        var alerts: [Alert] = []
+        let before = out.count
         while true {
             let next = pending[r].min.flatMap { $0.event.ts < w ? $0.event : nil }
             let deadline = windows[i].nextDeadline.flatMap { $0 <= w ? $0 : nil }
             if next == nil && deadline == nil { break }
             if let d = deadline, next == nil || d <= next!.ts {
-                windows[i].close(upTo: next.map { min($0.ts, w) } ?? w, into: &alerts)
+                windows[i].close(upTo: next.map { min($0.ts, w) } ?? w, into: &out)
             } else if let e = next {
                 pending[r].pop()
                 windows[i].process(e, key: rule.keySlots.map { e.values[$0] })
             }
         }
-        for a in alerts {
-            counters.alerts += 1
-            out.append(.alert(a))
-        }
+        count(out[before...])
     }
 }

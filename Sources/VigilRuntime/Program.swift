@@ -200,7 +200,23 @@ public struct AggregateSpec: Sendable {
     }
 }
 
-/// A compiled window or session rule.
+/// What a window rule writes for each group, when it writes rows.
+public struct RowOutput: Sendable {
+    public var table: String
+    /// Key columns, the group bounds (`window_start`, `window_end` or `session_start`,
+    /// `session_end`, `events`), then the selected columns.
+    public var columns: [String]
+    /// The selected expressions, after the key and bound columns.
+    public var select: [CompiledExpr]
+
+    public init(table: String, columns: [String], select: [CompiledExpr]) {
+        self.table = table
+        self.columns = columns
+        self.select = select
+    }
+}
+
+/// A compiled window or session rule, or an `aggregate` declaration (rows, no alert).
 public struct WindowRule: Sendable {
     public enum Kind: Sendable, Hashable {
         case tumbling(sizeMs: Int64)
@@ -214,13 +230,17 @@ public struct WindowRule: Sendable {
     public var keySlots: [Int]
     public var keyNames: [String]
     public var kind: Kind
+    /// How far behind the watermark an event may be and still update its group.
+    public var allowedLatenessMs: Int64
     public var aggregates: [AggregateSpec]
     public var having: CompiledExpr?
     public var message: MessageTemplate
     public var hasAlert: Bool
+    public var rows: RowOutput?
 
     public init(name: String, severity: String, tags: [String], stream: Int, keySlots: [Int], keyNames: [String],
-                kind: Kind, aggregates: [AggregateSpec], having: CompiledExpr?, message: MessageTemplate, hasAlert: Bool) {
+                kind: Kind, allowedLatenessMs: Int64 = 0, aggregates: [AggregateSpec], having: CompiledExpr?,
+                message: MessageTemplate, hasAlert: Bool, rows: RowOutput? = nil) {
         self.name = name
         self.severity = severity
         self.tags = tags
@@ -228,10 +248,17 @@ public struct WindowRule: Sendable {
         self.keySlots = keySlots
         self.keyNames = keyNames
         self.kind = kind
+        self.allowedLatenessMs = allowedLatenessMs
         self.aggregates = aggregates
         self.having = having
         self.message = message
         self.hasAlert = hasAlert
+        self.rows = rows
+    }
+
+    public var isSession: Bool {
+        if case .session = kind { return true }
+        return false
     }
 }
 

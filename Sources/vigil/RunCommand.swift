@@ -19,7 +19,10 @@ struct Run: ParsableCommand {
 
             Alerts are JSON Lines (stdout unless --alerts). Lines that cannot be decoded go to \
             --dead-letter, events older than their stream's watermark to --late; both default \
-            to stderr, so nothing is dropped silently. A summary goes to stderr.
+            to stderr, so nothing is dropped silently. Windows, sessions and aggregates with \
+            `select` or `into table` produce rows: --rows writes them as JSON Lines (an upsert \
+            per closed group, a new version per late update, a delete for a session merged \
+            into another); Delta tables come with the lakehouse. A summary goes to stderr.
 
             Exit codes: 0 success, 1 the rules have errors, 2 bad flags or unreadable inputs.
             """
@@ -36,6 +39,9 @@ struct Run: ParsableCommand {
 
     @Option(help: "Write alerts to this file instead of stdout.")
     var alerts: String?
+
+    @Option(help: "Write the rows of windows, sessions and aggregates here (JSON Lines).")
+    var rows: String?
 
     @Option(help: "Write undecodable lines here (JSON Lines; default stderr).")
     var deadLetter: String?
@@ -96,8 +102,9 @@ struct Run: ParsableCommand {
             sources.append(EventSource(stream: stream, path: path, format: inputFormat ?? .guess(path), inputIndex: Int32(i)))
         }
 
-        let alertOut: LineWriter, deadOut: LineWriter, lateOut: LineWriter
+        let alertOut: LineWriter, deadOut: LineWriter, lateOut: LineWriter, rowOut: LineWriter?
         do {
+            rowOut = try rows.map { try LineWriter(path: $0) }
             alertOut = try alerts.map { try LineWriter(path: $0) } ?? LineWriter(path: "-")
             deadOut = try deadLetter.map { try LineWriter(path: $0) } ?? LineWriter(fd: 2, name: "<stderr>")
             lateOut = try late.map { try LineWriter(path: $0) } ?? LineWriter(fd: 2, name: "<stderr>")
@@ -133,6 +140,11 @@ struct Run: ParsableCommand {
                     writer.bytes.removeAll(keepingCapacity: true)
                     a.write(to: &writer, streams: program.streams)
                     alertOut.writeLine(bytes: writer.bytes)
+                case .row(let row):
+                    guard let rowOut else { continue }
+                    writer.bytes.removeAll(keepingCapacity: true)
+                    row.write(to: &writer)
+                    rowOut.writeLine(bytes: writer.bytes)
                 case .late(let e, let watermark):
                     let schema = program.streams[Int(e.stream)]
                     let raw = raw.map { String(decoding: $0, as: UTF8.self) }
@@ -214,6 +226,7 @@ struct Run: ParsableCommand {
                 }
                 // Live: alerts go out as they happen.
                 alertOut.flush()
+                rowOut?.flush()
                 deadOut.flush()
                 lateOut.flush()
             }
@@ -222,10 +235,12 @@ struct Run: ParsableCommand {
         checkLimits()
         if progress { stderr.write("\r\u{1B}[K") }
         alertOut.flush()
+        rowOut?.flush()
         deadOut.flush()
         lateOut.flush()
         let s = detector.stats
-        stderr.write("events: \(s.events), alerts: \(s.alerts), late: \(s.late), dead-lettered: \(deadLettered), "
+        stderr.write("events: \(s.events), alerts: \(s.alerts), rows: \(s.rows)\(rowOut == nil && s.rows > 0 ? " (not written: no --rows)" : ""), "
+                     + "late: \(s.late), \(s.lateAbsorbed > 0 ? "late updates: \(s.lateAbsorbed), " : "")dead-lettered: \(deadLettered), "
                      + "peak partial matches: \(s.peakPartialMatches)"
                      + (s.partialMatchesDroppedByLimit > 0 ? ", partial matches dropped by limit: \(s.partialMatchesDroppedByLimit)" : "")
                      + (s.keysDroppedByLimit > 0 ? ", events of keys over the limit: \(s.keysDroppedByLimit)" : "") + "\n")

@@ -213,7 +213,8 @@ import Testing
     /// The README's first command: the bundled rules over the samples give exactly these
     /// alerts (each sample has a case that fires and a near miss that must not).
     @Test func bundledRulesOverSamples() throws {
-        let r = try Self.run(["run", "rules/"] + Self.sampleInputs)
+        let rows = FileManager.default.temporaryDirectory.appendingPathComponent("rows-\(getpid()).jsonl").path
+        let r = try Self.run(["run", "rules/", "--rows", rows] + Self.sampleInputs)
         #expect(r.status == 0, "\(r.stderr)")
         let alerts = r.stdout.split(separator: "\n").map { line -> String in
             let a = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
@@ -232,8 +233,25 @@ import Testing
             "abandoned_cart user=u1",
         ])
         #expect(r.stdout.contains("\"message\":\"card 4000-0001: 3 tiny charges (avg 1.16), then 812.4 in NG\""))
-        #expect(r.stderr.contains("events: 39, alerts: 9, late: 0, dead-lettered: 0"))
-        #expect(r.stderr.contains("note: `revenue_5m`: checked, not run yet"))
+        #expect(r.stderr.contains("events: 39, alerts: 9, rows: 11, late: 0, dead-lettered: 0"), "\(r.stderr)")
+        #expect(r.stderr.contains("note: `silver_payments`: checked, not run yet"))
+        #expect(!r.stderr.contains("`revenue_5m`"))
+        // Rows of the aggregates and the session rule, in closing order (by event time).
+        let lines = try String(contentsOfFile: rows, encoding: .utf8).split(separator: "\n")
+        let objects = lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+        #expect(objects.count == 11)
+        #expect(objects.allSatisfy { $0["op"] as? String == "upsert" && $0["version"] as? Int == 1 })
+        let tables = objects.map { $0["table"] as? String ?? "?" }
+        #expect(tables.filter { $0 == "gold.revenue_5m" }.count == 7)
+        #expect(tables.filter { $0 == "gold.sessions_by_os" }.count == 2)
+        #expect(tables.filter { $0 == "gold.abandoned_carts" }.count == 1)
+        #expect(tables.filter { $0 == "gold.sensor_hourly" }.count == 1)
+        let cart = objects.first { $0["table"] as? String == "gold.abandoned_carts" }?["row"] as? [String: Any] ?? [:]
+        #expect(cart["user"] as? String == "u1" && cart["events"] as? Int == 2 && cart["cart_value"] as? Double == 240.0)
+        #expect(cart["session_end"] as? Int == 1_700_000_045_000)
+        let us = objects.first { ($0["row"] as? [String: Any])?["country"] as? String == "US" }?["row"] as? [String: Any] ?? [:]
+        #expect(us["payments"] as? Int == 3 && us["window_end"] as? Int == 1_699_999_800_000 + 300_000)
+        #expect(us.keys.sorted() == ["cards", "country", "p95_amount", "payments", "revenue", "window_end", "window_start"])
     }
 
     /// Same input, same bytes: alert files are byte-identical across runs.
@@ -282,7 +300,7 @@ import Testing
             "11: invalid UTF-8 at byte 11",
         ], "\(reasons)")
         #expect(records.allSatisfy { $0["stream"] as? String == "payments" && $0["source"] as? String == events && $0["raw"] is String })
-        #expect(r.stderr.contains("events: 3, alerts: 0, late: 0, dead-lettered: 7"), "\(r.stderr)")
+        #expect(r.stderr.contains("events: 3, alerts: 0, rows: 0, late: 0, dead-lettered: 7"), "\(r.stderr)")
     }
 
     /// CSV with a header row and CRLF, chosen by extension; stdin with `-`.

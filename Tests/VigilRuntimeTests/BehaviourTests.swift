@@ -14,8 +14,25 @@ import VigilRuntime
 ///     late: x1
 ///
 /// `expect:` lists matches in emission order, each as its event ids in bound order,
-/// optionally `@t` for the detection time; `expect: none` for no match. Every case is
-/// also run with a snapshot/restore after each event, which must not change anything.
+/// optionally `@t` for the detection time; `expect: none` for no match.
+///
+/// A case with `window:` runs a window or session rule instead of a pattern:
+///
+///     case: a late event merges two sessions
+///     window: session gap 10ms allowed lateness 30ms
+///     having: count() >= 2
+///     select: count() as n
+///     alert: {count()} events
+///     events: a1@0 a2@20 x3@40 a4@10
+///     rows: +1(k,0,0,1,1) +1(k,20,20,1,1) -2(k,20,20,1,1) +2(k,0,20,3,3)
+///     alerts: 3 events@30
+///
+/// `rows:` lists the rows in emission order as `+VERSION(values)` for an upsert and
+/// `-VERSION(values)` for a delete (key, group bounds in ms, then the selected
+/// columns); `alerts:` the alerts as `message@detection time`, separated by ` | `.
+///
+/// Every case is also run with a snapshot/restore after each event, which must not
+/// change anything.
 @Suite struct BehaviourTests {
     struct Case: CustomTestStringConvertible, Sendable {
         var file: String
@@ -27,6 +44,12 @@ import VigilRuntime
         var events = ""
         var expect: [(ids: [String], at: Int64?)] = []
         var late: [String] = []
+        var window = ""
+        var having = ""
+        var select = ""
+        var alert = ""
+        var rows: [String]? = nil
+        var alerts: [String]? = nil
         var testDescription: String { "\(file):\(line) \(name)" }
     }
 
@@ -55,6 +78,12 @@ import VigilRuntime
                 case "events": current?.events = value
                 case "late": current?.late = value.split(separator: " ").map(String.init)
                 case "expect": current?.expect = value == "none" ? [] : parseMatches(value)
+                case "window": current?.window = value
+                case "having": current?.having = value
+                case "select": current?.select = value
+                case "alert": current?.alert = value
+                case "rows": current?.rows = value == "none" ? [] : value.split(separator: " ").map(String.init)
+                case "alerts": current?.alerts = value == "none" ? [] : value.components(separatedBy: " | ")
                 default: break
                 }
             }
@@ -86,6 +115,7 @@ import VigilRuntime
 
     @Test("behaviour", arguments: cases)
     func behaviour(_ c: Case) throws {
+        if !c.window.isEmpty { return try windowBehaviour(c) }
         let program = try Harness.compile(Harness.ruleText(pattern: c.pattern, clauses: c.clauses, lateness: c.lateness))
         let events = Harness.events(c.events, program: program)
         let outcome = try Harness.run(program, events)
@@ -104,9 +134,28 @@ import VigilRuntime
         }
     }
 
+    func windowBehaviour(_ c: Case) throws {
+        var text = Harness.header.replacingOccurrences(of: "LATENESS", with: String(c.lateness)) + "rule r\n  from s\n  \(c.window)\n"
+        if !c.having.isEmpty { text += "  having \(c.having)\n" }
+        if !c.alert.isEmpty { text += "  alert \"\(c.alert)\"\n" }
+        if !c.select.isEmpty { text += "  select \(c.select)\n  into table gold.t\n" }
+        let program = try Harness.compile(text)
+        let events = Harness.events(c.events, program: program)
+        let render = { (o: Harness.Outcome) in (o.rows.map(Harness.render), o.alerts.map { "\($0.message)@\($0.detectedAt)" }, o.late) }
+        let (rows, alerts, late) = render(try Harness.run(program, events))
+        let place = "\(c.file):\(c.line) \(c.name)"
+        if let expected = c.rows { #expect(rows == expected, "\(place): rows") }
+        if let expected = c.alerts { #expect(alerts == expected, "\(place): alerts") }
+        #expect(late == c.late, "\(place): late events")
+        for i in 0..<events.count {
+            let again = render(try Harness.run(program, events, snapshotAt: i))
+            #expect(again.0 == rows && again.1 == alerts && again.2 == late, "\(place): snapshot at event \(i) changed the output")
+        }
+    }
+
     @Test func everyFeatureHasCases() {
         let files = Set(Self.cases.map(\.file))
-        for feature in ["contiguity", "quantifiers", "negation", "absence", "within", "lateness", "multistream", "skip"] {
+        for feature in ["contiguity", "quantifiers", "negation", "absence", "within", "lateness", "multistream", "skip", "windows", "sessions"] {
             #expect(files.contains("\(feature).cases"), "no behaviour cases for \(feature)")
         }
     }

@@ -11,6 +11,7 @@ enum Harness {
         var matches: [(ids: [String], at: Int64)]
         var late: [String]
         var alerts: [Alert]
+        var rows: [Row] = []
     }
 
     /// Two streams of the same shape, `s` (the rule's) and `t` (for steps on another stream).
@@ -102,11 +103,28 @@ enum Harness {
             case .alert(let a):
                 outcome.alerts.append(a)
                 outcome.matches.append((a.matched.flatMap { $0.events.map { id($0) } }, a.detectedAt))
+            case .row(let r):
+                outcome.rows.append(r)
             case .late(let e, _):
                 outcome.late.append(id(e))
             }
         }
         return outcome
+    }
+
+    /// `+1(k,0,10,3)`: op (`+` upsert, `-` delete), version, values (times in ms).
+    static func render(_ row: Row) -> String {
+        (row.op == .upsert ? "+" : "-") + "\(row.version)(" + row.values.map(render).joined(separator: ",") + ")"
+    }
+
+    static func render(_ v: Value) -> String {
+        switch v {
+        case .null: "null"
+        case .int(let n), .timestamp(let n), .duration(let n): String(n)
+        case .double(let d): d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+        case .bool(let b): String(b)
+        case .string(let s): s
+        }
     }
 
     static func id(_ e: Event) -> String {
