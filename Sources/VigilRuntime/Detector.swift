@@ -17,10 +17,14 @@ public struct DetectorStats: Sendable, Codable {
     /// Late events that window rules took in within their allowed lateness.
     public var lateAbsorbed = 0
     public var peakPartialMatches = 0
+    /// Windows and sessions held at once (open, or kept for allowed lateness).
+    public var peakOpenGroups = 0
     public internal(set) var partialMatchesDroppedByLimit = 0
     public internal(set) var keysDroppedByLimit = 0
     /// Partial matches open now, over all rules.
     var partialMatches = 0
+    /// Windows and sessions held now, over all rules.
+    var openGroups = 0
 }
 
 /// The event-time core: per-stream watermarks, a reorder buffer per rule released by
@@ -131,9 +135,11 @@ public struct Detector: Sendable {
                 taken = true
             } else if r >= matchers.count, e.ts >= w.minus(program.windows[r - matchers.count].allowedLatenessMs) {
                 let i = r - matchers.count
-                let before = out.count
+                let before = out.count, heldBefore = windows[i].state.openGroups
                 windows[i].absorbLate(e, key: program.windows[i].keySlots.map { e.values[$0] }, watermark: w, into: &out)
                 count(out[before...])
+                counters.openGroups += windows[i].state.openGroups - heldBefore
+                counters.peakOpenGroups = max(counters.peakOpenGroups, counters.openGroups)
                 taken = true
                 updated = true
             } else {
@@ -248,8 +254,12 @@ public struct Detector: Sendable {
     /// the watermark reaches its end (a group closes before an event at its end time).
     private mutating func drainWindows(_ r: Int, _ w: Int64, into out: inout [DetectorOutput]) {
         let i = r - matchers.count
-        let rule = program.windows[i]
         let before = out.count
+        let heldBefore = windows[i].state.openGroups
+        defer {
+            counters.openGroups += windows[i].state.openGroups - heldBefore
+            counters.peakOpenGroups = max(counters.peakOpenGroups, counters.openGroups)
+        }
         while true {
             let next = pending[r].min.flatMap { $0.event.ts < w ? $0.event : nil }
             let deadline = windows[i].nextDeadline.flatMap { $0 <= w ? $0 : nil }
@@ -258,7 +268,7 @@ public struct Detector: Sendable {
                 windows[i].close(upTo: next.map { min($0.ts, w) } ?? w, into: &out)
             } else if let e = next {
                 pending[r].pop()
-                windows[i].process(e, key: rule.keySlots.map { e.values[$0] })
+                windows[i].process(e, key: program.windows[i].keySlots.map { e.values[$0] })
             }
         }
         count(out[before...])

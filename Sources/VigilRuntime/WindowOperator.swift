@@ -24,7 +24,8 @@ struct WindowOperator: Sendable {
     struct Timer: Comparable, Sendable, Codable {
         var deadline: Int64
         var seq: UInt64
-        var key: [Value]
+        /// The key's slot (a group's seq is unique, so a reused slot cannot confuse it).
+        var slot: Int32
         /// Forget the group (allowed lateness over) rather than close it.
         var purge: Bool
         static func < (a: Timer, b: Timer) -> Bool { (a.deadline, a.seq) < (b.deadline, b.seq) }
@@ -32,8 +33,13 @@ struct WindowOperator: Sendable {
     }
 
     struct State: Sendable, Codable {
-        /// Per key, the groups held, by start.
-        var groups: [[Value]: [Group]] = [:]
+        /// Keys with groups, each in a slot: one lookup per event, then the key's groups
+        /// change in place (a dictionary of group arrays would move them in and out).
+        var slotOf: [[Value]: Int32] = [:]
+        /// Per slot: the key, and its groups by start.
+        var keys: [[Value]] = []
+        var slots: [[Group]] = []
+        var free: [Int32] = []
         var timers = MinHeap<Timer>()
         var nextSeq: UInt64 = 0
         var openGroups = 0
@@ -60,48 +66,76 @@ struct WindowOperator: Sendable {
         return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
     }
 
-    /// The starts of the windows an event at `ts` belongs to, ascending.
-    private func windowStarts(_ ts: Int64) -> [(start: Int64, end: Int64)] {
+    /// The index (start / hop) of the first window holding an event at `ts`.
+    private func firstWindow(_ ts: Int64) -> Int64 {
         switch rule.kind {
-        case .tumbling(let size):
-            let start = floorDiv(ts, size) * size
-            return [(start, start.plus(size))]
-        case .hopping(let size, let every):
-            var out: [(Int64, Int64)] = []
-            var k = floorDiv(ts.minus(size), every) + 1
-            let last = floorDiv(ts, every)
-            while k <= last {
-                out.append((k * every, (k * every).plus(size)))
-                k += 1
-            }
-            return out
-        case .session:
-            return []
+        case .tumbling(let size): return floorDiv(ts, size)
+        case .hopping(let size, let every): return floorDiv(ts.minus(size), every) + 1
+        case .session: return 0
         }
+    }
+
+    /// Window `k` when it holds `ts` (windows holding `ts` have consecutive indices).
+    private func window(_ k: Int64, containing ts: Int64) -> (start: Int64, end: Int64)? {
+        let start: Int64, size: Int64
+        switch rule.kind {
+        case .tumbling(let sz): start = k &* sz; size = sz
+        case .hopping(let sz, let every): start = k &* every; size = sz
+        case .session: return nil
+        }
+        return start <= ts && ts < start.plus(size) ? (start, start.plus(size)) : nil
+    }
+
+    /// The slot of `key`, taken (from the free list or new) when the key has none.
+    private mutating func slot(for key: [Value]) -> Int {
+        if let s = state.slotOf[key] { return Int(s) }
+        let s: Int
+        if let f = state.free.popLast() {
+            s = Int(f)
+            state.keys[s] = key
+        } else {
+            s = state.slots.count
+            state.keys.append(key)
+            state.slots.append([])
+        }
+        state.slotOf[key] = Int32(s)
+        return s
+    }
+
+    /// Gives the slot back once its key holds no group.
+    private mutating func release(slot s: Int) {
+        guard state.slots[s].isEmpty else { return }
+        state.slotOf[state.keys[s]] = nil
+        state.keys[s] = []
+        state.free.append(Int32(s))
     }
 
     /// Adds an event released in event-time order to every group it belongs to.
     mutating func process(_ e: Event, key: [Value]) {
-        var groups = state.groups.removeValue(forKey: key) ?? []
-        defer { state.groups[key] = groups }
+        let s = slot(for: key)
+        let aggregates = rule.aggregates
         if rule.isSession {
             // In event-time order only the latest session can grow: a closed one ended
             // at least a gap before the watermark, so before this event.
-            if let i = groups.indices.last, !groups[i].closed, e.ts.minus(groups[i].end) < gap {
-                groups[i].end = e.ts
-                accumulate(e, into: &groups[i], key: key)
-                arm(close: groups[i], key: key)
+            let n = state.slots[s].count
+            if n > 0, !state.slots[s][n - 1].closed, e.ts.minus(state.slots[s][n - 1].end) < gap {
+                // Its close timer stays armed at the old end; when it fires it is moved
+                // to the new one (one timer per session, not one per event).
+                state.slots[s][n - 1].end = e.ts
+                Self.accumulate(aggregates, e, into: &state.slots[s][n - 1], key: key)
             } else {
                 var g = newGroup(start: e.ts, end: e.ts)
-                accumulate(e, into: &g, key: key)
-                groups.append(g)
-                arm(close: g, key: key)
+                Self.accumulate(aggregates, e, into: &g, key: key)
+                state.slots[s].append(g)
+                arm(close: g, slot: s)
             }
             return
         }
-        for w in windowStarts(e.ts) {
-            let i = index(of: w.start, in: &groups, end: w.end, key: key)
-            accumulate(e, into: &groups[i], key: key)
+        var k = firstWindow(e.ts)
+        while let w = window(k, containing: e.ts) {
+            let i = index(of: w.start, slot: s, end: w.end)
+            Self.accumulate(aggregates, e, into: &state.slots[s][i], key: key)
+            k += 1
         }
     }
 
@@ -109,17 +143,26 @@ struct WindowOperator: Sendable {
     /// (`ts >= watermark - allowed`): it joins its groups — reopening or merging
     /// sessions — and every already emitted group it changes is emitted again at once.
     mutating func absorbLate(_ e: Event, key: [Value], watermark: Int64, into out: inout [DetectorOutput]) {
-        var groups = state.groups.removeValue(forKey: key) ?? []
-        defer { state.groups[key] = groups.isEmpty ? nil : groups }
+        let s = slot(for: key)
+        let aggregates = rule.aggregates
+        defer { release(slot: s) }
         if !rule.isSession {
-            for w in windowStarts(e.ts) {
-                let i = index(of: w.start, in: &groups, end: w.end, key: key)
-                accumulate(e, into: &groups[i], key: key)
+            var k = firstWindow(e.ts)
+            while let w = window(k, containing: e.ts) {
+                let i = index(of: w.start, slot: s, end: w.end)
+                Self.accumulate(aggregates, e, into: &state.slots[s][i], key: key)
                 // A window that had no events until now is emitted for the first time.
-                if w.end <= watermark { settle(&groups[i], key: key, into: &out) }
+                if w.end <= watermark {
+                    var g = state.slots[s][i]
+                    settle(&g, slot: s, into: &out)
+                    state.slots[s][i] = g
+                }
+                k += 1
             }
             return
         }
+        var groups = state.slots[s]
+        state.slots[s] = []
         // Sessions the event touches: within a gap of their first or last event.
         let touching = groups.indices.filter { e.ts.minus(groups[$0].end) < gap && groups[$0].start.minus(e.ts) < gap }
         var g: Group
@@ -142,44 +185,44 @@ struct WindowOperator: Sendable {
         } else {
             g = newGroup(start: e.ts, end: e.ts)
         }
-        accumulate(e, into: &g, key: key)
+        Self.accumulate(aggregates, e, into: &g, key: key)
+        g.closed = false
         if closesAt(g) <= watermark {
-            g.closed = false
-            settle(&g, key: key, into: &out)
+            settle(&g, slot: s, into: &out)
         } else {
-            g.closed = false
-            arm(close: g, key: key)
+            arm(close: g, slot: s)
         }
         let at = groups.firstIndex { $0.start > g.start } ?? groups.endIndex
         groups.insert(g, at: at)
+        state.slots[s] = groups
     }
 
     /// Emits a group now known to be complete (closed, or updated after closing), then
-    /// keeps it for late updates or forgets it.
-    private mutating func settle(_ g: inout Group, key: [Value], into out: inout [DetectorOutput]) {
-        emit(&g, key: key, into: &out)
+    /// keeps it for late updates until its end + allowed lateness.
+    private mutating func settle(_ g: inout Group, slot s: Int, into out: inout [DetectorOutput]) {
+        emit(&g, key: state.keys[s], into: &out)
         if !g.closed {
             g.closed = true
-            state.timers.push(Timer(deadline: closesAt(g).plus(allowed), seq: g.seq, key: key, purge: true))
+            state.timers.push(Timer(deadline: closesAt(g).plus(allowed), seq: g.seq, slot: Int32(s), purge: true))
         }
     }
 
-    /// The index of the window starting at `start`, created (and its close armed) if new.
-    private mutating func index(of start: Int64, in groups: inout [Group], end: Int64, key: [Value]) -> Int {
-        var at = groups.endIndex
-        for i in groups.indices.reversed() {
-            if groups[i].start == start { return i }
-            if groups[i].start < start { break }
+    /// The index of the slot's window starting at `start`, created (and its close armed) if new.
+    private mutating func index(of start: Int64, slot s: Int, end: Int64) -> Int {
+        var at = state.slots[s].endIndex
+        for i in state.slots[s].indices.reversed() {
+            if state.slots[s][i].start == start { return i }
+            if state.slots[s][i].start < start { break }
             at = i
         }
         let g = newGroup(start: start, end: end)
-        groups.insert(g, at: at)
-        arm(close: g, key: key)
+        state.slots[s].insert(g, at: at)
+        arm(close: g, slot: s)
         return at
     }
 
-    private mutating func arm(close g: Group, key: [Value]) {
-        state.timers.push(Timer(deadline: closesAt(g), seq: g.seq, key: key, purge: false))
+    private mutating func arm(close g: Group, slot s: Int) {
+        state.timers.push(Timer(deadline: closesAt(g), seq: g.seq, slot: Int32(s), purge: false))
     }
 
     private mutating func newGroup(start: Int64, end: Int64) -> Group {
@@ -189,11 +232,11 @@ struct WindowOperator: Sendable {
                      accumulators: rule.aggregates.map { Accumulator.start($0.function, type: $0.type) }, seq: state.nextSeq)
     }
 
-    private func accumulate(_ e: Event, into g: inout Group, key: [Value]) {
+    private static func accumulate(_ aggregates: [AggregateSpec], _ e: Event, into g: inout Group, key: [Value]) {
         g.events += 1
         let ctx = EvalContext(event: e, bound: BoundEvents(), key: key, detectedAt: e.ts)
-        for (i, spec) in rule.aggregates.enumerated() {
-            let v = spec.argument.map { $0(ctx) } ?? .bool(true)
+        for i in aggregates.indices {
+            let v = aggregates[i].argument.map { $0(ctx) } ?? .bool(true)
             g.accumulators[i].add(v, ts: e.ts, origin: e.origin)
         }
     }
@@ -203,21 +246,31 @@ struct WindowOperator: Sendable {
     mutating func close(upTo time: Int64, into out: inout [DetectorOutput]) {
         while let t = state.timers.min, t.deadline <= time {
             state.timers.pop()
-            guard var groups = state.groups[t.key], let i = groups.firstIndex(where: { $0.seq == t.seq }) else { continue }
-            // Timers are not cancelled: one whose group has since grown, merged or closed is stale.
-            let closes = closesAt(groups[i])
-            if t.purge ? (!groups[i].closed || closes.plus(allowed) != t.deadline) : (groups[i].closed || closes != t.deadline) {
+            let s = Int(t.slot)
+            guard let i = state.slots[s].firstIndex(where: { $0.seq == t.seq }) else { continue }
+            // Timers are not cancelled: one whose group has since merged or closed is stale,
+            // and one whose session has grown moves to the session's new end.
+            let closes = closesAt(state.slots[s][i])
+            let closed = state.slots[s][i].closed
+            if !t.purge && !closed && closes > t.deadline {
+                var later = t
+                later.deadline = closes
+                state.timers.push(later)
                 continue
             }
+            if t.purge ? (!closed || closes.plus(allowed) != t.deadline) : (closed || closes != t.deadline) {
+                continue
+            }
+            var g = state.slots[s][i]
             if !t.purge && allowed > 0 {
-                settle(&groups[i], key: t.key, into: &out)
-                state.groups[t.key] = groups
+                settle(&g, slot: s, into: &out)
+                state.slots[s][i] = g
                 continue
             }
-            var g = groups.remove(at: i)
+            state.slots[s].remove(at: i)
             state.openGroups -= 1
-            state.groups[t.key] = groups.isEmpty ? nil : groups
-            if !t.purge { emit(&g, key: t.key, into: &out) }
+            if !t.purge { emit(&g, key: state.keys[s], into: &out) }
+            release(slot: s)
         }
     }
 

@@ -242,6 +242,7 @@ struct Run: ParsableCommand {
         stderr.write("events: \(s.events), alerts: \(s.alerts), rows: \(s.rows)\(rowOut == nil && s.rows > 0 ? " (not written: no --rows)" : ""), "
                      + "late: \(s.late), \(s.lateAbsorbed > 0 ? "late updates: \(s.lateAbsorbed), " : "")dead-lettered: \(deadLettered), "
                      + "peak partial matches: \(s.peakPartialMatches)"
+                     + (program.windows.isEmpty ? "" : ", peak open windows and sessions: \(s.peakOpenGroups)")
                      + (s.partialMatchesDroppedByLimit > 0 ? ", partial matches dropped by limit: \(s.partialMatchesDroppedByLimit)" : "")
                      + (s.keysDroppedByLimit > 0 ? ", events of keys over the limit: \(s.keysDroppedByLimit)" : "") + "\n")
     }
