@@ -201,7 +201,7 @@ import Testing
         print(text)
         #expect(p.terminationStatus == 0, "\(text)")
         #expect(text.contains("workload check: ok"))
-        #expect(text.components(separatedBy: "-> ok").count - 1 == 12)
+        #expect(text.components(separatedBy: "-> ok").count - 1 == 17)
     }
 
     static let sampleInputs = [
