@@ -17,7 +17,7 @@ final class AggregateCollector {
         if let s = slots[text] { return s }
         let compiler = ExpressionCompiler(fields: .event(schema), bindings: [:])
         let type = argument.map { FieldType(rawValue: $0.type.rawValue) } ?? nil
-        specs.append(AggregateSpec(function: function, argument: argument.map { compiler.compile($0) }, type: type))
+        specs.append(AggregateSpec(function: function, argument: argument.map { compiler.compile($0) }, type: type, text: text))
         slots[text] = specs.count - 1
         return specs.count - 1
     }

@@ -25,8 +25,10 @@ public enum Compiler {
             }
         }
         for a in rs.aggregates {
-            windows.append(compileWindow(a.name, stream: a.stream, key: a.key, a.window, having: a.having, select: a.select,
-                                         output: a.output, alert: nil, severity: "", tags: [], streams))
+            var w = compileWindow(a.name, stream: a.stream, key: a.key, a.window, having: a.having, select: a.select,
+                                  output: a.output, alert: nil, severity: "", tags: [], streams)
+            w.isAggregate = true
+            windows.append(w)
         }
         for f in rs.flows { notRun.append((f.name, "checked, not run yet: flows write tables once the lakehouse lands (issue 7)")) }
         return CompiledRuleSet(program: Program(streams: streams, rules: rules, windows: windows), notRun: notRun)
@@ -58,11 +60,12 @@ public enum Compiler {
             let bounds = kind == .session(gapMs: w.sizeMs) ? ["session_start", "session_end", "events"] : ["window_start", "window_end"]
             rows = RowOutput(table: output?.table ?? name,
                              columns: key.map { $0.name.split(separator: ".").joined(separator: "_") } + bounds + select.map(\.name),
-                             select: select.map { c.compile($0.expr) })
+                             select: select.map { c.compile($0.expr) }, selectTexts: select.map { ExprPrinter.print($0.expr) })
         }
         return WindowRule(name: name, severity: severity, tags: tags, stream: stream,
                           keySlots: key.map { schema.slot(of: $0.name)! }, keyNames: key.map(\.name), kind: kind,
                           allowedLatenessMs: w.allowedLatenessMs, aggregates: collector.specs, having: havingCode,
+                          havingText: having.map(ExprPrinter.print),
                           message: message, hasAlert: alert != nil, rows: rows)
     }
 

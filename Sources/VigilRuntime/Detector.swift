@@ -24,7 +24,7 @@ public struct DetectorStats: Sendable, Codable {
     /// Partial matches open now, over all rules.
     var partialMatches = 0
     /// Windows and sessions held now, over all rules.
-    var openGroups = 0
+    public internal(set) var openGroups = 0
 }
 
 /// The event-time core: per-stream watermarks, a reorder buffer per rule released by

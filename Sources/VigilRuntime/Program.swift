@@ -192,11 +192,14 @@ public struct AggregateSpec: Sendable {
     public var argument: CompiledExpr?
     /// The argument's type (decides int / double / duration sums).
     public var type: FieldType?
+    /// Source-like text (`sum(amount)`) for dumps.
+    public var text: String
 
-    public init(function: String, argument: CompiledExpr?, type: FieldType?) {
+    public init(function: String, argument: CompiledExpr?, type: FieldType?, text: String = "") {
         self.function = function
         self.argument = argument
         self.type = type
+        self.text = text
     }
 }
 
@@ -208,11 +211,14 @@ public struct RowOutput: Sendable {
     public var columns: [String]
     /// The selected expressions, after the key and bound columns.
     public var select: [CompiledExpr]
+    /// Source-like text of each selected expression, for dumps.
+    public var selectTexts: [String]
 
-    public init(table: String, columns: [String], select: [CompiledExpr]) {
+    public init(table: String, columns: [String], select: [CompiledExpr], selectTexts: [String] = []) {
         self.table = table
         self.columns = columns
         self.select = select
+        self.selectTexts = selectTexts
     }
 }
 
@@ -234,13 +240,17 @@ public struct WindowRule: Sendable {
     public var allowedLatenessMs: Int64
     public var aggregates: [AggregateSpec]
     public var having: CompiledExpr?
+    /// Source-like text of `having`, for dumps.
+    public var havingText: String?
     public var message: MessageTemplate
     public var hasAlert: Bool
     public var rows: RowOutput?
+    /// An `aggregate` declaration (rows only) rather than a rule.
+    public var isAggregate = false
 
     public init(name: String, severity: String, tags: [String], stream: Int, keySlots: [Int], keyNames: [String],
                 kind: Kind, allowedLatenessMs: Int64 = 0, aggregates: [AggregateSpec], having: CompiledExpr?,
-                message: MessageTemplate, hasAlert: Bool, rows: RowOutput? = nil) {
+                havingText: String? = nil, message: MessageTemplate, hasAlert: Bool, rows: RowOutput? = nil) {
         self.name = name
         self.severity = severity
         self.tags = tags
@@ -251,6 +261,7 @@ public struct WindowRule: Sendable {
         self.allowedLatenessMs = allowedLatenessMs
         self.aggregates = aggregates
         self.having = having
+        self.havingText = havingText
         self.message = message
         self.hasAlert = hasAlert
         self.rows = rows

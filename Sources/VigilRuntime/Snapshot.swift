@@ -26,14 +26,15 @@ extension Detector {
     /// Serialises the state.
     public func snapshot() throws -> [UInt8] {
         let state = State(maxTs: maxTs, watermarks: watermarks, pending: pending, lastReclaim: lastReclaim, stats: counters,
-                          matchers: matchers.map(\.state), windows: windows.map(\.state), idle: idle, released: released, rules: program.rules.map(\.name))
+                          matchers: matchers.map(\.state), windows: windows.map(\.state), idle: idle, released: released,
+                          rules: program.rules.map(\.name) + program.windows.map(\.name))
         return [UInt8](try JSONEncoder().encode(state))
     }
 
     /// A detector for `program` in the state of `bytes` (from `snapshot()`).
     public init(program: Program, restoring bytes: [UInt8], partialMatchesPerKey: Int = 10_000, keysPerRule: Int = 1_000_000) throws {
         let state = try JSONDecoder().decode(State.self, from: Data(bytes))
-        guard state.rules == program.rules.map(\.name), state.windows.count == program.windows.count,
+        guard state.rules == program.rules.map(\.name) + program.windows.map(\.name), state.windows.count == program.windows.count,
               state.watermarks.count == program.streams.count else {
             throw SnapshotError(description: "the snapshot was taken with other rules")
         }

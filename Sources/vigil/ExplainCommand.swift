@@ -2,10 +2,11 @@ import ArgumentParser
 import VigilCompiler
 import VigilLanguage
 
-/// `vigil explain`: shows the compiled NFA of each pattern rule.
+/// `vigil explain`: shows the compiled NFA of each pattern rule and the plan of each
+/// window, session and aggregate.
 struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print the compiled NFA of each pattern rule (text, or Graphviz dot).",
+        abstract: "Print the compiled NFA of each pattern rule (text, or Graphviz dot) and the plan of each window, session and aggregate.",
         discussion: """
             The text form lists the rule's predicates (p0, p1, ...) and one state per step \
             with its edges: take (bind the event), proceed (a run ends at the next step's \
@@ -48,16 +49,22 @@ struct Explain: ParsableCommand {
         var templates: [String: String] = [:]
         for r in ruleSet.rules { if let t = r.alert { templates[r.name] = ExprPrinter.template(t) } }
         let selected = program.rules.filter { rule == nil || $0.name == rule }
-        if let rule, selected.isEmpty {
-            let known = ruleSet.rules.map(\.name)
-            let kind = known.contains(rule) ? "is not a pattern rule (only `match` rules compile to an NFA)" : "is not declared"
-            stderr.write("error: rule `\(rule)` \(kind)\n")
+        let windows = program.windows.filter { rule == nil || $0.name == rule }
+        if let rule, selected.isEmpty && windows.isEmpty {
+            stderr.write("error: `\(rule)` is not declared as a rule or aggregate\n")
+            throw ExitCode(2)
+        }
+        if rule != nil, format == .dot, selected.isEmpty {
+            stderr.write("error: `\(rule!)` is a window, session or aggregate: it has no NFA to draw; use --format text\n")
             throw ExitCode(2)
         }
         var out: [String] = []
         for r in selected {
             out.append(format == .dot ? NFADump.dot(r, streams: program.streams)
                                       : NFADump.text(r, streams: program.streams, templateSource: templates[r.name]))
+        }
+        if format == .text {
+            for w in windows { out.append(WindowDump.text(w, streams: program.streams, templateSource: templates[w.name])) }
         }
         FileHandleOutput.standardOutput.write(out.joined(separator: "\n"))
     }

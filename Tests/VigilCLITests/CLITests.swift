@@ -82,6 +82,19 @@ import Testing
         #expect(!r.stderr.contains("\u{1B}["), "no color when stderr is not a terminal")
     }
 
+    /// `explain` prints NFAs and window plans; a window has no graph to draw; unknown names exit 2.
+    @Test func explainShowsNFAsAndWindowPlans() throws {
+        let all = try Self.run(["explain", "rules/clickstream.vigil"])
+        #expect(all.status == 0, "\(all.stderr)")
+        #expect(all.stdout.contains("rule checkout_rush\n") && all.stdout.contains("state s0"))
+        #expect(all.stdout.contains("rule abandoned_cart\n  from clicks by (user)\n  sessions split by a gap of 30m"))
+        #expect(all.stdout.contains("aggregate sensor_hourly\n"))
+        let dot = try Self.run(["explain", "rules/clickstream.vigil", "--rule", "abandoned_cart", "--format", "dot"])
+        #expect(dot.status == 2 && dot.stderr.contains("has no NFA to draw"))
+        let unknown = try Self.run(["explain", "rules/clickstream.vigil", "--rule", "nope"])
+        #expect(unknown.status == 2 && unknown.stderr.contains("`nope` is not declared"))
+    }
+
     @Test func colorCanBeForced() throws {
         let path = try Self.temp("color.vigil", Array("rule r from nowhere match a: x alert \"x\"".utf8))
         let r = try Self.run(["check", "--color", "always", path])

@@ -4,7 +4,8 @@ import VigilCompiler
 import VigilLanguage
 
 /// Locks the compiled NFA of every operator (`Dumps/*.vigil`) and of every bundled rule
-/// (`rules/*.vigil`) as text (`.nfa`) and Graphviz (`.dot`). Re-record with
+/// (`rules/*.vigil`) as text (`.nfa`, with the plans of windows, sessions and
+/// aggregates after the NFAs) and Graphviz (`.dot`, NFAs only). Re-record with
 /// `VIGIL_BLESS=1 swift test --filter DumpGoldenTests` and review the diff.
 @Suite struct DumpGoldenTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -30,7 +31,8 @@ import VigilLanguage
         let program = Compiler.compile(rs).program
         var templates: [String: String] = [:]
         for r in rs.rules { if let t = r.alert { templates[r.name] = ExprPrinter.template(t) } }
-        let text = program.rules.map { NFADump.text($0, streams: program.streams, templateSource: templates[$0.name]) }.joined(separator: "\n")
+        let text = (program.rules.map { NFADump.text($0, streams: program.streams, templateSource: templates[$0.name]) }
+            + program.windows.map { WindowDump.text($0, streams: program.streams, templateSource: templates[$0.name]) }).joined(separator: "\n")
         let dot = program.rules.map { NFADump.dot($0, streams: program.streams) }.joined(separator: "\n")
         return (text, dot)
     }

@@ -71,4 +71,28 @@ import VigilRuntime
         let got = try run(#"window tumbling 10ms alert "{count()} {first(id)}""#, "a2@5 a1@3 a3@12", lateness: 5)
         #expect(got == ["2 a1@10", "1 a3@20"])
     }
+
+    /// State is bounded by what is open: closed groups (and, with allowed lateness, those
+    /// whose lateness is over) are forgotten, and so are the keys that hold none.
+    @Test func stateIsReclaimedWhenGroupsClose() throws {
+        for (clauses, kept) in [("session gap 10ms", false), ("window tumbling 10ms", false),
+                                ("session gap 10ms allowed lateness 50ms", true)] {
+            let text = Harness.header.replacingOccurrences(of: "LATENESS", with: "0")
+                + "rule r\n  from s\n  \(clauses)\n  select count() as n\n  into table gold.t\n"
+            let program = try Harness.compile(text)
+            var detector = Detector(program: program)
+            let keys = (1...1000).map { "a\($0)@\($0 / 250)#u\($0)" }.joined(separator: " ")
+            for e in Harness.events(keys, program: program) { _ = detector.accept(e) }
+            // An event far ahead moves the watermark past every group's end.
+            var rows = detector.accept(Harness.events("x1@30#z", program: program)[0]).count
+            #expect(rows == 1000, "\(clauses)")
+            // With allowed lateness they are kept until end + 50ms, then forgotten.
+            #expect(detector.stats.openGroups == (kept ? 1000 : 0), "\(clauses)")
+            rows += detector.accept(Harness.events("x2@200#z", program: program)[0]).count
+            #expect(detector.stats.openGroups == 0, "\(clauses)")
+            #expect(detector.stats.peakOpenGroups >= 999, "\(clauses)")
+            rows += detector.finish().count
+            #expect(rows == 1002 && detector.stats.openGroups == 0, "\(clauses)")
+        }
+    }
 }
