@@ -57,10 +57,10 @@ public enum Compiler {
         // Rows when the declaration selects columns or names a table.
         var rows: RowOutput?
         if output != nil || !select.isEmpty {
-            let bounds = kind == .session(gapMs: w.sizeMs) ? ["session_start", "session_end", "events"] : ["window_start", "window_end"]
-            rows = RowOutput(table: output?.table ?? name,
-                             columns: key.map { $0.name.split(separator: ".").joined(separator: "_") } + bounds + select.map(\.name),
-                             select: select.map { c.compile($0.expr) }, selectTexts: select.map { ExprPrinter.print($0.expr) })
+            let session: Bool
+            if case .session = kind { session = true } else { session = false }
+            rows = RowOutput(table: output?.table ?? name, keyColumns: key.map { $0.name.split(separator: ".").joined(separator: "_") },
+                             session: session, selected: select.map { ($0.name, c.compile($0.expr), ExprPrinter.print($0.expr)) })
         }
         return WindowRule(name: name, severity: severity, tags: tags, stream: stream,
                           keySlots: key.map { schema.slot(of: $0.name)! }, keyNames: key.map(\.name), kind: kind,

@@ -206,19 +206,25 @@ public struct AggregateSpec: Sendable {
 /// What a window rule writes for each group, when it writes rows.
 public struct RowOutput: Sendable {
     public var table: String
-    /// Key columns, the group bounds (`window_start`, `window_end` or `session_start`,
-    /// `session_end`, `events`), then the selected columns.
+    /// Key columns, the group bounds (`boundColumns`), then the selected columns.
     public var columns: [String]
     /// The selected expressions, after the key and bound columns.
     public var select: [CompiledExpr]
     /// Source-like text of each selected expression, for dumps.
     public var selectTexts: [String]
 
-    public init(table: String, columns: [String], select: [CompiledExpr], selectTexts: [String] = []) {
+    /// The columns every row of a window (or session) has after its key, in the order
+    /// `WindowOperator` writes them.
+    public static func boundColumns(session: Bool) -> [String] {
+        session ? ["session_start", "session_end", "events"] : ["window_start", "window_end"]
+    }
+
+    /// `keyColumns`: the key fields with dots as `_`; `selected`: name, code and text.
+    public init(table: String, keyColumns: [String], session: Bool, selected: [(name: String, code: CompiledExpr, text: String)]) {
         self.table = table
-        self.columns = columns
-        self.select = select
-        self.selectTexts = selectTexts
+        self.columns = keyColumns + Self.boundColumns(session: session) + selected.map(\.name)
+        self.select = selected.map(\.code)
+        self.selectTexts = selected.map(\.text)
     }
 }
 
