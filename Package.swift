@@ -12,6 +12,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // Debian's libpcre2-dev, found through pkg-config `libpcre2-8`.
@@ -32,10 +33,16 @@ let package = Package(
         .target(name: "VigilCompiler", dependencies: ["VigilLanguage", "VigilRuntime"]),
         .target(name: "VigilLake", dependencies: ["VigilRuntime"]),
         .target(name: "VigilConnectors", dependencies: ["VigilRuntime"]),
+        // `vigil test`: rule test files (YAML), the runner, diffs and explanations.
+        .target(
+            name: "VigilTesting",
+            dependencies: ["VigilLanguage", "VigilCompiler", "VigilRuntime", "VigilConnectors", "VigilText",
+                           .product(name: "Yams", package: "Yams")]
+        ),
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilLanguage", "VigilCompiler", "VigilRuntime", "VigilConnectors",
+                "VigilLanguage", "VigilCompiler", "VigilRuntime", "VigilConnectors", "VigilTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -50,6 +57,7 @@ let package = Package(
             dependencies: ["VigilLanguage", "VigilCompiler", "VigilRuntime"],
             exclude: ["Behaviour"]
         ),
+        .testTarget(name: "VigilTestingTests", dependencies: ["VigilTesting", "VigilRuntime"], exclude: ["Cases"]),
         .testTarget(name: "VigilCLITests", dependencies: ["VigilLanguage", "vigil"]),
     ]
 )

@@ -62,11 +62,40 @@ public enum Compiler {
             rows = RowOutput(table: output?.table ?? name, keyColumns: key.map { $0.name.split(separator: ".").joined(separator: "_") },
                              session: session, selected: select.map { ($0.name, c.compile($0.expr), ExprPrinter.print($0.expr)) })
         }
-        return WindowRule(name: name, severity: severity, tags: tags, stream: stream,
+        var rule = WindowRule(name: name, severity: severity, tags: tags, stream: stream,
                           keySlots: key.map { schema.slot(of: $0.name)! }, keyNames: key.map(\.name), kind: kind,
                           allowedLatenessMs: w.allowedLatenessMs, aggregates: collector.specs, having: havingCode,
                           havingText: having.map(ExprPrinter.print),
                           message: message, hasAlert: alert != nil, rows: rows)
+        rule.havingParts = having.map { parts($0, c) } ?? []
+        return rule
+    }
+
+    /// The top-level conjuncts of a condition, each with the values it reads.
+    static func parts(_ e: TypedExpr, _ c: ExpressionCompiler) -> [PredicatePart] {
+        var conjuncts: [TypedExpr] = []
+        func split(_ x: TypedExpr) {
+            if case .binary(.and, let l, let r) = x.node { split(l); split(r) } else { conjuncts.append(x) }
+        }
+        split(e)
+        return conjuncts.map { part in
+            var operands: [(text: String, eval: CompiledExpr)] = []
+            var seen = Set<String>()
+            func collect(_ x: TypedExpr) {
+                switch x.node {
+                case .field, .stepField, .stepCount, .stepAggregate, .tableField:
+                    let text = ExprPrinter.print(x)
+                    if seen.insert(text).inserted { operands.append((text, c.compile(x))) }
+                case .literal, .builtin, .groupAggregate: break
+                case .unary(_, let a), .isNull(let a, _), .matches(let a, _, _): collect(a)
+                case .binary(_, let a, let b): collect(a); collect(b)
+                case .inList(let a, let items, _): collect(a); items.forEach(collect)
+                case .call(_, let args): args.forEach(collect)
+                }
+            }
+            collect(part)
+            return PredicatePart(text: ExprPrinter.print(part), eval: c.compile(part), operands: operands)
+        }
     }
 
     static func schema(_ s: CheckedStream) -> StreamSchema {
@@ -106,7 +135,7 @@ public enum Compiler {
             let c = ExpressionCompiler(fields: .event(streams[stream]), bindings: bindings)
             defer { predicateCount += 1 }
             return CompiledPredicate(id: predicateCount, usesBindings: ExpressionCompiler.usesBindings(e),
-                                     text: ExprPrinter.print(e), eval: c.compile(e))
+                                     text: ExprPrinter.print(e), eval: c.compile(e), parts: parts(e, c))
         }
         var steps: [PatternStep] = []
         for step in p.steps {

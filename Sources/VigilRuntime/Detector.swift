@@ -50,6 +50,9 @@ public struct Detector: Sendable {
     /// Per rule: the watermark events have been released up to (never decreases).
     var released: [Int64]
     var counters = DetectorStats()
+    /// When set, what the pattern rules do with one key (or every key) is recorded, step
+    /// by step, for explanations. Never set on the detector's normal path.
+    var trace: Trace?
 
     /// Events accepted so far (cheap: for progress checks on the per-event path).
     public var eventsAccepted: Int { counters.events }
@@ -230,9 +233,20 @@ public struct Detector: Sendable {
                 pending[r].pop()
                 let rule = program.rules[r]
                 guard let slots = rule.keySlots[Int(e.stream)] else { continue }
-                matchers[r].process(e, key: slots.map { e.values[$0] }, into: &matches)
+                let key = slots.map { e.values[$0] }
+                if trace?.watches(key) == true {
+                    let before = matchers[r].keys[key] ?? [], n = matches.count
+                    matchers[r].process(e, key: key, into: &matches)
+                    trace!.log.append(.event(e, key: key, before: before, after: matchers[r].keys[key] ?? [], matches: Array(matches[n...])))
+                } else {
+                    matchers[r].process(e, key: key, into: &matches)
+                }
             } else {
+                let n = matches.count
                 matchers[r].fireAbsences(before: next?.ts ?? w, into: &matches)
+                if trace != nil {
+                    for m in matches[n...] where trace!.watches(m.key) { trace!.log.append(.absence(m)) }
+                }
             }
         }
         let openNow = matchers[r].stats.partialMatches
@@ -240,8 +254,14 @@ public struct Detector: Sendable {
         counters.peakPartialMatches = max(counters.peakPartialMatches, counters.partialMatches)
         if let within = program.rules[r].pattern.withinMs, w != Int64.min,
            lastReclaim[r] == Int64.min || w.minus(lastReclaim[r]) > max(within, 1000) {
+            let before = trace != nil ? matchers[r].keys.filter { trace!.watches($0.key) } : [:]
             matchers[r].reclaim(watermark: w)
             lastReclaim[r] = w
+            for (key, attempts) in before {
+                let after = Set((matchers[r].keys[key] ?? []).map(\.id))
+                let gone = attempts.filter { !after.contains($0.id) }
+                if !gone.isEmpty { trace!.log.append(.expired(gone, key: key, watermark: w)) }
+            }
             counters.partialMatches += matchers[r].stats.partialMatches - openNow
         }
         for match in matches where program.rules[r].hasAlert {

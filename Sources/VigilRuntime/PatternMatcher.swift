@@ -344,7 +344,7 @@ struct PatternMatcher: Sendable {
     }
 
     /// Applies the after-match skip strategy of a completed attempt to the others.
-    private func applySkip(_ c: Attempt, to attempts: [Attempt]) -> [Attempt] {
+    func applySkip(_ c: Attempt, to attempts: [Attempt]) -> [Attempt] {
         let startKey = (c.startTs, c.startOrigin)
         func order(_ a: Attempt) -> (Int64, EventOrigin) { (a.startTs, a.startOrigin) }
         func before(_ x: (Int64, EventOrigin), _ y: (Int64, EventOrigin)) -> Bool { x.0 < y.0 || (x.0 == y.0 && x.1 < y.1) }

@@ -40,6 +40,21 @@ public struct GroupView: Sendable {
 /// A compiled expression: a closure over the typed slots of events.
 public typealias CompiledExpr = @Sendable (borrowing EvalContext) -> Value
 
+/// One conjunct of a condition (`a and b` has two), with the values it reads: what an
+/// explanation shows when the condition is false.
+public struct PredicatePart: Sendable {
+    public var text: String
+    public var eval: CompiledExpr
+    /// Each field, step field or step aggregate the conjunct reads, as text and code.
+    public var operands: [(text: String, eval: CompiledExpr)]
+
+    public init(text: String, eval: @escaping CompiledExpr, operands: [(text: String, eval: CompiledExpr)]) {
+        self.text = text
+        self.eval = eval
+        self.operands = operands
+    }
+}
+
 /// A compiled step condition.
 public struct CompiledPredicate: Sendable {
     /// Index into the rule's predicate table; conditions that read only the current
@@ -50,12 +65,15 @@ public struct CompiledPredicate: Sendable {
     public var eval: CompiledExpr
     /// Source-like text for dumps and explanations.
     public var text: String
+    /// Its top-level conjuncts, for explanations (not on the matching path).
+    public var parts: [PredicatePart]
 
-    public init(id: Int, usesBindings: Bool, text: String, eval: @escaping CompiledExpr) {
+    public init(id: Int, usesBindings: Bool, text: String, eval: @escaping CompiledExpr, parts: [PredicatePart] = []) {
         self.id = id
         self.usesBindings = usesBindings
         self.eval = eval
         self.text = text
+        self.parts = parts
     }
 }
 
@@ -248,6 +266,8 @@ public struct WindowRule: Sendable {
     public var having: CompiledExpr?
     /// Source-like text of `having`, for dumps.
     public var havingText: String?
+    /// The conjuncts of `having`, for explanations.
+    public var havingParts: [PredicatePart] = []
     public var message: MessageTemplate
     public var hasAlert: Bool
     public var rows: RowOutput?

@@ -11,7 +11,7 @@ struct Vigil: ParsableCommand {
 
             Exit codes: 0 success, 1 the rules have errors, 2 bad flags or unreadable paths.
             """,
-        subcommands: [Check.self, Run.self, Explain.self]
+        subcommands: [Check.self, Run.self, Test.self, Explain.self]
     )
 }
 
