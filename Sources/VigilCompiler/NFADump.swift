@@ -29,6 +29,12 @@ public enum NFADump {
             if step.isQuantified, let n = next {
                 let cond = step.min > 0 ? "if count >= \(step.min), else the attempt dies" : "count may be 0"
                 out += "    proceed  \(alternatives(p.steps[n], p)) -> \(target)   \(cond); the next step has priority\n"
+                // Past an optional next step, a later step's event ends the run too.
+                var optional = n
+                for later in positives.dropFirst(k + 2) where p.steps[optional].min == 0 {
+                    out += "    proceed  \(alternatives(p.steps[later], p)) -> s\(positives.firstIndex(of: later)!)   \(cond); `\(p.steps[optional].name)` ends empty\n"
+                    optional = later
+                }
                 if let u = step.until {
                     out += "    until    p\(u.id) -> \(target)   ends the run (\(cond)); the next step sees the event\n"
                 }

@@ -38,8 +38,9 @@ public struct AttemptStory: Sendable {
         case skipped(strategy: String, by: Event?)
         case droppedByLimit
         /// Still open at the end of the input, waiting for `step`; `rejected`: the events
-        /// after its last bound one that the step refused (first few).
-        case waiting(step: String, rejected: [Rejection], rejectedCount: Int)
+        /// after its last bound one that the step refused (first few). `run`: for a
+        /// quantified step still short of its minimum, how many it has and needs.
+        case waiting(step: String, run: (have: Int64, need: Int64)?, rejected: [Rejection], rejectedCount: Int)
     }
 }
 
@@ -211,12 +212,15 @@ struct Narrator {
                 x.events += 1
                 let afterIDs = Set(after.map(\.id))
                 let beforeIDs = Set(before.map(\.id))
-                var took = false
+                // The event mattered to the rule if it started, fed, moved, ended or
+                // completed a partial match.
+                var took = !matches.isEmpty || before.count != after.count
+                    || zip(before, after).contains { $0.id != $1.id || $0.step != $1.step || $0.count != $1.count }
                 for a in after {
                     if !beforeIDs.contains(a.id) { order.append(a.id) }
                     if a.bound.last?.origin == e.origin && a.bound.last?.ts == e.ts { took = true; since[a.id] = [] } else { since[a.id, default: []].append(e) }
                     last[a.id] = a
-                    stories[a.id] = AttemptStory(bound: bound(a), outcome: .waiting(step: "", rejected: [], rejectedCount: 0))
+                    stories[a.id] = AttemptStory(bound: bound(a), outcome: .waiting(step: "", run: nil, rejected: [], rejectedCount: 0))
                 }
                 for a in before where !afterIDs.contains(a.id) {
                     if let m = matches.first(where: { $0.bound.entries.first?.event.origin == a.startOrigin && $0.bound.entries.count > a.bound.entries.count }) {
@@ -233,7 +237,6 @@ struct Narrator {
                     stories[id] = AttemptStory(bound: bound(m.bound), outcome: .matched(at: m.detectedAt))
                     took = true
                 }
-                if !matches.isEmpty { took = true }
                 if !took {
                     x.unstartedCount += 1
                     if x.unstarted.count < 3, let first = steps.firstIndex(where: { !$0.negated }) {
@@ -276,10 +279,12 @@ struct Narrator {
 
     func waiting(_ a: Attempt, since: [Event], key: [Value]) -> AttemptStory.Outcome {
         var s = a.step
+        var run: (Int64, Int64)?
+        if steps[s].isQuantified, a.count < steps[s].min { run = (a.count, steps[s].min) }
         // A run that has its minimum waits for the next step as much as for more.
         if steps[s].isQuantified, a.count >= steps[s].min, let n = steps.indices.first(where: { $0 > s && !steps[$0].negated }) { s = n }
         let rejected = since.map { rejection(s, $0, bound: a.bound, key: key) }
-        return .waiting(step: steps[s].name, rejected: Array(rejected.prefix(3)), rejectedCount: rejected.count)
+        return .waiting(step: steps[s].name, run: run, rejected: Array(rejected.prefix(3)), rejectedCount: rejected.count)
     }
 
     func accepts(_ s: Int, _ e: Event, bound: BoundEvents, key: [Value]) -> Bool {

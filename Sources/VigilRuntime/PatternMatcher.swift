@@ -176,6 +176,16 @@ struct PatternMatcher: Sendable {
     }
 
     private func nextPositive(after s: Int) -> Int? { positiveSteps.first { $0 > s } }
+
+    /// Whether `e` ends the run of step `s`: a following step accepts it, looking past
+    /// optional steps (min 0) up to the first one that must bind.
+    private mutating func endsRun(after s: Int, _ e: Event, _ a: Attempt) -> Bool {
+        for n in positiveSteps where n > s {
+            if alternative(n, e, a) != nil { return true }
+            if steps[n].min > 0 { return false }
+        }
+        return false
+    }
     private func previousPositive(before s: Int) -> Int? { positiveSteps.last { $0 < s } }
 
     private func negations(between lo: Int?, and hi: Int?) -> Range<Int> {
@@ -261,8 +271,9 @@ struct PatternMatcher: Sendable {
         let s = steps[j]
         let next = nextPositive(after: j)
 
-        // A quantified step's run ends at the first event the next step accepts.
-        if s.isQuantified, let n = next, alternative(n, e, a) != nil {
+        // A quantified step's run ends at the first event the next step accepts — or,
+        // past optional next steps, the first step that must bind.
+        if s.isQuantified, let n = next, endsRun(after: j, e, a) {
             guard a.count >= s.min else { return }
             if steps[n].contiguity == .strict && a.gap { return }
             // The next step takes the event — or, if it is quantified and the event also
@@ -272,7 +283,7 @@ struct PatternMatcher: Sendable {
             let waiting = a
             // When the next step takes the event, its own skip-till-any branch is made
             // there; when it hands the event on, the branch that skips it is made here.
-            let handsOn = steps[n].isQuantified && nextPositive(after: n).map { alternative($0, e, a) != nil } ?? false
+            let handsOn = steps[n].isQuantified && endsRun(after: n, e, a)
             advance(a, e, &survivors, &completed)
             if steps[n].contiguity == .any, handsOn, var w = ignore(waiting, e) {
                 w.id = newID()

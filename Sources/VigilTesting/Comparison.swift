@@ -78,6 +78,7 @@ enum Comparison {
         var out: [FieldDiff] = []
         if e.table != r.table { out.append(FieldDiff(field: "table", expected: e.table, actual: r.table)) }
         if let op = e.op, op != r.op.rawValue { out.append(FieldDiff(field: "op", expected: op, actual: r.op.rawValue)) }
+        if let v = e.version, v != String(r.version) { out.append(FieldDiff(field: "version", expected: v, actual: String(r.version))) }
         for f in e.fields {
             guard let i = r.columns.firstIndex(of: f.name) else {
                 out.append(FieldDiff(field: "row.\(f.name)", expected: f.value, actual: "(no such column)"))

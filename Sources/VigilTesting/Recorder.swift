@@ -55,6 +55,7 @@ public enum Recorder {
                 for row in r.rows {
                     out.append("    - table: \(row.table)")
                     if row.op == .delete { out.append("      op: delete") }
+                    if row.version > 1 { out.append("      version: \(row.version)") }
                     out.append("      row: {\(zip(row.columns, row.values).map { "\($0): \(scalar($1))" }.joined(separator: ", "))}")
                 }
             }
@@ -68,7 +69,9 @@ public enum Recorder {
         case .string(let s): return jsonQuote(s)
         case .timestamp(let t): return RFC3339.format(t)
         case .null: return "null"
-        default: return v.templateText
+        case .duration: return v.templateText
+        // Numbers in full (templates round doubles for people).
+        default: return v.json
         }
     }
 }

@@ -120,7 +120,7 @@ public enum Report {
         case .negated(let step, let by, let c):
             return "x killed by `not \(step)`: \(event(by, r)) satisfies `\(c.condition)`\(values(c.values))"
         case .runTooShort(let step, let count, let min, let by, let next):
-            return "x the run of `\(step)` ended with \(count) of at least \(min): \(event(by, r)) is a `\(next)`, which ends the run"
+            return "x the run of `\(step)` ended with \(count) of at least \(min): `\(next)` took \(event(by, r)), which ends the run"
         case .untilTooShort(let step, let count, let min, let by):
             return "x `until` ended the run of `\(step)` at \(event(by, r)) with \(count) of at least \(min)"
         case .notNext(let step, let by, let why):
@@ -129,8 +129,9 @@ public enum Report {
             return "x dropped by `after match \(strategy)` when a match completed\(by.map { " at \(event($0, r))" } ?? "")"
         case .droppedByLimit:
             return "x dropped: the key reached its limit of partial matches"
-        case .waiting(let step, let rejected, let count):
+        case .waiting(let step, let run, let rejected, let count):
             var s = "... still waiting for `\(step)` at the end of the input"
+            if let run { s += " (it has \(run.have) of at least \(run.need))" }
             if count == 0 { return s + "; no later event of the key came" }
             s += "; \(count) later event\(count == 1 ? "" : "s") did not satisfy it:"
             for x in rejected { s += "\n      \(event(x.event, r)): \(rejection(x))" }

@@ -68,6 +68,8 @@ public struct ExpectedAlert: Sendable {
 public struct ExpectedRow: Sendable {
     public var table: String
     public var op: String?
+    /// The group's row version (2 and up: updated by a late event).
+    public var version: String?
     public var fields: [(name: String, value: String)]
     public var line: Int
 }
@@ -278,10 +280,11 @@ private struct Reader {
 
     func row(_ n: Node) throws(TestFileError) -> ExpectedRow {
         guard let m = n.mapping else { throw error(n, "an expected row must be a mapping with `table` and `row`") }
-        try onlyKeys(m, ["table", "op", "row"], in: "an expected row")
+        try onlyKeys(m, ["table", "op", "version", "row"], in: "an expected row")
         guard let table = m["table"] else { throw error(n, "this expected row has no `table`") }
         guard let fields = m["row"] else { throw error(n, "this expected row has no `row` (its columns)") }
         return ExpectedRow(table: try string(table, "`table`"), op: try m["op"].map { (x) throws(TestFileError) in try string(x, "`op`") },
+                           version: try m["version"].map { (x) throws(TestFileError) in try string(x, "`version`") },
                            fields: try pairs(fields, "`row`"), line: n.mark?.line ?? 0)
     }
 

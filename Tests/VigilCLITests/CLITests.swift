@@ -242,23 +242,25 @@ import Testing
             "success_after_failures user=mallory",
             "office_spawns_shell host=ws-12,user=dave",
             "impossible_travel user=carol",
+            "checkout_rush user=u3",
             "chargeback_after_large_payment card=4000-0004",
             "abandoned_cart user=u1",
+            "overheating device_id=8",
         ])
         #expect(r.stdout.contains("\"message\":\"card 4000-0001: 3 tiny charges (avg 1.16), then 812.4 in NG\""))
-        #expect(r.stderr.contains("events: 39, alerts: 9, rows: 11, late: 0, dead-lettered: 0"), "\(r.stderr)")
+        #expect(r.stderr.contains("events: 48, alerts: 11, rows: 13, late: 0, dead-lettered: 0"), "\(r.stderr)")
         #expect(r.stderr.contains("note: `silver_payments`: checked, not run yet"))
         #expect(!r.stderr.contains("`revenue_5m`"))
         // Rows of the aggregates and the session rule, in closing order (by event time).
         let lines = try String(contentsOfFile: rows, encoding: .utf8).split(separator: "\n")
         let objects = lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
-        #expect(objects.count == 11)
+        #expect(objects.count == 13)
         #expect(objects.allSatisfy { $0["op"] as? String == "upsert" && $0["version"] as? Int == 1 })
         let tables = objects.map { $0["table"] as? String ?? "?" }
         #expect(tables.filter { $0 == "gold.revenue_5m" }.count == 7)
-        #expect(tables.filter { $0 == "gold.sessions_by_os" }.count == 2)
+        #expect(tables.filter { $0 == "gold.sessions_by_os" }.count == 3)
         #expect(tables.filter { $0 == "gold.abandoned_carts" }.count == 1)
-        #expect(tables.filter { $0 == "gold.sensor_hourly" }.count == 1)
+        #expect(tables.filter { $0 == "gold.sensor_hourly" }.count == 2)
         let cart = objects.first { $0["table"] as? String == "gold.abandoned_carts" }?["row"] as? [String: Any] ?? [:]
         #expect(cart["user"] as? String == "u1" && cart["events"] as? Int == 2 && cart["cart_value"] as? Double == 240.0)
         #expect(cart["session_end"] as? Int == 1_700_000_045_000)

@@ -149,6 +149,17 @@ struct ReferenceMatcher {
         }
     }
 
+    /// Whether `e` ends the run of positive step `ordinal`: a following step accepts it,
+    /// looking past optional steps (min 0) up to the first one that must bind.
+    private func endsRun(_ ordinal: Int, _ e: RefEvent, first: RefEvent?) -> Bool {
+        for n in positives.dropFirst(ordinal + 1) {
+            if alternative(n, e, first: first) != nil { return true }
+            let step = pattern.steps[n]
+            if !step.quantified || step.min > 0 { return false }
+        }
+        return false
+    }
+
     /// Continues an attempt at positive step `ordinal`, whose first event is `firstIndex`
     /// (already known to satisfy it) or to be searched after `prev` when nil.
     private func run(_ events: [RefEvent], start: Int, ordinal: Int, firstIndex: Int?, firstAlt: Int?, prev: Int,
@@ -169,14 +180,15 @@ struct ReferenceMatcher {
 
         // Candidate first events of this step.
         var entries: [(Int, Int)] = []
-        if let fi = firstIndex, let fa = firstAlt {
-            entries = [(fi, fa)]
+        // An event handed over without an alternative goes on past this (optional) step.
+        if let fi = firstIndex {
+            if let fa = firstAlt { entries = [(fi, fa)] }
         } else {
             var q = prev + 1
             while q < events.count {
                 // A quantified step's search for its first event stops at the next step's
                 // first event, which has priority over this step.
-                if step.quantified, let n = nextStep, alternative(n, events[q], first: first) != nil { break }
+                if step.quantified, nextStep != nil, endsRun(ordinal, events[q], first: first) { break }
                 if step.quantified, let u = step.untilType, events[q].type == u { break }
                 if let alt = alternative(s, events[q], first: first) {
                     entries.append((q, alt))
@@ -201,7 +213,7 @@ struct ReferenceMatcher {
         // by the previous step that also satisfies the next step goes on to that step.
         var runStarts: [(Int, Int)?] = entries.map { $0 }
         var emptyFrom = firstIndex ?? prev + 1
-        if let fi = firstIndex, fi != start, let n = nextStep, alternative(n, events[fi], first: first) != nil {
+        if let fi = firstIndex, fi != start, nextStep != nil, endsRun(ordinal, events[fi], first: first) {
             runStarts = []
             emptyFrom = fi
         }
@@ -217,8 +229,8 @@ struct ReferenceMatcher {
             var r: Int
             if let (q, alt) = entry {
                 // The run's first event must come before any event of the next step.
-                if firstIndex == nil, let n = nextStep,
-                   ((prev + 1)..<q).contains(where: { alternative(n, events[$0], first: first) != nil }) { continue }
+                if firstIndex == nil, nextStep != nil,
+                   ((prev + 1)..<q).contains(where: { endsRun(ordinal, events[$0], first: first) }) { continue }
                 if firstIndex == nil, step.contiguity == .next, q != lb + 1 { continue }
                 if negated(negBefore, events, from: lb, to: q, first: first) { continue }
                 taken = [(q, alt)]
@@ -237,7 +249,7 @@ struct ReferenceMatcher {
             }
             if let m = step.max, taken.count >= m { full = true }
             while !complete && !full && r < events.count {
-                if let n = nextStep, alternative(n, events[r], first: first) != nil { end = r; break }
+                if nextStep != nil, endsRun(ordinal, events[r], first: first) { end = r; break }
                 if let u = step.untilType, events[r].type == u { end = r; endedByUntil = true; break }
                 if !emptyPath, let alt = alternative(s, events[r], first: first) {
                     taken.append((r, alt))
@@ -289,7 +301,8 @@ struct ReferenceMatcher {
             // Ended by the next step's first event.
             guard inWindow(endIndex) else { continue }
             if nextContiguity == .next, endIndex != lastRun + 1 { continue }
-            let alt = alternative(n, events[endIndex], first: first)!
+            // The next step takes it, or (optional, and a later step takes it) ends empty.
+            let alt = alternative(n, events[endIndex], first: first)
             out += run(events, start: start, ordinal: ordinal + 1, firstIndex: endIndex, firstAlt: alt, prev: lastRun, bound: runBound)
             if nextContiguity == .any {
                 out += run(events, start: start, ordinal: ordinal + 1, firstIndex: nil, firstAlt: nil, prev: endIndex,
