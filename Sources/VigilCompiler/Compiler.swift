@@ -16,6 +16,9 @@ public enum Compiler {
         var windows: [WindowRule] = []
         var notRun: [(String, String)] = []
         for r in rs.rules {
+            if r.suppress != nil {
+                notRun.append((r.name, "runs, but `suppress` is not applied yet (alert dispatch): every alert is emitted"))
+            }
             switch r.kind {
             case .pattern(let p):
                 rules.append(compilePattern(r, p, streams))
@@ -83,10 +86,10 @@ public enum Compiler {
             var seen = Set<String>()
             func collect(_ x: TypedExpr) {
                 switch x.node {
-                case .field, .stepField, .stepCount, .stepAggregate, .tableField:
+                case .field, .stepField, .stepCount, .stepAggregate, .tableField, .groupAggregate, .builtin:
                     let text = ExprPrinter.print(x)
                     if seen.insert(text).inserted { operands.append((text, c.compile(x))) }
-                case .literal, .builtin, .groupAggregate: break
+                case .literal: break
                 case .unary(_, let a), .isNull(let a, _), .matches(let a, _, _): collect(a)
                 case .binary(_, let a, let b): collect(a); collect(b)
                 case .inList(let a, let items, _): collect(a); items.forEach(collect)

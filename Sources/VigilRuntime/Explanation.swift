@@ -21,11 +21,16 @@ public struct KeyExplanation: Sendable {
 public struct AttemptStory: Sendable {
     public var bound: [(step: String, events: [Event])]
     public var outcome: Outcome
+    /// The events after its last bound one that the step it waited for refused (the
+    /// first few; `rejectedCount` counts them all).
+    public var rejected: [Rejection] = []
+    public var rejectedCount = 0
 
     public enum Outcome: Sendable {
         case matched(at: Int64)
-        /// `within` passed: at an event after the window, or at the watermark (`by` nil).
-        case expired(within: Int64, deadline: Int64, by: Event?)
+        /// `within` passed: at an event after the window, or when the watermark passed it
+        /// (`by` nil; `watermark` the one that did).
+        case expired(within: Int64, deadline: Int64, by: Event?, watermark: Int64?)
         /// A `not` step's event arrived.
         case negated(step: String, by: Event, condition: Rejection)
         /// The next step took an event while the quantified run was below its minimum.
@@ -37,10 +42,9 @@ public struct AttemptStory: Sendable {
         /// Dropped by the after-match skip strategy when another match completed.
         case skipped(strategy: String, by: Event?)
         case droppedByLimit
-        /// Still open at the end of the input, waiting for `step`; `rejected`: the events
-        /// after its last bound one that the step refused (first few). `run`: for a
-        /// quantified step still short of its minimum, how many it has and needs.
-        case waiting(step: String, run: (have: Int64, need: Int64)?, rejected: [Rejection], rejectedCount: Int)
+        /// Still open at the end of the input, waiting for `step`. `run`: for a quantified
+        /// step still short of its minimum, how many it has and needs.
+        case waiting(step: String, run: (have: Int64, need: Int64)?)
     }
 }
 
@@ -144,7 +148,8 @@ extension Detector {
         for e in events {
             for o in d.accept(e) {
                 if case .late(let l, let w) = o, Int(l.stream) == rule.stream {
-                    late[rule.keySlots.map { l.values[$0] }, default: []].append((l, w))
+                    let k = rule.keySlots.map { l.values[$0] }
+                    if key == nil || key! == k { late[k, default: []].append((l, w)) }
                 } else {
                     outputs.append(o)
                 }
@@ -220,13 +225,14 @@ struct Narrator {
                     if !beforeIDs.contains(a.id) { order.append(a.id) }
                     if a.bound.last?.origin == e.origin && a.bound.last?.ts == e.ts { took = true; since[a.id] = [] } else { since[a.id, default: []].append(e) }
                     last[a.id] = a
-                    stories[a.id] = AttemptStory(bound: bound(a), outcome: .waiting(step: "", run: nil, rejected: [], rejectedCount: 0))
+                    stories[a.id] = AttemptStory(bound: bound(a), outcome: .waiting(step: "", run: nil))
                 }
                 for a in before where !afterIDs.contains(a.id) {
                     if let m = matches.first(where: { $0.bound.entries.first?.event.origin == a.startOrigin && $0.bound.entries.count > a.bound.entries.count }) {
                         stories[a.id] = AttemptStory(bound: bound(m.bound), outcome: .matched(at: m.detectedAt))
                     } else {
-                        stories[a.id] = AttemptStory(bound: bound(a), outcome: died(a, at: e, key: key, matches: matches))
+                        stories[a.id] = refused(AttemptStory(bound: bound(a), outcome: died(a, at: e, key: key, matches: matches)),
+                                                a, since: since[a.id] ?? [], key: key)
                     }
                     last[a.id] = nil
                 }
@@ -253,14 +259,14 @@ struct Narrator {
                     last[a.id] = nil
                     let within = rule.pattern.withinMs ?? 0
                     // At the end of the input the window had not passed in event time.
-                    stories[a.id] = AttemptStory(bound: bound(a), outcome: w == Int64.max
-                        ? waiting(a, since: since[a.id] ?? [], key: key)
-                        : .expired(within: within, deadline: a.startTs.plus(within), by: nil))
+                    stories[a.id] = refused(AttemptStory(bound: bound(a), outcome: w == Int64.max
+                        ? waiting(a)
+                        : .expired(within: within, deadline: a.startTs.plus(within), by: nil, watermark: w)), a, since: since[a.id] ?? [], key: key)
                 }
             }
         }
         for a in open {
-            stories[a.id] = AttemptStory(bound: bound(a), outcome: waiting(a, since: since[a.id] ?? [], key: key))
+            stories[a.id] = refused(AttemptStory(bound: bound(a), outcome: waiting(a)), a, since: since[a.id] ?? [], key: key)
         }
         x.attempts = order.compactMap { stories[$0] }
         return x
@@ -277,14 +283,26 @@ struct Narrator {
         return out
     }
 
-    func waiting(_ a: Attempt, since: [Event], key: [Value]) -> AttemptStory.Outcome {
-        var s = a.step
-        var run: (Int64, Int64)?
-        if steps[s].isQuantified, a.count < steps[s].min { run = (a.count, steps[s].min) }
-        // A run that has its minimum waits for the next step as much as for more.
-        if steps[s].isQuantified, a.count >= steps[s].min, let n = steps.indices.first(where: { $0 > s && !steps[$0].negated }) { s = n }
-        let rejected = since.map { rejection(s, $0, bound: a.bound, key: key) }
-        return .waiting(step: steps[s].name, run: run, rejected: Array(rejected.prefix(3)), rejectedCount: rejected.count)
+    /// The step an attempt waits for: its own, or, once a run has its minimum, the next.
+    func waitingStep(_ a: Attempt) -> Int {
+        let s = a.step
+        if steps[s].isQuantified, a.count >= steps[s].min, let n = steps.indices.first(where: { $0 > s && !steps[$0].negated }) { return n }
+        return s
+    }
+
+    func waiting(_ a: Attempt) -> AttemptStory.Outcome {
+        let run: (Int64, Int64)? = steps[a.step].isQuantified && a.count < steps[a.step].min ? (a.count, steps[a.step].min) : nil
+        return .waiting(step: steps[waitingStep(a)].name, run: run)
+    }
+
+    /// The story with the events the waiting step refused since the last bound one.
+    func refused(_ story: AttemptStory, _ a: Attempt, since: [Event], key: [Value]) -> AttemptStory {
+        var story = story
+        let s = waitingStep(a)
+        let all = since.map { rejection(s, $0, bound: a.bound, key: key) }
+        story.rejected = Array(all.prefix(3))
+        story.rejectedCount = all.count
+        return story
     }
 
     func accepts(_ s: Int, _ e: Event, bound: BoundEvents, key: [Value]) -> Bool {
@@ -319,7 +337,7 @@ struct Narrator {
     func died(_ a: Attempt, at e: Event, key: [Value], matches: [Match]) -> AttemptStory.Outcome {
         let positives = steps.indices.filter { !steps[$0].negated }
         if a.absenceDeadline == nil, let within = rule.pattern.withinMs, e.ts.minus(a.startTs) > within {
-            return .expired(within: within, deadline: a.startTs.plus(within), by: e)
+            return .expired(within: within, deadline: a.startTs.plus(within), by: e, watermark: nil)
         }
         for m in matches {
             guard let first = m.bound.entries.first?.event else { continue }

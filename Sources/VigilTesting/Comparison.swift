@@ -37,7 +37,7 @@ enum Comparison {
                     used[i] = true
                     failures.append(.differingRow(e, rows[i], diff(e, rows[i])))
                 } else {
-                    failures.append(.missingRow(e))
+                    failures.append(.missingRow(e, why: []))
                 }
             }
             if c.mode == .exact {

@@ -27,6 +27,21 @@ enum Explainer {
         return Detector.explain(program: program, rule: expected.rule, key: key, events: events, idle: idle)
     }
 
+    /// Why an expected row did not come out: the groups of its key in the window rule
+    /// that writes its table, and how `having` went for each.
+    static func explain(_ expected: ExpectedRow, program: Program, events: [Event], fed: Set<Int>, tested: Set<String>) -> [KeyExplanation] {
+        guard let w = program.windows.first(where: { $0.rows?.table == expected.table && tested.contains($0.name) }) else { return [] }
+        let idle = program.streams.indices.filter { !fed.contains($0) }
+        var key: [Value]? = []
+        for (name, slot) in zip(w.keyNames, w.keySlots) {
+            let column = name.split(separator: ".").joined(separator: "_")
+            guard let text = expected.fields.first(where: { $0.name == column })?.value,
+                  let v = value(text, program.streams[w.stream].fields[slot].type) else { key = nil; break }
+            key?.append(v)
+        }
+        return Detector.explain(program: program, rule: w.name, key: key, events: events, idle: idle)
+    }
+
     /// A key value as written in a test file, read as the key field's type.
     static func value(_ text: String, _ type: FieldType) -> Value? {
         switch type {

@@ -40,8 +40,10 @@ public enum Report {
             return s
         case .differingAlert(let e, let a, let diffs):
             return "differing alert: \(alert(a))  (expected at \(at(e.line)))\n" + diffs.map(diff).joined()
-        case .missingRow(let e):
-            return "missing row in \(e.table): \(e.fields.map { "\($0.name)=\($0.value)" }.joined(separator: ", "))  (expected at \(at(e.line)))\n"
+        case .missingRow(let e, let why):
+            var s = "missing row in \(e.table): \(e.fields.map { "\($0.name)=\($0.value)" }.joined(separator: ", "))  (expected at \(at(e.line)))\n"
+            for k in why { s += indent(explanation(k, r), 2) }
+            return s
         case .unexpectedRow(let row):
             return "unexpected row in \(row.table) (\(row.op.rawValue), version \(row.version)): \(columns(row))\n"
         case .differingRow(let e, let row, let diffs):
@@ -98,6 +100,13 @@ public enum Report {
                 s += "    \(b.step): \(b.events.map { "\(r.inputNames.indices.contains(Int($0.origin.input)) ? r.inputNames[Int($0.origin.input)] : "?"):\($0.origin.line)" }.joined(separator: ", "))\n"
             }
             s += "    " + outcome(a.outcome, r) + "\n"
+            if a.rejectedCount > 0 {
+                s += "      \(a.rejectedCount) later event\(a.rejectedCount == 1 ? "" : "s") of the key did not satisfy `\(a.rejected[0].step)`:\n"
+                for x in a.rejected { s += "        \(event(x.event, r)): \(rejection(x))\n" }
+                if a.rejectedCount > a.rejected.count { s += "        ...\n" }
+            } else if case .waiting = a.outcome {
+                s += "      no later event of the key came\n"
+            }
         }
         if k.unstartedCount > 0 {
             s += "  \(k.unstartedCount) event\(k.unstartedCount == 1 ? "" : "s") of the key started nothing"
@@ -114,8 +123,8 @@ public enum Report {
         switch o {
         case .matched(let at):
             return "-> matched at \(RFC3339.format(at)) (with other fields than expected?)"
-        case .expired(let within, let deadline, let by):
-            let past = by.map { "; \(event($0, r)) is later" } ?? ", and the watermark passed it"
+        case .expired(let within, let deadline, let by, let watermark):
+            let past = by.map { "; \(event($0, r)) is later" } ?? ", and the watermark passed it (\(watermark.map(RFC3339.format) ?? "?"))"
             return "x expired: `within \(Self.duration(within))` ended at \(RFC3339.format(deadline))\(past)"
         case .negated(let step, let by, let c):
             return "x killed by `not \(step)`: \(event(by, r)) satisfies `\(c.condition)`\(values(c.values))"
@@ -129,14 +138,8 @@ public enum Report {
             return "x dropped by `after match \(strategy)` when a match completed\(by.map { " at \(event($0, r))" } ?? "")"
         case .droppedByLimit:
             return "x dropped: the key reached its limit of partial matches"
-        case .waiting(let step, let run, let rejected, let count):
-            var s = "... still waiting for `\(step)` at the end of the input"
-            if let run { s += " (it has \(run.have) of at least \(run.need))" }
-            if count == 0 { return s + "; no later event of the key came" }
-            s += "; \(count) later event\(count == 1 ? "" : "s") did not satisfy it:"
-            for x in rejected { s += "\n      \(event(x.event, r)): \(rejection(x))" }
-            if count > rejected.count { s += "\n      ..." }
-            return s
+        case .waiting(let step, let run):
+            return "... still waiting for `\(step)` at the end of the input" + (run.map { " (it has \($0.have) of at least \($0.need))" } ?? "")
         }
     }
 

@@ -24,7 +24,7 @@ public enum Failure: Sendable {
     case missingAlert(ExpectedAlert, why: [KeyExplanation])
     case unexpectedAlert(Alert)
     case differingAlert(ExpectedAlert, Alert, [FieldDiff])
-    case missingRow(ExpectedRow)
+    case missingRow(ExpectedRow, why: [KeyExplanation])
     case unexpectedRow(Row)
     case differingRow(ExpectedRow, Row, [FieldDiff])
 }
@@ -99,8 +99,13 @@ public struct TestRunner {
         result.failures = Comparison.compare(c, alerts: result.alerts, rows: result.rows)
         // Why each missing alert did not fire, from a replay that watches its key.
         for i in result.failures.indices {
-            guard case .missingAlert(let expected, _) = result.failures[i] else { continue }
-            result.failures[i] = .missingAlert(expected, why: Explainer.explain(expected, program: program, events: events, fed: fed))
+            switch result.failures[i] {
+            case .missingAlert(let expected, _):
+                result.failures[i] = .missingAlert(expected, why: Explainer.explain(expected, program: program, events: events, fed: fed))
+            case .missingRow(let expected, _):
+                result.failures[i] = .missingRow(expected, why: Explainer.explain(expected, program: program, events: events, fed: fed, tested: tested))
+            default: break
+            }
         }
         return result
     }

@@ -82,6 +82,28 @@ import Testing
         #expect(!r.stderr.contains("\u{1B}["), "no color when stderr is not a terminal")
     }
 
+    /// `vigil test`: the bundled rule tests pass (exit 0); failures exit 1; unreadable or
+    /// malformed test files exit 2 with file:line; JUnit on request.
+    @Test func vigilTestExitCodesAndFormats() throws {
+        let ok = try Self.run(["test"])
+        #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
+        #expect(ok.stdout.contains("28 cases: 28 passed, 0 failed"), "\(ok.stdout)")
+        let fail = try Self.run(["test", "Tests/VigilTestingTests/Cases/fail.tests.yaml", "--filter", "too short"])
+        #expect(fail.status == 1 && fail.stdout.contains("FAIL  the run is too short") && fail.stdout.contains("1 case: 0 passed, 1 failed"))
+        let junit = try Self.run(["test", "rules/auth.tests.yaml", "--format", "junit"])
+        #expect(junit.status == 0 && junit.stdout.hasPrefix("<?xml") && junit.stdout.contains("tests=\"10\" failures=\"0\""))
+        let missing = try Self.run(["test", "no/such/dir"])
+        #expect(missing.status == 2 && missing.stderr.contains("no such file"))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-bad-tests-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bad = dir.appendingPathComponent("x.tests.yaml")
+        try "cases:\n  - name: a\n    inputs: {}\n".write(to: bad, atomically: true, encoding: .utf8)
+        let r = try Self.run(["test", bad.path])
+        #expect(r.status == 2 && r.stderr.contains("unknown key `inputs`") && r.stderr.contains("x.tests.yaml:3:5"), "\(r.stderr)")
+        #expect(!r.signalled)
+    }
+
     /// `explain` prints NFAs and window plans; a window has no graph to draw; unknown names exit 2.
     @Test func explainShowsNFAsAndWindowPlans() throws {
         let all = try Self.run(["explain", "rules/clickstream.vigil"])
