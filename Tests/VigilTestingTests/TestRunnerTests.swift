@@ -141,4 +141,41 @@ import VigilTesting
                                       text: "cases:\n  - name: a\n    input: {logins: []}\n    expect: nothing\n")
         #expect(throws: TestFileError.self) { try TestRunner().run(file) }
     }
+
+    /// Mutants of the bundled test files (truncated anywhere, or with a stray character)
+    /// give a passing or failing result or an error with a line — never a crash.
+    @Test func mutatedTestFilesNeverCrash() throws {
+        let root = Self.cases.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        var seed: UInt64 = 0x7E57
+        func next(_ n: Int) -> Int {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Int((seed >> 33) % UInt64(n))
+        }
+        var outcomes = (parsed: 0, errors: 0)
+        for name in ["auth", "payments", "clickstream"] {
+            let path = root.appendingPathComponent("rules/\(name).tests.yaml").path
+            let text = Array(try String(contentsOfFile: path, encoding: .utf8))
+            for _ in 0..<60 {
+                var mutant = text
+                switch next(3) {
+                case 0: mutant = Array(text.prefix(next(text.count)))
+                case 1: mutant.insert(["[", "{", ":", "-", "\"", "'", "#", "\t", "&", "*"][next(10)], at: next(text.count))
+                default: mutant.remove(at: next(text.count))
+                }
+                do {
+                    let file = try TestFile.parse(path: path, text: String(mutant))
+                    outcomes.parsed += 1
+                    for r in try TestRunner().run(file) {
+                        if let e = r.error { #expect(e.line >= 1) }
+                        _ = Report.text(path, [r])
+                    }
+                } catch {
+                    outcomes.errors += 1
+                    #expect(error.line >= 1 && !error.message.isEmpty)
+                }
+            }
+        }
+        // Both kinds happen: the mutants are not all trivially fine or all rejected.
+        #expect(outcomes.parsed > 20 && outcomes.errors > 20, "\(outcomes)")
+    }
 }
