@@ -243,9 +243,10 @@ struct Narrator {
                     stories[id] = AttemptStory(bound: bound(m.bound), outcome: .matched(at: m.detectedAt))
                     took = true
                 }
-                if !took {
+                let first = steps.firstIndex(where: { !$0.negated })
+                if !took, let first, steps[first].alternatives.contains(where: { $0.stream == Int(e.stream) }) {
                     x.unstartedCount += 1
-                    if x.unstarted.count < 3, let first = steps.firstIndex(where: { !$0.negated }) {
+                    if x.unstarted.count < 3 {
                         x.unstarted.append(rejection(first, e, bound: BoundEvents(), key: key))
                     }
                 }
@@ -299,7 +300,9 @@ struct Narrator {
     func refused(_ story: AttemptStory, _ a: Attempt, since: [Event], key: [Value]) -> AttemptStory {
         var story = story
         let s = waitingStep(a)
-        let all = since.map { rejection(s, $0, bound: a.bound, key: key) }
+        // Events of streams the step does not read were never candidates.
+        let all = since.filter { e in steps[s].alternatives.contains { $0.stream == Int(e.stream) } }
+            .map { rejection(s, $0, bound: a.bound, key: key) }
         story.rejected = Array(all.prefix(3))
         story.rejectedCount = all.count
         return story

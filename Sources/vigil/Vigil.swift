@@ -6,10 +6,12 @@ struct Vigil: ParsableCommand {
         commandName: "vigil",
         abstract: "Vigil: a complex event processing rules engine.",
         discussion: """
-            Write rules in the Vigil language (*.vigil files), check them, and run them over \
-            event streams. See docs/language.md for the language.
+            Write rules in the Vigil language (*.vigil files), check them, test them against \
+            recorded events (*.tests.yaml, docs/testing.md), and run them over event streams. \
+            See docs/language.md for the language.
 
-            Exit codes: 0 success, 1 the rules have errors, 2 bad flags or unreadable paths.
+            Exit codes: 0 success, 1 the rules have errors (or a test failed), 2 bad flags or \
+            unreadable paths.
             """,
         subcommands: [Check.self, Run.self, Test.self, Explain.self]
     )
