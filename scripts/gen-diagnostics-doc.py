@@ -71,6 +71,7 @@ EXPLAIN = {
  "V0410": ("hop longer than window", "With `window hopping SIZE every HOP`, HOP must not exceed SIZE, or events between windows would be counted in none."),
  "V0411": ("rule without output", "A rule must `alert` or write `into table`."),
  "V0412": ("optional last step", "A match completes as soon as its last step holds its minimum of events; a last step with minimum 0 (`?`, `*`, `{0,n}`) would never bind one."),
+    "V0413": ("suppress by a non-key field in a window", "A window or session alert stands for a group of events, so only the key has one value per alert; `suppress ... by` in such a rule may name key fields only."),
  "V0501": ("invalid regex", "PCRE2 rejected the pattern; the caret points where PCRE2 stopped. Regexes are compiled (and JIT-compiled) once, when the rules load."),
  "V0502": ("unknown regex flag", "Regex flags are `i`, `m`, `s` and `x`."),
  "V0601": ("invalid table name", "Tables are named `LAYER.NAME` (`silver.payments`) and stored under `<lake>/LAYER/NAME`."),

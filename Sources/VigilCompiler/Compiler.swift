@@ -16,15 +16,23 @@ public enum Compiler {
         var windows: [WindowRule] = []
         var notRun: [(String, String)] = []
         for r in rs.rules {
-            if r.suppress != nil {
-                notRun.append((r.name, "runs, but `suppress` is not applied yet (alert dispatch): every alert is emitted"))
+            let suppress = r.suppress.map { s in
+                let stream = streams.firstIndex { $0.name == r.stream }!
+                return Suppression(periodMs: s.periodMs, by: s.by.map { field in
+                    r.key.firstIndex { $0.name == field }.map(Suppression.Source.key)
+                        ?? .field(stream: stream, slot: streams[stream].slot(of: field)!)
+                })
             }
             switch r.kind {
             case .pattern(let p):
-                rules.append(compilePattern(r, p, streams))
+                var rule = compilePattern(r, p, streams)
+                rule.suppress = suppress
+                rules.append(rule)
             case .window(let w, let having):
-                windows.append(compileWindow(r.name, stream: r.stream, key: r.key, w, having: having, select: r.select,
-                                             output: r.output, alert: r.alert, severity: r.severity, tags: r.tags, streams))
+                var rule = compileWindow(r.name, stream: r.stream, key: r.key, w, having: having, select: r.select,
+                                         output: r.output, alert: r.alert, severity: r.severity, tags: r.tags, streams)
+                rule.suppress = suppress
+                windows.append(rule)
             }
         }
         for a in rs.aggregates {

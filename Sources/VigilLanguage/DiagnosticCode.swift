@@ -73,6 +73,7 @@ public enum DiagnosticCode: String, CaseIterable, Sendable {
     case hopLargerThanWindow = "V0410"
     case noOutput = "V0411"
     case optionalLastStep = "V0412"
+    case suppressByNonKey = "V0413"
 
     // Regex: V05xx
     case invalidRegex = "V0501"

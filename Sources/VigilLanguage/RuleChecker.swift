@@ -77,7 +77,7 @@ extension Checker {
         let implicit = groupColumns(key, session: r.session != nil)
         let selected = checkSelect(r.common.select, scope: scope, implicit: implicit, rows: r.session != nil ? "session row" : "window row")
         let output = r.common.into.map { checkInto($0, columns: implicit + selected.map(\.name)) }
-        checkSuppress(r.suppress, stream: stream)
+        checkSuppress(r.suppress, stream: stream, keyOnly: key?.map(\.name) ?? [])
         if let window = checkedWindow(r.window, r.session) {
             record(.window(window, having: having), alert, selected, output)
         }
@@ -87,10 +87,18 @@ extension Checker {
         diagnostics.report(Diagnostic(.clauseNotApplicable, "`\(clause)` does not apply here", at: span, notes: [why]))
     }
 
-    private mutating func checkSuppress(_ s: SuppressClause?, stream: StreamInfo) {
+    /// `keyOnly`: in a window or session rule only the key has one value per alert.
+    private mutating func checkSuppress(_ s: SuppressClause?, stream: StreamInfo, keyOnly: [String]? = nil) {
         guard let s else { return }
         positive(s.period, "the suppression period")
-        for p in s.by { _ = requireField(p, in: stream.fields, owner: "stream `\(stream.decl.name.name)`") }
+        for p in s.by {
+            guard requireField(p, in: stream.fields, owner: "stream `\(stream.decl.name.name)`") != nil, let key = keyOnly,
+                  !key.contains(p.text) else { continue }
+            diagnostics.report(Diagnostic(
+                .suppressByNonKey, "a window or session rule can only suppress by its key", at: p.span,
+                notes: ["a group has many events, so `\(p.text)` has no single value per alert"],
+                help: "suppress by the key (\(key.map { "`\($0)`" }.joined(separator: ", "))), or drop `by`"))
+        }
     }
 
     mutating func checkSession(_ s: SessionClause) {

@@ -11,6 +11,9 @@ public struct Alert: Sendable {
     public var matched: [(step: String, events: [Event])]
     /// For window and session rules: the group's start and end (session: last event).
     public var window: (start: Int64, end: Int64)?
+    /// Alerts of the same rule and `suppress ... by` values folded into this one since
+    /// the last one emitted.
+    public var suppressed = 0
 
     public init(id: String, rule: String, severity: String, tags: [String], key: [(name: String, value: Value)],
                 message: String, detectedAt: Int64, matched: [(step: String, events: [Event])],

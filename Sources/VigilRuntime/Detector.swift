@@ -14,6 +14,8 @@ public struct DetectorStats: Sendable, Codable {
     public var late = 0
     public var alerts = 0
     public var rows = 0
+    /// Alerts folded by `suppress`, per rule (each also counted in the next alert emitted).
+    public var suppressed: [String: Int] = [:]
     /// Late events that window rules took in within their allowed lateness.
     public var lateAbsorbed = 0
     public var peakPartialMatches = 0
@@ -50,9 +52,14 @@ public struct Detector: Sendable {
     /// Per rule: the watermark events have been released up to (never decreases).
     var released: [Int64]
     var counters = DetectorStats()
+    /// Per rule with `suppress`: its periods.
+    var suppressors: [Suppressor?]
     /// When set, what the pattern rules do with one key (or every key) is recorded, step
     /// by step, for explanations. Never set on the detector's normal path.
     var trace: Trace?
+
+    /// Folded alerts that no later alert of their rule and values has reported.
+    public var suppressedUnreported: Int { suppressors.reduce(0) { $0 + ($1?.unreported ?? 0) } }
 
     /// Events accepted so far (cheap: for progress checks on the per-event path).
     public var eventsAccepted: Int { counters.events }
@@ -91,6 +98,31 @@ public struct Detector: Sendable {
         self.lastReclaim = Array(repeating: Int64.min, count: ruleCount)
         self.idle = Array(repeating: false, count: program.streams.count)
         self.released = Array(repeating: Int64.min, count: ruleCount)
+        self.suppressors = (program.rules.map { $0.suppress != nil } + program.windows.map { $0.suppress != nil }).map { $0 ? Suppressor() : nil }
+    }
+
+    private func suppression(ofRule r: Int) -> Suppression? {
+        r < program.rules.count ? program.rules[r].suppress : program.windows[r - program.rules.count].suppress
+    }
+
+    private func name(ofRule r: Int) -> String {
+        r < program.rules.count ? program.rules[r].name : program.windows[r - program.rules.count].name
+    }
+
+    /// Applies rule `r`'s `suppress` to the alerts in `out` from `start` on: folded ones
+    /// are removed and counted; the next one emitted carries the count.
+    private mutating func suppress(rule r: Int, _ out: inout [DetectorOutput], from start: Int) {
+        guard suppressors[r] != nil, let s = suppression(ofRule: r), start < out.count else { return }
+        var kept: [DetectorOutput] = []
+        for o in out[start...] {
+            guard case .alert(var a) = o else { kept.append(o); continue }
+            if suppressors[r]!.admit(&a, s) {
+                kept.append(.alert(a))
+            } else {
+                counters.suppressed[name(ofRule: r), default: 0] += 1
+            }
+        }
+        out.replaceSubrange(start..., with: kept)
     }
 
     /// The watermark of stream `s` (Int64.min before its first event).
@@ -140,6 +172,7 @@ public struct Detector: Sendable {
                 let i = r - matchers.count
                 let before = out.count, heldBefore = windows[i].state.openGroups
                 windows[i].absorbLate(e, key: program.windows[i].keySlots.map { e.values[$0] }, watermark: w, into: &out)
+                suppress(rule: r, &out, from: before)
                 count(out[before...])
                 counters.openGroups += windows[i].state.openGroups - heldBefore
                 counters.peakOpenGroups = max(counters.peakOpenGroups, counters.openGroups)
@@ -264,10 +297,13 @@ public struct Detector: Sendable {
             }
             counters.partialMatches += matchers[r].stats.partialMatches - openNow
         }
+        let first = out.count
         for match in matches where program.rules[r].hasAlert {
-            counters.alerts += 1
             out.append(.alert(match.alert(program.rules[r])))
         }
+        suppress(rule: r, &out, from: first)
+        counters.alerts += out.count - first
+        if suppressors[r] != nil, w != Int64.min { suppressors[r]!.reclaim(before: w, period: suppression(ofRule: r)!.periodMs) }
     }
 
     /// Releases events below the watermark into a window rule, closing each group once
@@ -291,6 +327,8 @@ public struct Detector: Sendable {
                 windows[i].process(e, key: program.windows[i].keySlots.map { e.values[$0] })
             }
         }
+        suppress(rule: r, &out, from: before)
         count(out[before...])
+        if suppressors[r] != nil, w != Int64.min { suppressors[r]!.reclaim(before: w, period: suppression(ofRule: r)!.periodMs) }
     }
 }

@@ -125,6 +125,10 @@ extension Alert {
             w.int(win.end)
             w.byte(UInt8(ascii: "}"))
         }
+        if suppressed > 0 {
+            w.raw(",\"suppressed\":")
+            w.int(Int64(suppressed))
+        }
         w.byte(UInt8(ascii: "}"))
     }
 }

@@ -188,6 +188,7 @@ public struct PatternRule: Sendable {
     public var pattern: CompiledPattern
     public var message: MessageTemplate
     public var hasAlert: Bool
+    public var suppress: Suppression?
 
     public init(name: String, severity: String, tags: [String], streams: [Int], keySlots: [Int: [Int]],
                 keyNames: [String], pattern: CompiledPattern, message: MessageTemplate, hasAlert: Bool) {
@@ -273,6 +274,7 @@ public struct WindowRule: Sendable {
     public var rows: RowOutput?
     /// An `aggregate` declaration (rows only) rather than a rule.
     public var isAggregate = false
+    public var suppress: Suppression?
 
     public init(name: String, severity: String, tags: [String], stream: Int, keySlots: [Int], keyNames: [String],
                 kind: Kind, allowedLatenessMs: Int64 = 0, aggregates: [AggregateSpec], having: CompiledExpr?,

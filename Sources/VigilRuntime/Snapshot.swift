@@ -14,6 +14,7 @@ extension Detector {
         var windows: [WindowOperator.State]
         var idle: [Bool]
         var released: [Int64]
+        var suppressors: [Suppressor?]
         /// Guards against restoring into a different program.
         var rules: [String]
     }
@@ -26,7 +27,7 @@ extension Detector {
     /// Serialises the state.
     public func snapshot() throws -> [UInt8] {
         let state = State(maxTs: maxTs, watermarks: watermarks, pending: pending, lastReclaim: lastReclaim, stats: counters,
-                          matchers: matchers.map(\.state), windows: windows.map(\.state), idle: idle, released: released,
+                          matchers: matchers.map(\.state), windows: windows.map(\.state), idle: idle, released: released, suppressors: suppressors,
                           rules: program.rules.map(\.name) + program.windows.map(\.name))
         return [UInt8](try JSONEncoder().encode(state))
     }
@@ -46,6 +47,7 @@ extension Detector {
         counters = state.stats
         idle = state.idle
         released = state.released
+        suppressors = state.suppressors
         for i in matchers.indices { matchers[i].state = state.matchers[i] }
         for i in windows.indices { windows[i].state = state.windows[i] }
     }

@@ -65,6 +65,7 @@ enum Comparison {
         }
         if let m = e.message, m != a.message { out.append(FieldDiff(field: "message", expected: m, actual: a.message)) }
         if let s = e.severity, s != a.severity { out.append(FieldDiff(field: "severity", expected: s, actual: a.severity)) }
+        if let n = e.suppressed, n != String(a.suppressed) { out.append(FieldDiff(field: "suppressed", expected: n, actual: String(a.suppressed))) }
         return out
     }
 

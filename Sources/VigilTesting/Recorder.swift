@@ -45,6 +45,7 @@ public enum Recorder {
                 out.append("      key: {\(a.key.map { "\($0.name): \(scalar($0.value))" }.joined(separator: ", "))}")
                 out.append("      at: \(RFC3339.format(a.detectedAt))")
                 out.append("      message: \(jsonQuote(a.message))")
+                if a.suppressed > 0 { out.append("      suppressed: \(a.suppressed)") }
             }
         }
         if !r.rows.isEmpty || keepRows {

@@ -62,6 +62,8 @@ public struct ExpectedAlert: Sendable {
     public var at: String?
     public var message: String?
     public var severity: String?
+    /// How many alerts `suppress` folded into it.
+    public var suppressed: String?
     public var line: Int
 }
 
@@ -269,12 +271,13 @@ private struct Reader {
 
     func alert(_ n: Node) throws(TestFileError) -> ExpectedAlert {
         guard let m = n.mapping else { throw error(n, "an expected alert must be a mapping with `rule`") }
-        try onlyKeys(m, ["rule", "key", "at", "message", "severity"], in: "an expected alert")
+        try onlyKeys(m, ["rule", "key", "at", "message", "severity", "suppressed"], in: "an expected alert")
         guard let rule = m["rule"] else { throw error(n, "this expected alert has no `rule`") }
         return ExpectedAlert(rule: try string(rule, "`rule`"), key: try m["key"].map { (k) throws(TestFileError) in try pairs(k, "`key`") },
                              at: try m["at"].map { (x) throws(TestFileError) in try string(x, "`at`") },
                              message: try m["message"].map { (x) throws(TestFileError) in try string(x, "`message`") },
                              severity: try m["severity"].map { (x) throws(TestFileError) in try string(x, "`severity`") },
+                             suppressed: try m["suppressed"].map { (x) throws(TestFileError) in try string(x, "`suppressed`") },
                              line: n.mark?.line ?? 0)
     }
 

@@ -239,7 +239,14 @@ struct Run: ParsableCommand {
         deadOut.flush()
         lateOut.flush()
         let s = detector.stats
-        stderr.write("events: \(s.events), alerts: \(s.alerts), rows: \(s.rows)\(rowOut == nil && s.rows > 0 ? " (not written: no --rows)" : ""), "
+        // Suppression folds alerts; it never drops one without saying so.
+        for (rule, n) in s.suppressed.sorted(by: { $0.key < $1.key }) {
+            stderr.write("note: `\(rule)`: \(n) alert\(n == 1 ? "" : "s") suppressed; each emitted alert says how many it folded (\"suppressed\")\n")
+        }
+        if detector.suppressedUnreported > 0 {
+            stderr.write("note: \(detector.suppressedUnreported) suppressed alert\(detector.suppressedUnreported == 1 ? " was" : "s were") not followed by another alert of the same rule and values before the input ended\n")
+        }
+        stderr.write("events: \(s.events), alerts: \(s.alerts)\(s.suppressed.isEmpty ? "" : " (\(s.suppressed.values.reduce(0, +)) suppressed)"), rows: \(s.rows)\(rowOut == nil && s.rows > 0 ? " (not written: no --rows)" : ""), "
                      + "late: \(s.late), \(s.lateAbsorbed > 0 ? "late updates: \(s.lateAbsorbed), " : "")dead-lettered: \(deadLettered), "
                      + "peak partial matches: \(s.peakPartialMatches)"
                      + (program.windows.isEmpty ? "" : ", peak open windows and sessions: \(s.peakOpenGroups)")
