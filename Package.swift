@@ -13,6 +13,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
     ],
     targets: [
         // Debian's libpcre2-dev, found through pkg-config `libpcre2-8`.
@@ -33,6 +35,14 @@ let package = Package(
         .target(name: "VigilCompiler", dependencies: ["VigilLanguage", "VigilRuntime"]),
         .target(name: "VigilLake", dependencies: ["VigilRuntime"]),
         .target(name: "VigilConnectors", dependencies: ["VigilRuntime"]),
+        // Alert dispatch: channels (stdout, files with rotation, webhooks), routing,
+        // the on-disk spool and retries. The only module that talks HTTP.
+        .target(
+            name: "VigilDispatch",
+            dependencies: ["VigilRuntime", "VigilText", "VigilConnectors",
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "Yams", package: "Yams")]
+        ),
         // `vigil test`: rule test files (YAML), the runner, diffs and explanations.
         .target(
             name: "VigilTesting",
@@ -42,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilLanguage", "VigilCompiler", "VigilRuntime", "VigilConnectors", "VigilTesting",
+                "VigilLanguage", "VigilCompiler", "VigilRuntime", "VigilConnectors", "VigilTesting", "VigilDispatch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -58,6 +68,13 @@ let package = Package(
             exclude: ["Behaviour"]
         ),
         .testTarget(name: "VigilTestingTests", dependencies: ["VigilTesting", "VigilRuntime"], exclude: ["Cases"]),
+        .testTarget(
+            name: "VigilDispatchTests",
+            dependencies: ["VigilDispatch", "VigilRuntime", "vigil",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio")]
+        ),
         .testTarget(name: "VigilCLITests", dependencies: ["VigilLanguage", "vigil"]),
     ]
 )

@@ -111,6 +111,11 @@ public struct IOError: Error, Sendable, CustomStringConvertible {
     public var path: String
     public var errno: Int32
 
+    public init(path: String, errno: Int32) {
+        self.path = path
+        self.errno = errno
+    }
+
     public var description: String {
         "\(path): \(String(cString: strerror(errno)))"
     }

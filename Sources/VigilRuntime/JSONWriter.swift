@@ -81,13 +81,22 @@ public struct JSONWriter {
 
 extension Alert {
     /// Appends the default alert line (see `json(streams:)`) to `w`, without a newline.
-    public func write(to w: inout JSONWriter, streams: [StreamSchema]) {
+    /// `omitNulls`: matched events leave out null fields (for trimmed events).
+    public func write(to w: inout JSONWriter, streams: [StreamSchema], omitNulls: Bool = false) {
         w.raw("{\"id\":")
         w.string(id)
         w.raw(",\"rule\":")
         w.string(rule)
         w.raw(",\"severity\":")
         w.string(severity)
+        if !tags.isEmpty {
+            w.raw(",\"tags\":[")
+            for (i, t) in tags.enumerated() {
+                if i > 0 { w.byte(UInt8(ascii: ",")) }
+                w.string(t)
+            }
+            w.byte(UInt8(ascii: "]"))
+        }
         w.raw(",\"key\":{")
         for (i, k) in key.enumerated() {
             if i > 0 { w.byte(UInt8(ascii: ",")) }
@@ -108,8 +117,10 @@ extension Alert {
                 if j > 0 { w.byte(UInt8(ascii: ",")) }
                 w.byte(UInt8(ascii: "{"))
                 let fields = streams[Int(e.stream)].fields
-                for (f, v) in zip(fields.indices, e.values) {
-                    if f > 0 { w.byte(UInt8(ascii: ",")) }
+                var first = true
+                for (f, v) in zip(fields.indices, e.values) where !(omitNulls && v.isNull) {
+                    if !first { w.byte(UInt8(ascii: ",")) }
+                    first = false
                     w.key(fields[f].name)
                     w.value(v)
                 }

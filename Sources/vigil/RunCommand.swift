@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import VigilCompiler
 import VigilConnectors
+import VigilDispatch
 import VigilLanguage
 import VigilRuntime
 
@@ -24,7 +25,15 @@ struct Run: ParsableCommand {
             per closed group, a new version per late update, a delete for a session merged \
             into another); Delta tables come with the lakehouse. A summary goes to stderr.
 
-            Exit codes: 0 success, 1 the rules have errors, 2 bad flags or unreadable inputs.
+            Alerts go to stdout (one line per alert on a terminal, JSON Lines otherwise) or \
+            --alerts FILE, and with --webhook URL also to a webhook; --config FILE routes them \
+            to channels by rule, severity and tags (docs/alerts.md). Webhook alerts are spooled \
+            to disk and retried until delivered; at the end of a bounded input vigil waits up \
+            to --drain-timeout for the spool to empty.
+
+            Exit codes: 0 success, 1 the rules have errors, 2 bad flags or unreadable inputs, \
+            3 alerts remain spooled after --drain-timeout (delivered on the next start), \
+            130/143 stopped by SIGINT/SIGTERM (undelivered alerts stay spooled).
             """
     )
 
@@ -37,8 +46,29 @@ struct Run: ParsableCommand {
     @Option(help: "Force the input format: jsonl or csv (default: by file extension).")
     var inputFormat: EventSource.Format?
 
-    @Option(help: "Write alerts to this file instead of stdout.")
+    @Option(help: "Write alerts to this file instead of stdout (never rotated).")
     var alerts: String?
+
+    @Option(help: "Also POST every alert to this webhook (JSON, Idempotency-Key: <alert id>; spooled and retried).")
+    var webhook: String?
+
+    @Option(help: "Alert dispatch configuration (YAML): channels, routes, default suppression. See docs/alerts.md.")
+    var config: String?
+
+    @Option(help: "Directory of the webhook spools (alerts not yet delivered survive restarts here).")
+    var spool: String = ".vigil/spool"
+
+    @Option(help: "Write alerts a webhook refused for good (4xx) here (JSON Lines; default stderr).")
+    var alertsDeadLetter: String?
+
+    @Option(help: "At the end of a bounded input, wait this long for webhooks to deliver what is spooled (e.g. 30s).")
+    var drainTimeout: String = "30s"
+
+    @Option(help: "Matched events in alerts: full, fields (time and key only) or none.")
+    var matched: DispatchAlert.Matched?
+
+    @Option(help: "Longest wait between webhook retries (e.g. 30s).")
+    var retryMaxDelay: String = "30s"
 
     @Option(help: "Write the rows of windows, sessions and aggregates here (JSON Lines).")
     var rows: String?
@@ -80,7 +110,7 @@ struct Run: ParsableCommand {
         for (name, reason) in compiled.notRun {
             stderr.write("note: `\(name)`: \(reason)\n")
         }
-        let program = compiled.program
+        var program = compiled.program
 
         var sources: [EventSource] = []
         for (i, spec) in inputs.enumerated() {
@@ -102,16 +132,40 @@ struct Run: ParsableCommand {
             sources.append(EventSource(stream: stream, path: path, format: inputFormat ?? .guess(path), inputIndex: Int32(i)))
         }
 
-        let alertOut: LineWriter, deadOut: LineWriter, lateOut: LineWriter, rowOut: LineWriter?
+        guard let drainMs = DispatchConfig.duration(drainTimeout), let retryCapMs = DispatchConfig.duration(retryMaxDelay) else {
+            stderr.write("error: --drain-timeout and --retry-max-delay take durations such as 30s\n")
+            throw ExitCode(2)
+        }
+        let deadOut: LineWriter, lateOut: LineWriter, rowOut: LineWriter?, alertDeadOut: LineWriter
         do {
             rowOut = try rows.map { try LineWriter(path: $0) }
-            alertOut = try alerts.map { try LineWriter(path: $0) } ?? LineWriter(path: "-")
             deadOut = try deadLetter.map { try LineWriter(path: $0) } ?? LineWriter(fd: 2, name: "<stderr>")
             lateOut = try late.map { try LineWriter(path: $0) } ?? LineWriter(fd: 2, name: "<stderr>")
+            alertDeadOut = try alertsDeadLetter.map { try LineWriter(path: $0) } ?? LineWriter(fd: 2, name: "<stderr>")
         } catch {
             stderr.write("error: cannot write \(error)\n")
             throw ExitCode(2)
         }
+        let outputs: AlertOutputs
+        do {
+            outputs = try AlertOutputs.make(configPath: config, alerts: alerts, webhook: webhook, spool: spool,
+                                            retryCapMs: retryCapMs, deadLetter: alertDeadOut)
+        } catch {
+            stderr.write("error: \(error.message)\n")
+            throw ExitCode(2)
+        }
+        let dispatcher = outputs.dispatcher
+        let matchedMode = matched ?? outputs.config?.matched ?? .full
+        // A default suppression from the configuration, for rules without their own.
+        if let ms = outputs.config?.suppressMs {
+            for i in program.rules.indices where program.rules[i].hasAlert && program.rules[i].suppress == nil {
+                program.rules[i].suppress = Suppression(periodMs: ms, by: [])
+            }
+            for i in program.windows.indices where program.windows[i].hasAlert && program.windows[i].suppress == nil {
+                program.windows[i].suppress = Suppression(periodMs: ms, by: [])
+            }
+        }
+        Signals.install()
 
         var detector = Detector(program: program, partialMatchesPerKey: maxPartialMatches, keysPerRule: maxKeys)
         var deadLettered = 0
@@ -137,9 +191,7 @@ struct Run: ParsableCommand {
             for o in outputs {
                 switch o {
                 case .alert(let a):
-                    writer.bytes.removeAll(keepingCapacity: true)
-                    a.write(to: &writer, streams: program.streams)
-                    alertOut.writeLine(bytes: writer.bytes)
+                    dispatcher.send(DispatchAlert(a, streams: program.streams, matched: matchedMode))
                 case .row(let row):
                     guard let rowOut else { continue }
                     writer.bytes.removeAll(keepingCapacity: true)
@@ -155,7 +207,8 @@ struct Run: ParsableCommand {
                 }
             }
         }
-        func handle(_ item: EventSource.Item, _ raw: UnsafeBufferPointer<UInt8>) {
+        func handle(_ item: EventSource.Item, _ raw: UnsafeBufferPointer<UInt8>) throws {
+            if Signals.received != 0 { throw Signals.Stop() }
             switch item {
             case .event(let e):
                 emit(detector.accept(e), raw: raw)
@@ -181,16 +234,18 @@ struct Run: ParsableCommand {
         let (replayed, live) = sources.reduce(into: ([EventSource](), [EventSource]())) { acc, s in
             if Self.isRegularFile(s.path) { acc.0.append(s) } else { acc.1.append(s) }
         }
-        for source in replayed {
+        replay: for source in replayed {
             do {
-                try source.read(schemas: program.streams) { handle($0, $1) }
+                try source.read(schemas: program.streams) { try handle($0, $1) }
+            } catch is Signals.Stop {
+                break replay
             } catch {
-                alertOut.flush()
+                dispatcher.flush()
                 stderr.write("error: cannot read input \(error)\n")
                 throw ExitCode(2)
             }
         }
-        if !live.isEmpty {
+        if !live.isEmpty && Signals.received == 0 {
             let feed = LiveFeed(sources: live, schemas: program.streams)
             let liveStreams = Set(live.compactMap(\.stream))
             let timeouts = program.streams.indices.compactMap { s -> (Int, Double)? in
@@ -210,12 +265,12 @@ struct Run: ParsableCommand {
                             lastSeen[Int(e.stream)] = Date()
                             quiet.remove(Int(e.stream))
                         }
-                        raw.withUnsafeBufferPointer { handle(item, $0) }
+                        do { try raw.withUnsafeBufferPointer { try handle(item, $0) } } catch { break reading }
                     }
                 case .quiet: break
                 case .finished: break reading
                 case .failed(let message):
-                    alertOut.flush()
+                    dispatcher.flush()
                     stderr.write("error: cannot read input \(message)\n")
                     throw ExitCode(2)
                 }
@@ -224,17 +279,20 @@ struct Run: ParsableCommand {
                     quiet.insert(s)
                     emit(detector.markIdle(stream: s))
                 }
+                if Signals.received != 0 { break reading }
                 // Live: alerts go out as they happen.
-                alertOut.flush()
+                dispatcher.flush()
                 rowOut?.flush()
                 deadOut.flush()
                 lateOut.flush()
             }
         }
-        emit(detector.finish())
+        // A signal stops reading: what is not due yet (open windows, absences) is not
+        // flushed, since the input did not end.
+        if Signals.received == 0 { emit(detector.finish()) }
         checkLimits()
         if progress { stderr.write("\r\u{1B}[K") }
-        alertOut.flush()
+        dispatcher.flush()
         rowOut?.flush()
         deadOut.flush()
         lateOut.flush()
@@ -252,6 +310,23 @@ struct Run: ParsableCommand {
                      + (program.windows.isEmpty ? "" : ", peak open windows and sessions: \(s.peakOpenGroups)")
                      + (s.partialMatchesDroppedByLimit > 0 ? ", partial matches dropped by limit: \(s.partialMatchesDroppedByLimit)" : "")
                      + (s.keysDroppedByLimit > 0 ? ", events of keys over the limit: \(s.keysDroppedByLimit)" : "") + "\n")
+        try finishDispatch(outputs, drainMs: drainMs, stderr: stderr)
+    }
+
+    /// Waits for webhooks to deliver what is spooled, says what happened per channel,
+    /// and exits 3 when alerts remain spooled for the next start.
+    func finishDispatch(_ outputs: AlertOutputs, drainMs: Int64, stderr: FileHandleOutput) throws {
+        let drained = outputs.dispatcher.drain(timeout: Double(drainMs) / 1000)
+        outputs.dispatcher.close()
+        for w in outputs.webhooks {
+            stderr.write("webhook `\(w.name)`: \(w.delivered) delivered, \(w.retries) retries, \(w.deadLettered) refused (dead-lettered)"
+                         + (w.pending > 0 ? ", alerts still spooled in \(spool) for the next start" : "") + "\n")
+        }
+        if Signals.received != 0 { throw ExitCode(128 + Signals.received) }
+        if !drained {
+            stderr.write("error: alerts remain spooled after --drain-timeout \(drainTimeout); they are delivered on the next start\n")
+            throw ExitCode(3)
+        }
     }
 }
 
