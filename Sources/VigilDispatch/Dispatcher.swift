@@ -39,13 +39,13 @@ public final class Dispatcher {
 
     public func flush() { channels.forEach { $0.flush() } }
 
-    /// Waits up to `timeout` seconds for every channel to deliver what it holds; true
-    /// when nothing is left.
-    public func drain(timeout: Double) -> Bool {
+    /// Waits up to `timeout` seconds for every channel to deliver what it holds (or
+    /// until `stop` says so); true when nothing is left.
+    public func drain(timeout: Double, stop: () -> Bool = { false }) -> Bool {
         flush()
         let until = Date().addingTimeInterval(timeout)
         while channels.contains(where: { $0.pending > 0 }) {
-            if Date() >= until { return false }
+            if Date() >= until || stop() { return false }
             Thread.sleep(forTimeInterval: 0.02)
         }
         return true

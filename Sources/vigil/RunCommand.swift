@@ -146,6 +146,8 @@ struct Run: ParsableCommand {
             stderr.write("error: cannot write \(error)\n")
             throw ExitCode(2)
         }
+        // Before any thread starts, so every thread inherits the handlers' mask.
+        Signals.install()
         let outputs: AlertOutputs
         do {
             outputs = try AlertOutputs.make(configPath: config, alerts: alerts, webhook: webhook, spool: spool,
@@ -165,7 +167,6 @@ struct Run: ParsableCommand {
                 program.windows[i].suppress = Suppression(periodMs: ms, by: [])
             }
         }
-        Signals.install()
 
         var detector = Detector(program: program, partialMatchesPerKey: maxPartialMatches, keysPerRule: maxKeys)
         var deadLettered = 0
@@ -316,7 +317,7 @@ struct Run: ParsableCommand {
     /// Waits for webhooks to deliver what is spooled, says what happened per channel,
     /// and exits 3 when alerts remain spooled for the next start.
     func finishDispatch(_ outputs: AlertOutputs, drainMs: Int64, stderr: FileHandleOutput) throws {
-        let drained = outputs.dispatcher.drain(timeout: Double(drainMs) / 1000)
+        let drained = outputs.dispatcher.drain(timeout: Double(drainMs) / 1000) { Signals.received != 0 }
         outputs.dispatcher.close()
         for w in outputs.webhooks {
             stderr.write("webhook `\(w.name)`: \(w.delivered) delivered, \(w.retries) retries, \(w.deadLettered) refused (dead-lettered)"

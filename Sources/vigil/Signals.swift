@@ -13,5 +13,11 @@ enum Signals {
     static func install() {
         signal(SIGINT) { Signals.received = $0 }
         signal(SIGTERM) { Signals.received = $0 }
+        // A parent may have started us with these blocked (they are inherited).
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 }
