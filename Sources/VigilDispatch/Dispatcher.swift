@@ -8,10 +8,15 @@ import VigilRuntime
 public final class Dispatcher {
     public let channels: [AlertChannel]
     let routes: [DispatchConfig.Route]
-    let byName: [String: AlertChannel]
-    let fallback: AlertChannel
+    /// For each route, the indices of its channels.
+    let targets: [[Int]]
+    let fallback: Int
+    private var counts: [Int]
+
     /// Alerts sent per channel, for the summary.
-    public private(set) var sent: [String: Int] = [:]
+    public var sent: [String: Int] {
+        Dictionary(zip(channels.map(\.name), counts).filter { $0.1 > 0 }, uniquingKeysWith: +)
+    }
 
     /// `fallback`: where alerts that match no route go (the only channel without a config).
     public init(channels: [AlertChannel], routes: [DispatchConfig.Route], fallback: AlertChannel) {
@@ -19,21 +24,27 @@ public final class Dispatcher {
         if !all.contains(where: { $0 === fallback }) { all.append(fallback) }
         self.channels = all
         self.routes = routes
-        self.fallback = fallback
-        self.byName = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        self.fallback = all.firstIndex { $0 === fallback }!
+        let index = Dictionary(all.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
+        self.targets = routes.map { $0.to.compactMap { index[$0] } }
+        self.counts = Array(repeating: 0, count: all.count)
     }
 
     public func send(_ a: DispatchAlert) {
-        var targets: [AlertChannel] = []
-        for r in routes where r.matches(a) {
-            for name in r.to {
-                if let c = byName[name], !targets.contains(where: { $0 === c }) { targets.append(c) }
-            }
+        // Without routes every alert has one destination: no work per alert beyond it.
+        if routes.isEmpty {
+            channels[fallback].send(a)
+            counts[fallback] += 1
+            return
         }
-        if targets.isEmpty { targets = [fallback] }
-        for c in targets {
-            c.send(a)
-            sent[c.name, default: 0] += 1
+        var chosen: [Int] = []
+        for (r, route) in routes.enumerated() where route.matches(a) {
+            for c in targets[r] where !chosen.contains(c) { chosen.append(c) }
+        }
+        if chosen.isEmpty { chosen = [fallback] }
+        for c in chosen {
+            channels[c].send(a)
+            counts[c] += 1
         }
     }
 

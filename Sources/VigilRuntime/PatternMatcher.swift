@@ -177,12 +177,17 @@ struct PatternMatcher: Sendable {
 
     private func nextPositive(after s: Int) -> Int? { positiveSteps.first { $0 > s } }
 
-    /// Whether `e` ends the run of step `s`: a following step accepts it, looking past
-    /// optional steps (min 0) up to the first one that must bind.
-    private mutating func endsRun(after s: Int, _ e: Event, _ a: Attempt) -> Bool {
-        for n in positiveSteps where n > s {
-            if alternative(n, e, a) != nil { return true }
-            if steps[n].min > 0 { return false }
+    /// Whether `e` ends a run whose next positive step is `n`: that step accepts it, or,
+    /// past optional steps (min 0), one up to the first that must bind.
+    private mutating func endsRun(next n: Int, _ e: Event, _ a: Attempt) -> Bool {
+        if alternative(n, e, a) != nil { return true }
+        if steps[n].min > 0 { return false }
+        var k = ordinal[n] + 1
+        while k < positiveSteps.count {
+            let m = positiveSteps[k]
+            if alternative(m, e, a) != nil { return true }
+            if steps[m].min > 0 { return false }
+            k += 1
         }
         return false
     }
@@ -273,7 +278,7 @@ struct PatternMatcher: Sendable {
 
         // A quantified step's run ends at the first event the next step accepts — or,
         // past optional next steps, the first step that must bind.
-        if s.isQuantified, let n = next, endsRun(after: j, e, a) {
+        if s.isQuantified, let n = next, endsRun(next: n, e, a) {
             guard a.count >= s.min else { return }
             if steps[n].contiguity == .strict && a.gap { return }
             // The next step takes the event — or, if it is quantified and the event also
@@ -283,7 +288,7 @@ struct PatternMatcher: Sendable {
             let waiting = a
             // When the next step takes the event, its own skip-till-any branch is made
             // there; when it hands the event on, the branch that skips it is made here.
-            let handsOn = steps[n].isQuantified && endsRun(after: n, e, a)
+            let handsOn = steps[n].isQuantified && nextPositive(after: n).map { endsRun(next: $0, e, a) } ?? false
             advance(a, e, &survivors, &completed)
             if steps[n].contiguity == .any, handsOn, var w = ignore(waiting, e) {
                 w.id = newID()
