@@ -11,7 +11,7 @@ struct Vigil: ParsableCommand {
             See docs/language.md for the language.
 
             Exit codes: 0 success, 1 the rules have errors (or a test failed), 2 bad flags or \
-            unreadable paths.
+            unreadable paths, 3 alerts remain spooled for a webhook after `run`'s drain timeout.
             """,
         subcommands: [Check.self, Run.self, Test.self, Explain.self]
     )
