@@ -23,6 +23,12 @@ let package = Package(
             pkgConfig: "libpcre2-8",
             providers: [.apt(["libpcre2-dev"])]
         ),
+        // Debian's libzstd-dev: ZSTD compression of Parquet pages.
+        .systemLibrary(
+            name: "CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]
+        ),
         // The one place that talks to PCRE2: the front end uses it to reject bad
         // regexes at check time, the runtime to match. Keeping it apart lets the
         // runtime match regexes without importing the language front end.
@@ -33,7 +39,7 @@ let package = Package(
         .target(name: "VigilLanguage", dependencies: ["VigilRegex", "VigilText"]),
         .target(name: "VigilRuntime", dependencies: ["VigilRegex", "VigilText"]),
         .target(name: "VigilCompiler", dependencies: ["VigilLanguage", "VigilRuntime"]),
-        .target(name: "VigilLake", dependencies: ["VigilRuntime"]),
+        .target(name: "VigilLake", dependencies: ["VigilRuntime", "CZstd"]),
         .target(name: "VigilConnectors", dependencies: ["VigilRuntime"]),
         // Alert dispatch: channels (stdout, files with rotation, webhooks), routing,
         // the on-disk spool and retries. The only module that talks HTTP.
@@ -75,6 +81,7 @@ let package = Package(
                            .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOHTTP1", package: "swift-nio")]
         ),
+        .testTarget(name: "VigilLakeTests", dependencies: ["VigilLake", "VigilRuntime"]),
         .testTarget(name: "VigilCLITests", dependencies: ["VigilLanguage", "vigil"]),
     ]
 )

@@ -5,6 +5,7 @@ set -euo pipefail
 
 need=()
 pkg-config --exists libpcre2-8 2>/dev/null || need+=(libpcre2-dev)
+pkg-config --exists libzstd 2>/dev/null || need+=(libzstd-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 
 if [ ${#need[@]} -gt 0 ]; then
@@ -14,4 +15,21 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# Python readers the tests check Vigil's Parquet and Delta tables with (real readers,
+# from PyPI), in a venv beside the checkout: .venv-test (kept out of git).
+root="$(cd "$(dirname "$0")/.." && pwd)"
+venv="$root/.venv-test"
+if ! "$venv/bin/python" -c "import pyarrow, deltalake, polars" 2>/dev/null; then
+  echo "setup: creating $venv with pyarrow, deltalake, polars" >&2
+  if ! python3 -m venv "$venv" 2>/dev/null; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq python3-venv >/dev/null
+    python3 -m venv "$venv"
+  fi
+  "$venv/bin/pip" install -q --disable-pip-version-check pyarrow deltalake polars
 fi

@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+import VigilLake
+import VigilRuntime
+
+/// Parquet files Vigil writes, read back by a real reader: pyarrow, from the venv that
+/// `scripts/setup-deps.sh` creates (`.venv-test`). It checks the schema, every value
+/// and null, the codec, and each column chunk's statistics.
+@Suite struct ParquetTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Runs Python from the test venv on `script` with `args`; returns stdout.
+    static func python(_ script: String, _ args: [String]) throws -> String {
+        let python = root.appendingPathComponent(".venv-test/bin/python")
+        guard FileManager.default.isExecutableFile(atPath: python.path) else {
+            Issue.record("no \(python.path): run scripts/setup-deps.sh (scripts/test does) to install pyarrow and deltalake")
+            return ""
+        }
+        let p = Process()
+        p.executableURL = python
+        p.arguments = ["-c", script] + args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(String(decoding: errors, as: UTF8.self))")
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static let columns = [
+        ParquetColumn(name: "id", kind: .int64, nullable: false),
+        ParquetColumn(name: "name", kind: .string),
+        ParquetColumn(name: "amount", kind: .double),
+        ParquetColumn(name: "ok", kind: .bool),
+        ParquetColumn(name: "at", kind: .timestamp),
+    ]
+
+    static func rows(_ n: Int) -> [[Value]] {
+        (0..<n).map { i -> [Value] in
+            let name: Value = i % 7 == 3 ? .null : .string("név-\(i % 13)")
+            let amount: Value = i % 5 == 0 ? .null : .double(Double(i) * 1.5 - 10)
+            let ok: Value = i % 11 == 0 ? .null : .bool(i % 2 == 0)
+            let at: Value = i % 9 == 4 ? .null : .timestamp(1_700_000_000_000 + Int64(i) * 1000)
+            return [.int(Int64(i)), name, amount, ok, at]
+        }
+    }
+
+    static let reader = """
+        import sys, json, pyarrow.parquet as pq
+        f = pq.ParquetFile(sys.argv[1])
+        t = f.read()
+        md = f.metadata
+        def text(v):
+            if v is None: return "null"
+            if isinstance(v, bool): return "true" if v else "false"
+            if hasattr(v, "isoformat"): return v.isoformat()
+            return str(v)
+        out = {"schema": ["%s:%s:%s" % (fl.name, fl.type, "true" if fl.nullable else "false") for fl in t.schema],
+               "rows": t.num_rows, "row_groups": md.num_row_groups,
+               "columns": {c: [text(v) for v in t.column(c).to_pylist()] for c in t.column_names},
+               "codecs": sorted({md.row_group(g).column(c).compression for g in range(md.num_row_groups) for c in range(md.num_columns)}),
+               "stats": [["%s %s %s" % (text(md.row_group(g).column(c).statistics.min), text(md.row_group(g).column(c).statistics.max),
+                                         md.row_group(g).column(c).statistics.null_count)
+                          for c in range(md.num_columns)] for g in range(md.num_row_groups)]}
+        print(json.dumps(out))
+        """
+
+    func roundTrip(_ rows: [[Value]], codec: ParquetCodec, rowGroupRows: Int) throws -> [String: Any] {
+        let writer = ParquetWriter(columns: Self.columns, codec: codec, rowGroupRows: rowGroupRows)
+        let (bytes, _) = try writer.write(rows)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-\(UUID().uuidString).parquet")
+        try Data(bytes).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let out = try Self.python(Self.reader, [url.path])
+        return (try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]) ?? [:]
+    }
+
+    @Test(arguments: [ParquetCodec.zstd, .uncompressed])
+    func pyarrowReadsEveryValueNullAndStatistic(_ codec: ParquetCodec) throws {
+        let rows = Self.rows(2500)
+        let r = try roundTrip(rows, codec: codec, rowGroupRows: 1000)
+        #expect(r["rows"] as? Int == 2500 && r["row_groups"] as? Int == 3)
+        #expect(r["schema"] as? [String] == ["id:int64:false", "name:string:true", "amount:double:true",
+                                              "ok:bool:true", "at:timestamp[us, tz=UTC]:true"])
+        #expect(r["codecs"] as? [String] == [codec == .zstd ? "ZSTD" : "UNCOMPRESSED"])
+        let cols = r["columns"] as? [String: [String]] ?? [:]
+        func text(_ v: Value) -> String {
+            switch v {
+            case .null: return "null"
+            case .int(let n): return String(n)
+            case .string(let s): return s
+            case .double(let d): return "\(d)"
+            case .bool(let b): return b ? "true" : "false"
+            case .timestamp(let ms): return RFC3339.format(ms).replacingOccurrences(of: ".000Z", with: "+00:00")
+            default: return "?"
+            }
+        }
+        var mismatches = 0
+        for (i, row) in rows.enumerated() {
+            let actual = Self.columns.map { cols[$0.name]?[i] ?? "missing" }
+            if row.map(text) != actual {
+                mismatches += 1
+                if mismatches < 3 { Issue.record("row \(i): wrote \(row.map(text)), read \(actual)") }
+            }
+        }
+        #expect(mismatches == 0)
+        // Statistics per row group: min and max of the non-null values, and the null count.
+        let stats = r["stats"] as? [[String]] ?? []
+        let group = rows[0..<1000]
+        func expected(_ c: Int) -> String {
+            let vs = group.map { $0[c] }.filter { !$0.isNull }
+            let sorted = vs.sorted { a, b in
+                if case .string(let x) = a, case .string(let y) = b { return Array(x.utf8).lexicographicallyPrecedes(Array(y.utf8)) }
+                if case .bool(let x) = a, case .bool(let y) = b { return !x && y }
+                return (ValueOps.compare(a, b) ?? 0) < 0
+            }
+            return "\(text(sorted.first!)) \(text(sorted.last!)) \(group.count - vs.count)"
+        }
+        #expect(stats.count == 3)
+        #expect(stats.first == (0..<5).map(expected))
+    }
+
+    @Test func badRowsAreClearErrors() {
+        let writer = ParquetWriter(columns: Self.columns)
+        #expect(throws: ParquetWriter.Failure.self) { try writer.write([[.null, .null, .null, .null, .null]]) }
+        #expect(throws: ParquetWriter.Failure.self) { try writer.write([[.int(1), .int(2), .null, .null, .null]]) }
+        #expect(throws: ParquetWriter.Failure.self) { try writer.write([[.int(1)]]) }
+    }
+
+    @Test func anEmptyFileIsValid() throws {
+        let r = try roundTrip([], codec: .zstd, rowGroupRows: 10)
+        #expect(r["rows"] as? Int == 0)
+    }
+}
