@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "VigilLanguage", dependencies: ["VigilRegex", "VigilText"]),
         .target(name: "VigilRuntime", dependencies: ["VigilRegex", "VigilText"]),
         .target(name: "VigilCompiler", dependencies: ["VigilLanguage", "VigilRuntime"]),
-        .target(name: "VigilLake", dependencies: ["VigilRuntime", "CZstd"]),
+        .target(name: "VigilLake", dependencies: ["VigilRuntime", "VigilText", "CZstd"]),
         .target(name: "VigilConnectors", dependencies: ["VigilRuntime"]),
         // Alert dispatch: channels (stdout, files with rotation, webhooks), routing,
         // the on-disk spool and retries. The only module that talks HTTP.

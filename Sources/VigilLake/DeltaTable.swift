@@ -1,0 +1,163 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import VigilRuntime
+import VigilText
+
+/// A Delta Lake table written by Vigil: Parquet data files and the transaction log
+/// `_delta_log/NNNNNNNNNNNNNNNNNNNN.json` (protocol reader 1 / writer 2), per the Delta
+/// protocol (delta-io/delta PROTOCOL.md). Commits are created exclusively (`link(2)`
+/// refuses an existing name); when another writer got a version first, the commit is
+/// retried at the next one. Each commit of a micro-batch carries a `txn` action (app
+/// id, version): a batch whose version the table already has is skipped, which makes
+/// replays after a crash exactly-once.
+public struct DeltaTable: Sendable {
+    public let path: String
+    public var columns: [ParquetColumn]
+    public var codec: ParquetCodec
+
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    public enum Outcome: Sendable, Equatable {
+        case committed(version: Int64)
+        /// The table already holds this app's batch `version`.
+        case skipped
+    }
+
+    public init(path: String, columns: [ParquetColumn], codec: ParquetCodec = .zstd) {
+        self.path = path
+        self.columns = columns
+        self.codec = codec
+    }
+
+    var log: String { (path as NSString).appendingPathComponent("_delta_log") }
+
+    static func commitName(_ v: Int64) -> String {
+        let s = String(v)
+        return String(repeating: "0", count: max(0, 20 - s.count)) + s + ".json"
+    }
+
+    /// The newest committed version (-1: no table yet).
+    public func latestVersion() -> Int64 {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: log)) ?? []
+        return names.compactMap { $0.hasSuffix(".json") ? Int64($0.dropLast(5)) : nil }.max() ?? -1
+    }
+
+    /// The highest batch version committed for `appId` (nil: none), from the `txn`
+    /// actions of the log.
+    public func transactionVersion(_ appId: String) -> Int64? {
+        var best: Int64?
+        let latest = latestVersion()
+        guard latest >= 0 else { return nil }
+        for v in 0...latest {
+            guard let text = try? String(contentsOfFile: (log as NSString).appendingPathComponent(Self.commitName(v)), encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n") where line.contains("\"txn\"") {
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                      let txn = object["txn"] as? [String: Any], txn["appId"] as? String == appId,
+                      let version = (txn["version"] as? NSNumber)?.int64Value else { continue }
+                best = max(best ?? version, version)
+            }
+        }
+        return best
+    }
+
+    /// Appends `rows` as one data file and one commit, as batch `batch` of `appId`.
+    /// `now`: the commit's timestamp (ms), injectable for deterministic tests.
+    public func append(_ rows: [[Value]], appId: String, batch: Int64, now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) throws(Failure) -> Outcome {
+        if let done = transactionVersion(appId), done >= batch { return .skipped }
+        do { try FileManager.default.createDirectory(atPath: log, withIntermediateDirectories: true) } catch {
+            throw Failure(description: "cannot create \(log): \(error)")
+        }
+        // The data file first: a crash before the commit leaves it unreferenced, and the
+        // table reads as its previous version.
+        let (bytes, stats): ([UInt8], [ParquetWriter.ColumnStats])
+        do { (bytes, stats) = try ParquetWriter(columns: columns, codec: codec).write(rows) } catch {
+            throw Failure(description: error.description)
+        }
+        let file = "part-\(UUID().uuidString.lowercased())-c000.\(codec == .zstd ? "zstd." : "")parquet"
+        let filePath = (path as NSString).appendingPathComponent(file)
+        guard FileManager.default.createFile(atPath: filePath, contents: Data(bytes)) else {
+            throw Failure(description: "cannot write \(filePath)")
+        }
+        var version = latestVersion() + 1
+        while true {
+            var actions: [String] = []
+            if version == 0 {
+                actions.append("{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}")
+                actions.append("{\"metaData\":{\"id\":\(jsonQuote(UUID().uuidString.lowercased())),\"format\":{\"provider\":\"parquet\",\"options\":{}},"
+                               + "\"schemaString\":\(jsonQuote(schemaString)),\"partitionColumns\":[],\"configuration\":{},\"createdTime\":\(now)}}")
+            }
+            actions.append("{\"add\":{\"path\":\(jsonQuote(file)),\"partitionValues\":{},\"size\":\(bytes.count),\"modificationTime\":\(now),"
+                           + "\"dataChange\":true,\"stats\":\(jsonQuote(statsJSON(rows: rows.count, stats)))}}")
+            actions.append("{\"txn\":{\"appId\":\(jsonQuote(appId)),\"version\":\(batch),\"lastUpdated\":\(now)}}")
+            actions.append("{\"commitInfo\":{\"timestamp\":\(now),\"operation\":\"WRITE\",\"operationParameters\":{\"mode\":\"Append\"},\"engineInfo\":\"vigil\"}}")
+            switch commit(version, actions.joined(separator: "\n") + "\n") {
+            case .done: return .committed(version: version)
+            case .taken:
+                // Another writer committed this version: our batch may be in it already.
+                if let done = transactionVersion(appId), done >= batch {
+                    try? FileManager.default.removeItem(atPath: filePath)
+                    return .skipped
+                }
+                version = latestVersion() + 1
+            case .failed(let why):
+                throw Failure(description: why)
+            }
+        }
+    }
+
+    enum CommitResult {
+        case done, taken
+        case failed(String)
+    }
+
+    /// Writes the commit under a temporary name, then links it to its version's name;
+    /// `link` fails when that name exists, so no commit is ever overwritten.
+    func commit(_ version: Int64, _ text: String) -> CommitResult {
+        let final = (log as NSString).appendingPathComponent(Self.commitName(version))
+        let tmp = (log as NSString).appendingPathComponent(".tmp-\(UUID().uuidString).json")
+        guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8)) else { return .failed("cannot write \(tmp)") }
+        defer { unlink(tmp) }
+        if link(tmp, final) == 0 { return .done }
+        return errno == EEXIST ? .taken : .failed("cannot create \(final): \(String(cString: strerror(errno)))")
+    }
+
+    /// The table schema as Delta's JSON (Spark's StructType).
+    var schemaString: String {
+        let fields = columns.map { c -> String in
+            let type: String
+            switch c.kind {
+            case .string: type = "string"
+            case .int64: type = "long"
+            case .double: type = "double"
+            case .bool: type = "boolean"
+            case .timestamp: type = "timestamp"
+            }
+            return "{\"name\":\(jsonQuote(c.name)),\"type\":\"\(type)\",\"nullable\":\(c.nullable),\"metadata\":{}}"
+        }
+        return "{\"type\":\"struct\",\"fields\":[\(fields.joined(separator: ","))]}"
+    }
+
+    /// Per-file statistics for data skipping: numRecords, minValues, maxValues, nullCount.
+    func statsJSON(rows: Int, _ stats: [ParquetWriter.ColumnStats]) -> String {
+        func literal(_ v: Value) -> String {
+            switch v {
+            case .timestamp(let ms): return jsonQuote(RFC3339.format(ms))
+            default: return v.json
+            }
+        }
+        var mins: [String] = [], maxs: [String] = [], nulls: [String] = []
+        for (c, s) in zip(columns, stats) {
+            // Delta keeps no min/max for booleans.
+            if c.kind != .bool, let lo = s.min, let hi = s.max {
+                mins.append("\(jsonQuote(c.name)):\(literal(lo))")
+                maxs.append("\(jsonQuote(c.name)):\(literal(hi))")
+            }
+            nulls.append("\(jsonQuote(c.name)):\(s.nulls)")
+        }
+        return "{\"numRecords\":\(rows),\"minValues\":{\(mins.joined(separator: ","))},\"maxValues\":{\(maxs.joined(separator: ","))},\"nullCount\":{\(nulls.joined(separator: ","))}}"
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+import VigilLake
+import VigilRuntime
+
+/// Delta tables Vigil writes, read by the `deltalake` reader (delta-rs) and pyarrow:
+/// rows, schema, versions, the txn action that makes a replayed batch a no-op, per-file
+/// statistics, and a crash between the data file and the commit.
+@Suite(.serialized) struct DeltaTableTests {
+    static func tempTable() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-delta-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir.appendingPathComponent("gold/revenue")
+    }
+
+    static let columns = [ParquetColumn(name: "country", kind: .string, nullable: false),
+                          ParquetColumn(name: "window_start", kind: .timestamp, nullable: false),
+                          ParquetColumn(name: "payments", kind: .int64),
+                          ParquetColumn(name: "revenue", kind: .double),
+                          ParquetColumn(name: "flagged", kind: .bool)]
+
+    static func batch(_ b: Int) -> [[Value]] {
+        (0..<4).map { i in
+            [.string(["US", "GB", "DE", "FR"][i]), .timestamp(1_700_000_000_000 + Int64(b) * 300_000),
+             i == 3 ? .null : .int(Int64(b * 10 + i)), .double(Double(b) + Double(i) / 4), .bool(i % 2 == 0)]
+        }
+    }
+
+    static let reader = """
+        import sys, json
+        import pyarrow as pa
+        from deltalake import DeltaTable
+        dt = DeltaTable(sys.argv[1])
+        t = dt.to_pyarrow_table().sort_by([("window_start", "ascending"), ("country", "ascending")])
+        adds = pa.table(dt.get_add_actions(flatten=True)).to_pydict()
+        print(json.dumps({
+            "version": dt.version(),
+            "txn": dt.transaction_version(sys.argv[2]),
+            "schema": [f.name + ":" + str(f.type) for f in t.schema],
+            "rows": t.num_rows,
+            "payments": t.column("payments").to_pylist(),
+            "countries": t.column("country").to_pylist(),
+            "files": len(dt.file_uris()),
+            "num_records": [int(x) for x in adds.get("num_records", [])],
+            "min_payments": [None if x is None else int(x) for x in adds.get("min.payments", [])],
+            "null_payments": [int(x) for x in adds.get("null_count.payments", [])],
+        }))
+        """
+
+    func read(_ table: URL, appId: String) throws -> [String: Any] {
+        let out = try ParquetTests.python(Self.reader, [table.path, appId])
+        return (try? JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]) ?? ["raw": out]
+    }
+
+    @Test func appendsAreReadByDeltaRsWithTheirStatistics() throws {
+        let url = try Self.tempTable()
+        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent().deletingLastPathComponent()) }
+        let table = DeltaTable(path: url.path, columns: Self.columns)
+        #expect(try table.append(Self.batch(0), appId: "vigil-test", batch: 1) == .committed(version: 0))
+        #expect(try table.append(Self.batch(1), appId: "vigil-test", batch: 2) == .committed(version: 1))
+        let r = try read(url, appId: "vigil-test")
+        #expect(r["version"] as? Int == 1 && r["txn"] as? Int == 2)
+        #expect(r["schema"] as? [String] == ["country:string", "window_start:timestamp[us, tz=UTC]", "payments:int64",
+                                              "revenue:double", "flagged:bool"])
+        #expect(r["rows"] as? Int == 8 && r["files"] as? Int == 2)
+        #expect(r["countries"] as? [String] == ["DE", "FR", "GB", "US", "DE", "FR", "GB", "US"])
+        #expect((r["payments"] as? [Any])?.map { "\($0)" } == ["2", "<null>", "1", "0", "12", "<null>", "11", "10"])
+        #expect(r["num_records"] as? [Int] == [4, 4])
+        #expect((r["min_payments"] as? [Int])?.sorted() == [0, 10] && r["null_payments"] as? [Int] == [1, 1], "\(r)")
+        // Every commit file was created once, with protocol and metaData first.
+        let first = try String(contentsOfFile: url.appendingPathComponent("_delta_log/00000000000000000000.json").path, encoding: .utf8)
+        #expect(first.hasPrefix("{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}\n{\"metaData\":"))
+    }
+
+    @Test func aReplayedBatchIsSkippedAndANewRunIsNot() throws {
+        let url = try Self.tempTable()
+        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent().deletingLastPathComponent()) }
+        let table = DeltaTable(path: url.path, columns: Self.columns)
+        #expect(try table.append(Self.batch(0), appId: "det-a", batch: 1) == .committed(version: 0))
+        #expect(try table.append(Self.batch(0), appId: "det-a", batch: 1) == .skipped)
+        // Another detector (app id) writing its own batch 1 is not skipped.
+        #expect(try table.append(Self.batch(1), appId: "det-b", batch: 1) == .committed(version: 1))
+        let r = try read(url, appId: "det-a")
+        #expect(r["rows"] as? Int == 8 && r["txn"] as? Int == 1)
+    }
+
+    @Test func aCrashBeforeTheCommitLeavesThePreviousVersion() throws {
+        let url = try Self.tempTable()
+        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent().deletingLastPathComponent()) }
+        let table = DeltaTable(path: url.path, columns: Self.columns)
+        #expect(try table.append(Self.batch(0), appId: "a", batch: 1) == .committed(version: 0))
+        // A writer that died after writing its data file: the file is there, no commit.
+        let (bytes, _) = try ParquetWriter(columns: Self.columns).write(Self.batch(1))
+        try Data(bytes).write(to: url.appendingPathComponent("part-orphan-c000.zstd.parquet"))
+        var r = try read(url, appId: "a")
+        #expect(r["version"] as? Int == 0 && r["rows"] as? Int == 4 && r["files"] as? Int == 1)
+        // The replay of that batch commits it once.
+        #expect(try table.append(Self.batch(1), appId: "a", batch: 2) == .committed(version: 1))
+        #expect(try table.append(Self.batch(1), appId: "a", batch: 2) == .skipped)
+        r = try read(url, appId: "a")
+        #expect(r["rows"] as? Int == 8 && r["txn"] as? Int == 2)
+    }
+
+    @Test func aTakenVersionIsRetriedAtTheNext() throws {
+        let url = try Self.tempTable()
+        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent().deletingLastPathComponent()) }
+        let a = DeltaTable(path: url.path, columns: Self.columns)
+        #expect(try a.append(Self.batch(0), appId: "a", batch: 1) == .committed(version: 0))
+        // Two writers race for version 1 from many threads: each commit lands once, in
+        // its own version, and none overwrites another.
+        let results = Locked<[DeltaTable.Outcome]>([])
+        DispatchQueue.concurrentPerform(iterations: 8) { i in
+            let outcome = try? a.append(Self.batch(i + 1), appId: "w\(i)", batch: 1)
+            results.update { $0.append(outcome ?? .skipped) }
+        }
+        let versions = results.value.compactMap { if case .committed(let v) = $0 { v } else { nil } }.sorted()
+        #expect(versions == Array(1...8))
+        let r = try read(url, appId: "w3")
+        #expect(r["version"] as? Int == 8 && r["rows"] as? Int == 36 && r["txn"] as? Int == 1)
+    }
+}
+
+final class Locked<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var v: T
+    init(_ v: T) { self.v = v }
+    var value: T { lock.lock(); defer { lock.unlock() }; return v }
+    func update(_ f: (inout T) -> Void) { lock.lock(); f(&v); lock.unlock() }
+}
