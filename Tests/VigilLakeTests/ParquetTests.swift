@@ -134,4 +134,31 @@ import VigilRuntime
         let r = try roundTrip([], codec: .zstd, rowGroupRows: 10)
         #expect(r["rows"] as? Int == 0)
     }
+
+    /// What the writer writes, the reader reads back exactly (it is what merges use).
+    @Test(arguments: [ParquetCodec.zstd, .uncompressed])
+    func theReaderReadsWhatTheWriterWrote(_ codec: ParquetCodec) throws {
+        let rows = Self.rows(2500)
+        let (bytes, _) = try ParquetWriter(columns: Self.columns, codec: codec, rowGroupRows: 700).write(rows)
+        let back = try ParquetReader.read(bytes)
+        #expect(back.columns == Self.columns)
+        #expect(back.rows.count == rows.count)
+        #expect(back.rows.map { $0.map(\.json) } == rows.map { $0.map(\.json) })
+        #expect(throws: ParquetReader.Failure.self) { try ParquetReader.read(Array(bytes.dropLast(3))) }
+        #expect(throws: ParquetReader.Failure.self) { try ParquetReader.read(Array("PAR1 nothing here PAR1".utf8)) }
+    }
+
+    /// A file pyarrow wrote (dictionary encoding off, so PLAIN) reads back too.
+    @Test func theReaderReadsPyarrowFiles() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("pyarrow-\(UUID().uuidString).parquet")
+        defer { try? FileManager.default.removeItem(at: url) }
+        _ = try Self.python("""
+            import sys, pyarrow as pa, pyarrow.parquet as pq
+            t = pa.table({"id": pa.array([1, 2, None], pa.int64()), "name": ["a", None, "ccc"], "x": [0.5, None, -1.0],
+                          "ok": [True, False, None]})
+            pq.write_table(t, sys.argv[1], use_dictionary=False, compression="zstd", data_page_version="1.0")
+            """, [url.path])
+        let back = try ParquetReader.read([UInt8](try Data(contentsOf: url)))
+        #expect(back.rows.map { $0.map(\.json) } == [["1", "\"a\"", "0.5", "true"], ["2", "null", "null", "false"], ["null", "\"ccc\"", "-1.0", "null"]])
+    }
 }
