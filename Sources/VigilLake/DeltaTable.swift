@@ -68,11 +68,18 @@ public struct DeltaTable: Sendable {
     /// `now`: the commit's timestamp (ms), injectable for deterministic tests.
     public func append(_ rows: [[Value]], appId: String, batch: Int64, now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) throws(Failure) -> Outcome {
         if let done = transactionVersion(appId), done >= batch { return .skipped }
+        // The data file first: a crash before the commit leaves it unreferenced, and the
+        // table reads as its previous version.
+        let add = try writeFile(rows)
+        // Appends never conflict: another writer's commit only moves this one on.
+        return try commitActions([], adds: [add], appId: appId, batch: batch, now: now, operation: "WRITE", rebase: true)!
+    }
+
+    /// Writes one data file; returns its name, size and statistics JSON.
+    func writeFile(_ rows: [[Value]]) throws(Failure) -> (file: String, size: Int, stats: String) {
         do { try FileManager.default.createDirectory(atPath: log, withIntermediateDirectories: true) } catch {
             throw Failure(description: "cannot create \(log): \(error)")
         }
-        // The data file first: a crash before the commit leaves it unreferenced, and the
-        // table reads as its previous version.
         let (bytes, stats): ([UInt8], [ParquetWriter.ColumnStats])
         do { (bytes, stats) = try ParquetWriter(columns: columns, codec: codec).write(rows) } catch {
             throw Failure(description: error.description)
@@ -82,31 +89,50 @@ public struct DeltaTable: Sendable {
         guard FileManager.default.createFile(atPath: filePath, contents: Data(bytes)) else {
             throw Failure(description: "cannot write \(filePath)")
         }
+        return (file, bytes.count, statsJSON(rows: rows.count, stats))
+    }
+
+    /// Commits `actions` and `adds` with the batch's `txn`. When another writer took the
+    /// version: if it committed this batch, `.skipped`; with `rebase` the commit moves to
+    /// the next version; otherwise nil (the caller recomputes, e.g. a merge whose files
+    /// may have changed).
+    func commitActions(_ actions: [String], adds: [(file: String, size: Int, stats: String)], appId: String, batch: Int64,
+                       now: Int64, operation: String, rebase: Bool) throws(Failure) -> Outcome? {
         var version = latestVersion() + 1
         while true {
-            var actions: [String] = []
+            var lines: [String] = []
             if version == 0 {
-                actions.append("{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}")
-                actions.append("{\"metaData\":{\"id\":\(jsonQuote(UUID().uuidString.lowercased())),\"format\":{\"provider\":\"parquet\",\"options\":{}},"
-                               + "\"schemaString\":\(jsonQuote(schemaString)),\"partitionColumns\":[],\"configuration\":{},\"createdTime\":\(now)}}")
+                lines.append("{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}")
+                lines.append("{\"metaData\":{\"id\":\(jsonQuote(UUID().uuidString.lowercased())),\"format\":{\"provider\":\"parquet\",\"options\":{}},"
+                             + "\"schemaString\":\(jsonQuote(schemaString)),\"partitionColumns\":[],\"configuration\":{},\"createdTime\":\(now)}}")
             }
-            actions.append("{\"add\":{\"path\":\(jsonQuote(file)),\"partitionValues\":{},\"size\":\(bytes.count),\"modificationTime\":\(now),"
-                           + "\"dataChange\":true,\"stats\":\(jsonQuote(statsJSON(rows: rows.count, stats)))}}")
-            actions.append("{\"txn\":{\"appId\":\(jsonQuote(appId)),\"version\":\(batch),\"lastUpdated\":\(now)}}")
-            actions.append("{\"commitInfo\":{\"timestamp\":\(now),\"operation\":\"WRITE\",\"operationParameters\":{\"mode\":\"Append\"},\"engineInfo\":\"vigil\"}}")
-            switch commit(version, actions.joined(separator: "\n") + "\n") {
+            lines += actions
+            for a in adds {
+                lines.append("{\"add\":{\"path\":\(jsonQuote(a.file)),\"partitionValues\":{},\"size\":\(a.size),\"modificationTime\":\(now),"
+                             + "\"dataChange\":true,\"stats\":\(jsonQuote(a.stats))}}")
+            }
+            lines.append("{\"txn\":{\"appId\":\(jsonQuote(appId)),\"version\":\(batch),\"lastUpdated\":\(now)}}")
+            lines.append("{\"commitInfo\":{\"timestamp\":\(now),\"operation\":\"\(operation)\",\"operationParameters\":{},\"engineInfo\":\"vigil\"}}")
+            switch commit(version, lines.joined(separator: "\n") + "\n") {
             case .done: return .committed(version: version)
             case .taken:
-                // Another writer committed this version: our batch may be in it already.
                 if let done = transactionVersion(appId), done >= batch {
-                    try? FileManager.default.removeItem(atPath: filePath)
+                    removeFiles(adds.map(\.file))
                     return .skipped
+                }
+                guard rebase else {
+                    removeFiles(adds.map(\.file))
+                    return nil
                 }
                 version = latestVersion() + 1
             case .failed(let why):
                 throw Failure(description: why)
             }
         }
+    }
+
+    func removeFiles(_ names: [String]) {
+        for n in names { try? FileManager.default.removeItem(atPath: (path as NSString).appendingPathComponent(n)) }
     }
 
     enum CommitResult {

@@ -120,6 +120,63 @@ import VigilRuntime
     }
 }
 
+/// Merge on keys, copy-on-write pruned by file statistics, checked row by row with
+/// delta-rs.
+@Suite(.serialized) struct DeltaMergeTests {
+    static let columns = [ParquetColumn(name: "id", kind: .int64, nullable: false), ParquetColumn(name: "name", kind: .string),
+                          ParquetColumn(name: "score", kind: .double)]
+
+    static let reader = """
+        import sys, json
+        from deltalake import DeltaTable
+        dt = DeltaTable(sys.argv[1])
+        t = dt.to_pyarrow_table().sort_by("id")
+        print(json.dumps({"version": dt.version(), "ids": t.column("id").to_pylist(), "names": t.column("name").to_pylist(),
+                          "files": len(dt.file_uris())}))
+        """
+
+    @Test func upsertsRewriteOnlyTheFilesWhoseKeysOverlap() throws {
+        let url = try DeltaTableTests.tempTable()
+        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent().deletingLastPathComponent()) }
+        let table = DeltaTable(path: url.path, columns: Self.columns)
+        // Ten files of 100 ids each: 0-99, 100-199, ...
+        for f in 0..<10 {
+            let rows: [[Value]] = (0..<100).map { i in [.int(Int64(f * 100 + i)), .string("v0-\(f * 100 + i)"), .double(Double(i))] }
+            _ = try table.append(rows, appId: "load", batch: Int64(f + 1))
+        }
+        // Update ids 150-159 and 420, insert 1000-1004, delete 777.
+        var batch: [[Value]] = (150..<160).map { [.int(Int64($0)), .string("v1-\($0)"), .double(1)] }
+        batch.append([.int(420), .string("v1-420"), .null])
+        batch += (1000..<1005).map { [.int(Int64($0)), .string("v1-\($0)"), .double(2)] }
+        let r = try table.merge(batch, deletes: [[.int(777)]], on: ["id"], appId: "det", batch: 1)
+        #expect(r.outcome == .committed(version: 10))
+        // The batch spans ids 150-1004, so the statistics rule out only file 0-99.
+        #expect(r.filesTotal == 10 && r.filesRead == 9 && r.filesRewritten == 3)
+        #expect(try table.merge(batch, on: ["id"], appId: "det", batch: 1).outcome == .skipped)
+        let out = try ParquetTests.python(Self.reader, [url.path])
+        let t = (try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]) ?? [:]
+        var expected: [Int: String] = [:]
+        for i in 0..<1000 { expected[i] = "v0-\(i)" }
+        for row in batch { if case .int(let id) = row[0], case .string(let n) = row[1] { expected[Int(id)] = n } }
+        expected[777] = nil
+        let ids = (t["ids"] as? [Int]) ?? []
+        let names = (t["names"] as? [String]) ?? []
+        #expect(ids == expected.keys.sorted())
+        #expect(names == expected.keys.sorted().map { expected[$0]! })
+        // 10 files, 3 rewritten into one file of survivors, plus the batch's file.
+        #expect(t["files"] as? Int == 9)
+    }
+
+    @Test func aMergeIntoATableWithoutFilesInserts() throws {
+        let url = try DeltaTableTests.tempTable()
+        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent().deletingLastPathComponent()) }
+        let table = DeltaTable(path: url.path, columns: Self.columns)
+        let r = try table.merge([[.int(1), .string("a"), .double(1)]], on: ["id"], appId: "d", batch: 1)
+        #expect(r.outcome == .committed(version: 0) && r.filesRead == 0 && r.filesRewritten == 0 && r.filesTotal == 0)
+        #expect(throws: DeltaTable.Failure.self) { try table.merge([], on: ["nope"], appId: "d", batch: 2) }
+    }
+}
+
 final class Locked<T>: @unchecked Sendable {
     private let lock = NSLock()
     private var v: T
