@@ -58,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilLanguage", "VigilCompiler", "VigilRuntime", "VigilConnectors", "VigilTesting", "VigilDispatch",
+                "VigilLanguage", "VigilCompiler", "VigilRuntime", "VigilConnectors", "VigilTesting", "VigilDispatch", "VigilLake",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -57,7 +57,7 @@ def read_events(path):
 
 def run_rows(binary, rules, events, tmp, tag):
     rows, late = os.path.join(tmp, f"{tag}.rows"), os.path.join(tmp, f"{tag}.late")
-    subprocess.run([binary, "run", rules, "--input", f"events={events}", "--alerts", os.devnull,
+    subprocess.run([binary, "run", rules, "--input", f"events={events}", "--alerts", os.devnull, "--lake", os.path.join(tmp, "lake-" + tag),
                     "--rows", rows, "--late", late], check=True, capture_output=True, text=True)
     table = {}
     for line in open(rows):

@@ -23,6 +23,9 @@ public enum Compiler {
                         ?? .field(stream: stream, slot: streams[stream].slot(of: field)!)
                 })
             }
+            if case .pattern = r.kind, let out = r.output {
+                notRun.append((r.name, "runs, but its detections table `\(out.table)` is not written yet (issue 7): alerts only"))
+            }
             switch r.kind {
             case .pattern(let p):
                 var rule = compilePattern(r, p, streams)
@@ -72,6 +75,15 @@ public enum Compiler {
             if case .session = kind { session = true } else { session = false }
             rows = RowOutput(table: output?.table ?? name, keyColumns: key.map { $0.name.split(separator: ".").joined(separator: "_") },
                              session: session, selected: select.map { ($0.name, c.compile($0.expr), ExprPrinter.print($0.expr)) })
+            let field = { (t: ValueType) in FieldType(rawValue: t.rawValue) }
+            rows?.types = key.map { field($0.type) } + (session ? [.timestamp, .timestamp, .int] : [.timestamp, .timestamp])
+                + select.map { field($0.expr.type) }
+            rows?.intoTable = output != nil
+            switch output?.mode {
+            case .merge(let keys)?: rows?.mode = .merge(on: keys)
+            case .scd2(let keys)?: rows?.mode = .scd2(on: keys)
+            default: rows?.mode = .append
+            }
         }
         var rule = WindowRule(name: name, severity: severity, tags: tags, stream: stream,
                           keySlots: key.map { schema.slot(of: $0.name)! }, keyNames: key.map(\.name), kind: kind,

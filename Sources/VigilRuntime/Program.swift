@@ -231,6 +231,18 @@ public struct RowOutput: Sendable {
     public var select: [CompiledExpr]
     /// Source-like text of each selected expression, for dumps.
     public var selectTexts: [String]
+    /// Each column's type (nil: only ever null), for table schemas.
+    public var types: [FieldType?] = []
+    /// How the table takes the rows.
+    public var mode: WriteMode = .append
+    /// Whether the declaration names a table (`into table`), rather than only selecting.
+    public var intoTable = false
+
+    public enum WriteMode: Sendable, Hashable {
+        case append
+        case merge(on: [String])
+        case scd2(on: [String])
+    }
 
     /// The columns every row of a window (or session) has after its key, in the order
     /// `WindowOperator` writes them.

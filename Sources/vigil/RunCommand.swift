@@ -3,6 +3,7 @@ import Foundation
 import VigilCompiler
 import VigilConnectors
 import VigilDispatch
+import VigilLake
 import VigilLanguage
 import VigilRuntime
 
@@ -72,6 +73,15 @@ struct Run: ParsableCommand {
 
     @Option(help: "Write the rows of windows, sessions and aggregates here (JSON Lines).")
     var rows: String?
+
+    @Option(help: "Root of the lakehouse: `into table a.b` writes the Delta table <lake>/a/b.")
+    var lake: String = "lake"
+
+    @Option(help: "Names this detector in the tables' transactions (default: derived from the lake path and the rules).")
+    var detectorId: String?
+
+    @Option(help: "Commit a table's rows every this many rows (and at the end of the input).")
+    var commitRows: Int = 100_000
 
     @Option(help: "Write undecodable lines here (JSON Lines; default stderr).")
     var deadLetter: String?
@@ -157,6 +167,20 @@ struct Run: ParsableCommand {
             throw ExitCode(2)
         }
         let dispatcher = outputs.dispatcher
+        // Delta tables for the rows of windows, sessions and aggregates with `into table`.
+        var sinks: [String: TableSink] = [:]
+        var sinkOrder: [String] = []
+        let appId = detectorId ?? Self.detectorID(lake: lake, rules: files)
+        for w in program.windows {
+            guard let r = w.rows, r.intoTable, sinks[r.table] == nil else { continue }
+            do {
+                sinks[r.table] = try TableSink(lake: lake, output: r, appId: appId, batchRows: commitRows)
+                sinkOrder.append(r.table)
+            } catch {
+                stderr.write("note: \(error.description); its rows go to --rows only\n")
+            }
+        }
+        var sinkError: String?
         let matchedMode = matched ?? outputs.config?.matched ?? .full
         // A default suppression from the configuration, for rules without their own.
         if let ms = outputs.config?.suppressMs {
@@ -194,6 +218,9 @@ struct Run: ParsableCommand {
                 case .alert(let a):
                     dispatcher.send(DispatchAlert(a, streams: program.streams, matched: matchedMode))
                 case .row(let row):
+                    if let sink = sinks[row.table], sinkError == nil {
+                        do { try sink.add(row) } catch { sinkError = error.description }
+                    }
                     guard let rowOut else { continue }
                     writer.bytes.removeAll(keepingCapacity: true)
                     row.write(to: &writer)
@@ -297,7 +324,20 @@ struct Run: ParsableCommand {
         rowOut?.flush()
         deadOut.flush()
         lateOut.flush()
+        for name in sinkOrder where sinkError == nil {
+            do { try sinks[name]!.commit() } catch { sinkError = error.description }
+        }
         let s = detector.stats
+        for name in sinkOrder {
+            let t = sinks[name]!
+            stderr.write("table `\(name)` (\(t.table.path)): \(t.rowsWritten) row\(t.rowsWritten == 1 ? "" : "s") in \(t.commits) commit\(t.commits == 1 ? "" : "s")"
+                         + (t.filesRewritten > 0 ? ", \(t.filesRewritten) files rewritten by merges" : "") + "\n")
+        }
+        if let sinkError {
+            stderr.write("error: \(sinkError)\n")
+            try finishDispatch(outputs, drainMs: drainMs, stderr: stderr)
+            throw ExitCode(2)
+        }
         // Suppression folds alerts; it never drops one without saying so.
         for (rule, n) in s.suppressed.sorted(by: { $0.key < $1.key }) {
             stderr.write("note: `\(rule)`: \(n) alert\(n == 1 ? "" : "s") suppressed; each emitted alert says how many it folded (\"suppressed\")\n")
@@ -334,6 +374,15 @@ struct Run: ParsableCommand {
 extension EventSource.Format: ExpressibleByArgument {}
 
 extension Run {
+    /// The default detector id: the lake path and the rule files' contents, hashed, so a
+    /// detector keeps its id across runs and another rule set gets another.
+    static func detectorID(lake: String, rules: [SourceFile]) -> String {
+        var h = FNV1a()
+        h.add((lake as NSString).standardizingPath)
+        for f in rules.sorted(by: { $0.path < $1.path }) { h.add(f.bytes) }
+        return "vigil-\(h.hex)"
+    }
+
     /// Regular files are replayed; anything else (stdin, a pipe, a FIFO) is followed live.
     static func isRegularFile(_ path: String) -> Bool {
         guard path != "-" else { return false }

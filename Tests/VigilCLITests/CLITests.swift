@@ -24,10 +24,13 @@ import Testing
         var stderr: String
     }
 
+    /// Where `vigil run` writes its tables in tests (never into the checkout).
+    static let lake = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-cli-lake-\(getpid())").path
+
     static func run(_ args: [String], env: [String: String] = [:]) throws -> Run {
         let p = Process()
         p.executableURL = binary
-        p.arguments = args
+        p.arguments = args.first == "run" && !args.contains("--lake") ? args + ["--lake", lake + "/\(UUID().uuidString)"] : args
         p.currentDirectoryURL = root
         var environment = ProcessInfo.processInfo.environment
         environment["NO_COLOR"] = nil
@@ -289,6 +292,49 @@ import Testing
         let us = objects.first { ($0["row"] as? [String: Any])?["country"] as? String == "US" }?["row"] as? [String: Any] ?? [:]
         #expect(us["payments"] as? Int == 3 && us["window_end"] as? Int == 1_699_999_800_000 + 300_000)
         #expect(us.keys.sorted() == ["cards", "country", "p95_amount", "payments", "revenue", "window_end", "window_start"])
+    }
+
+    /// The rows of `into table` outputs land in Delta tables under `--lake`, read back by
+    /// delta-rs: append and merge tables, and a second run that merges into the first.
+    @Test func tablesLandInTheLake() throws {
+        let lake = Self.lake + "/tables"
+        defer { try? FileManager.default.removeItem(atPath: lake) }
+        let r = try Self.run(["run", "rules/", "--lake", lake] + Self.sampleInputs)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("table `gold.revenue_5m` (\(lake)/gold/revenue_5m): 7 rows in 1 commit"), "\(r.stderr)")
+        let again = try Self.run(["run", "rules/payments.vigil", "--lake", lake, "--input", "payments=samples/payments.jsonl"])
+        #expect(again.stderr.contains("7 rows in 1 commit, 1 files rewritten by merges"), "\(again.stderr)")
+        let python = Self.root.appendingPathComponent(".venv-test/bin/python").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: python)
+        p.arguments = ["-c", """
+            import sys, json
+            from deltalake import DeltaTable
+            out = {}
+            for t in ["revenue_5m", "sessions_by_os", "sensor_hourly", "abandoned_carts"]:
+                dt = DeltaTable(sys.argv[1] + "/gold/" + t)
+                tb = dt.to_pyarrow_table()
+                out[t] = [dt.version(), tb.num_rows, tb.schema.names]
+            us = [r for r in DeltaTable(sys.argv[1] + "/gold/revenue_5m").to_pyarrow_table().to_pylist() if r["country"] == "US"]
+            out["us"] = sorted(r["payments"] for r in us)
+            print(json.dumps(out))
+            sys.stdout.flush()
+            import os
+            os._exit(0)  # delta-rs can abort in interpreter teardown; the output is complete
+            """, lake]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let t = (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+        // The merge table kept one row per (country, window_start); the others appended once.
+        #expect((t["revenue_5m"] as? [Any]).map { "\($0[0]) \($0[1])" } == "1 7", "\(t)")
+        #expect((t["revenue_5m"] as? [Any])?[2] as? [String] == ["country", "window_start", "window_end", "payments", "revenue", "p95_amount", "cards"])
+        #expect((t["sessions_by_os"] as? [Any]).map { "\($0[0]) \($0[1])" } == "0 3")
+        #expect((t["sensor_hourly"] as? [Any]).map { "\($0[0]) \($0[1])" } == "0 2")
+        #expect((t["abandoned_carts"] as? [Any]).map { "\($0[0]) \($0[1])" } == "0 1")
+        #expect(t["us"] as? [Int] == [1, 3])
     }
 
     /// Same input, same bytes: alert files are byte-identical across runs.

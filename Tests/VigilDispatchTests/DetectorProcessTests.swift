@@ -37,7 +37,8 @@ import VigilDispatch
     /// The ids a plain run writes.
     static func expectedIDs(_ dir: URL) throws -> [String] {
         let file = dir.appendingPathComponent("plain.jsonl")
-        let p = try launch(["run", "rules/", "--alerts", file.path] + inputs, stderr: dir.appendingPathComponent("plain.err"))
+        let p = try launch(["run", "rules/", "--alerts", file.path, "--lake", dir.appendingPathComponent("lake0").path] + inputs,
+                           stderr: dir.appendingPathComponent("plain.err"))
         p.waitUntilExit()
         return try String(contentsOf: file, encoding: .utf8).split(separator: "\n").compactMap {
             (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["id"] as? String
@@ -53,7 +54,7 @@ import VigilDispatch
         let port = try server.start()
         server.stop()
         let spool = dir.appendingPathComponent("spool").path
-        let args = ["run", "rules/", "--webhook", "http://127.0.0.1:\(port)/hook", "--spool", spool,
+        let args = ["run", "rules/", "--webhook", "http://127.0.0.1:\(port)/hook", "--spool", spool, "--lake", dir.appendingPathComponent("lake").path,
                     "--alerts", dir.appendingPathComponent("a.jsonl").path, "--retry-max-delay", "100ms"] + Self.inputs
         // Down: the detector replays everything, then waits to deliver; kill -9 it there.
         let first = try Self.launch(args + ["--drain-timeout", "60s"], stderr: dir.appendingPathComponent("1.err"))
