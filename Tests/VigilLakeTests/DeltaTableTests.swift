@@ -75,6 +75,31 @@ import VigilRuntime
         #expect(first.hasPrefix("{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}\n{\"metaData\":"))
     }
 
+    /// The log's actions, locked as a golden with ids, file names and sizes normalized
+    /// (timestamps are passed in). Re-record with VIGIL_BLESS=1 and review.
+    @Test func logActionsGolden() throws {
+        let url = try Self.tempTable()
+        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent().deletingLastPathComponent()) }
+        let table = DeltaTable(path: url.path, columns: Self.columns)
+        _ = try table.append(Self.batch(0), appId: "golden", batch: 1, now: 1_700_000_000_000)
+        _ = try table.merge(Self.batch(1), on: ["country"], appId: "golden", batch: 2, now: 1_700_000_060_000)
+        var text = ""
+        for v in 0...1 {
+            let name = String(repeating: "0", count: 19) + "\(v).json"
+            text += "# \(name)\n" + (try String(contentsOf: url.appendingPathComponent("_delta_log/\(name)"), encoding: .utf8))
+        }
+        let normalized = text
+            .replacingOccurrences(of: #"part-[0-9a-f-]{36}-c000"#, with: "part-<uuid>-c000", options: .regularExpression)
+            .replacingOccurrences(of: #""id":"[0-9a-f-]{36}""#, with: "\"id\":\"<uuid>\"", options: .regularExpression)
+            .replacingOccurrences(of: #""size":[0-9]+"#, with: "\"size\":<n>", options: .regularExpression)
+        let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("delta-log.golden")
+        if ProcessInfo.processInfo.environment["VIGIL_BLESS"] == "1" {
+            try normalized.write(to: golden, atomically: true, encoding: .utf8)
+        }
+        let expected = (try? String(contentsOf: golden, encoding: .utf8)) ?? "<missing golden: run VIGIL_BLESS=1>"
+        #expect(normalized == expected, "the _delta_log actions changed; re-record with VIGIL_BLESS=1 and review")
+    }
+
     @Test func aReplayedBatchIsSkippedAndANewRunIsNot() throws {
         let url = try Self.tempTable()
         defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent().deletingLastPathComponent()) }
