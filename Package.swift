@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "VigilLanguage", targets: ["VigilLanguage"]),
         .library(name: "VigilCompiler", targets: ["VigilCompiler"]),
         .library(name: "VigilRuntime", targets: ["VigilRuntime"]),
+        .library(name: "VigilLake", targets: ["VigilLake"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

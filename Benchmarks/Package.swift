@@ -34,6 +34,16 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
         .executableTarget(
+            name: "Lake",
+            dependencies: [
+                .product(name: "VigilLake", package: "Vigil"),
+                .product(name: "VigilRuntime", package: "Vigil"),
+                .product(name: "Benchmark", package: "package-benchmark"),
+            ],
+            path: "Benchmarks/Lake",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+        .executableTarget(
             name: "FrontEnd",
             dependencies: [
                 .product(name: "VigilLanguage", package: "Vigil"),
