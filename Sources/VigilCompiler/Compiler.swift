@@ -23,9 +23,6 @@ public enum Compiler {
                         ?? .field(stream: stream, slot: streams[stream].slot(of: field)!)
                 })
             }
-            if case .pattern = r.kind, let out = r.output {
-                notRun.append((r.name, "runs, but its detections table `\(out.table)` is not written yet (issue 7): alerts only"))
-            }
             switch r.kind {
             case .pattern(let p):
                 var rule = compilePattern(r, p, streams)
@@ -194,7 +191,21 @@ public enum Compiler {
             case .value(let e): return .value(templateCompiler.compile(e))
             }
         })
-        return PatternRule(name: r.name, severity: r.severity, tags: r.tags, streams: streamIDs, keySlots: keySlots,
-                           keyNames: r.key.map(\.name), pattern: pattern, message: message, hasAlert: r.alert != nil)
+        var rule = PatternRule(name: r.name, severity: r.severity, tags: r.tags, streams: streamIDs, keySlots: keySlots,
+                               keyNames: r.key.map(\.name), pattern: pattern, message: message, hasAlert: r.alert != nil)
+        if let out = r.output {
+            var rows = RowOutput(detectionsTable: out.table, keyColumns: r.key.map { $0.name.split(separator: ".").joined(separator: "_") },
+                                 selected: r.select.map { ($0.name, templateCompiler.compile($0.expr), ExprPrinter.print($0.expr)) })
+            let field = { (t: ValueType) in FieldType(rawValue: t.rawValue) }
+            rows.types = [.string, .string, .string, .timestamp] + r.key.map { field($0.type) } + [.string] + r.select.map { field($0.expr.type) }
+            rows.intoTable = true
+            switch out.mode {
+            case .merge(let keys): rows.mode = .merge(on: keys)
+            case .scd2(let keys): rows.mode = .scd2(on: keys)
+            case .append: rows.mode = .append
+            }
+            rule.rows = rows
+        }
+        return rule
     }
 }

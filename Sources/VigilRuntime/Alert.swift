@@ -67,6 +67,17 @@ public struct FNV1a: Sendable {
 }
 
 extension Match {
+    /// The match as a row of its rule's detections table: the alert's id, rule,
+    /// severity, detection time, key and message, then the selected columns.
+    public func detectionRow(_ alert: Alert, _ rows: RowOutput) -> Row {
+        let ctx = EvalContext(event: trigger ?? bound.last, bound: bound, key: key, detectedAt: detectedAt)
+        var values: [Value] = [.string(alert.id), .string(alert.rule), .string(alert.severity), .timestamp(detectedAt)]
+        values += key
+        values.append(.string(alert.message))
+        for e in rows.select { values.append(e(ctx)) }
+        return Row(table: rows.table, rule: alert.rule, op: .upsert, version: 1, columns: rows.columns, values: values)
+    }
+
     /// Renders the match as an alert of `rule`. The id derives from the rule, the key and
     /// the identities (input, line) of the matched events.
     public func alert(_ rule: PatternRule) -> Alert {

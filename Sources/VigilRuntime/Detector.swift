@@ -297,12 +297,18 @@ public struct Detector: Sendable {
             }
             counters.partialMatches += matchers[r].stats.partialMatches - openNow
         }
-        let first = out.count
-        for match in matches where program.rules[r].hasAlert {
-            out.append(.alert(match.alert(program.rules[r])))
+        if !matches.isEmpty {
+            let first = out.count
+            let rule = program.rules[r]
+            for match in matches where rule.hasAlert || rule.rows != nil {
+                let alert = match.alert(rule)
+                // Every match is a row of the detections table; suppression is about alerts.
+                if let rows = rule.rows { out.append(.row(match.detectionRow(alert, rows))) }
+                if rule.hasAlert { out.append(.alert(alert)) }
+            }
+            suppress(rule: r, &out, from: first)
+            count(out[first...])
         }
-        suppress(rule: r, &out, from: first)
-        counters.alerts += out.count - first
         if suppressors[r] != nil, w != Int64.min { suppressors[r]!.reclaim(before: w, period: suppression(ofRule: r)!.periodMs) }
     }
 

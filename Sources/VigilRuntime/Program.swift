@@ -189,6 +189,8 @@ public struct PatternRule: Sendable {
     public var message: MessageTemplate
     public var hasAlert: Bool
     public var suppress: Suppression?
+    /// The detections table (`into table`): a row per match.
+    public var rows: RowOutput?
 
     public init(name: String, severity: String, tags: [String], streams: [Int], keySlots: [Int: [Int]],
                 keyNames: [String], pattern: CompiledPattern, message: MessageTemplate, hasAlert: Bool) {
@@ -254,6 +256,18 @@ public struct RowOutput: Sendable {
     public init(table: String, keyColumns: [String], session: Bool, selected: [(name: String, code: CompiledExpr, text: String)]) {
         self.table = table
         self.columns = keyColumns + Self.boundColumns(session: session) + selected.map(\.name)
+        self.select = selected.map(\.code)
+        self.selectTexts = selected.map(\.text)
+    }
+
+    /// The columns every detection row of a pattern rule has before its key.
+    public static let detectionColumns = ["id", "rule", "severity", "detected_at"]
+
+    /// A pattern rule's detections table: `id`, `rule`, `severity`, `detected_at`, the
+    /// key, `message`, then the selected columns.
+    public init(detectionsTable table: String, keyColumns: [String], selected: [(name: String, code: CompiledExpr, text: String)]) {
+        self.table = table
+        self.columns = Self.detectionColumns + keyColumns + ["message"] + selected.map(\.name)
         self.select = selected.map(\.code)
         self.selectTexts = selected.map(\.text)
     }

@@ -167,12 +167,13 @@ struct Run: ParsableCommand {
             throw ExitCode(2)
         }
         let dispatcher = outputs.dispatcher
-        // Delta tables for the rows of windows, sessions and aggregates with `into table`.
+        // Delta tables for `into table`: rows of windows, sessions and aggregates, and the
+        // detections of pattern rules.
         var sinks: [String: TableSink] = [:]
         var sinkOrder: [String] = []
         let appId = detectorId ?? Self.detectorID(lake: lake, rules: files)
-        for w in program.windows {
-            guard let r = w.rows, r.intoTable, sinks[r.table] == nil else { continue }
+        for r in program.windows.compactMap(\.rows) + program.rules.compactMap(\.rows) {
+            guard r.intoTable, sinks[r.table] == nil else { continue }
             do {
                 sinks[r.table] = try TableSink(lake: lake, output: r, appId: appId, batchRows: commitRows)
                 sinkOrder.append(r.table)
@@ -345,7 +346,7 @@ struct Run: ParsableCommand {
         if detector.suppressedUnreported > 0 {
             stderr.write("note: \(detector.suppressedUnreported) suppressed alert\(detector.suppressedUnreported == 1 ? " was" : "s were") not followed by another alert of the same rule and values before the input ended\n")
         }
-        stderr.write("events: \(s.events), alerts: \(s.alerts)\(s.suppressed.isEmpty ? "" : " (\(s.suppressed.values.reduce(0, +)) suppressed)"), rows: \(s.rows)\(rowOut == nil && s.rows > 0 ? " (not written: no --rows)" : ""), "
+        stderr.write("events: \(s.events), alerts: \(s.alerts)\(s.suppressed.isEmpty ? "" : " (\(s.suppressed.values.reduce(0, +)) suppressed)"), rows: \(s.rows)\(rowOut == nil && s.rows > 0 && sinkOrder.isEmpty ? " (not written: no --rows)" : ""), "
                      + "late: \(s.late), \(s.lateAbsorbed > 0 ? "late updates: \(s.lateAbsorbed), " : "")dead-lettered: \(deadLettered), "
                      + "peak partial matches: \(s.peakPartialMatches)"
                      + (program.windows.isEmpty ? "" : ", peak open windows and sessions: \(s.peakOpenGroups)")

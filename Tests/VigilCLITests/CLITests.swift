@@ -273,18 +273,19 @@ import Testing
             "overheating device_id=8",
         ])
         #expect(r.stdout.contains("\"message\":\"card 4000-0001: 3 tiny charges (avg 1.16), then 812.4 in NG\""))
-        #expect(r.stderr.contains("events: 48, alerts: 11, rows: 13, late: 0, dead-lettered: 0"), "\(r.stderr)")
+        #expect(r.stderr.contains("events: 48, alerts: 11, rows: 14, late: 0, dead-lettered: 0"), "\(r.stderr)")
         #expect(r.stderr.contains("note: `silver_payments`: checked, not run yet"))
         #expect(!r.stderr.contains("`revenue_5m`"))
         // Rows of the aggregates and the session rule, in closing order (by event time).
         let lines = try String(contentsOfFile: rows, encoding: .utf8).split(separator: "\n")
         let objects = lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
-        #expect(objects.count == 13)
+        #expect(objects.count == 14)
         #expect(objects.allSatisfy { $0["op"] as? String == "upsert" && $0["version"] as? Int == 1 })
         let tables = objects.map { $0["table"] as? String ?? "?" }
         #expect(tables.filter { $0 == "gold.revenue_5m" }.count == 7)
         #expect(tables.filter { $0 == "gold.sessions_by_os" }.count == 3)
         #expect(tables.filter { $0 == "gold.abandoned_carts" }.count == 1)
+        #expect(tables.filter { $0 == "gold.card_testing_detections" }.count == 1)
         #expect(tables.filter { $0 == "gold.sensor_hourly" }.count == 2)
         let cart = objects.first { $0["table"] as? String == "gold.abandoned_carts" }?["row"] as? [String: Any] ?? [:]
         #expect(cart["user"] as? String == "u1" && cart["events"] as? Int == 2 && cart["cart_value"] as? Double == 240.0)
@@ -311,7 +312,7 @@ import Testing
             import sys, json
             from deltalake import DeltaTable
             out = {}
-            for t in ["revenue_5m", "sessions_by_os", "sensor_hourly", "abandoned_carts"]:
+            for t in ["revenue_5m", "sessions_by_os", "sensor_hourly", "abandoned_carts", "card_testing_detections"]:
                 dt = DeltaTable(sys.argv[1] + "/gold/" + t)
                 tb = dt.to_pyarrow_table()
                 out[t] = [dt.version(), tb.num_rows, tb.schema.names]
@@ -334,6 +335,9 @@ import Testing
         #expect((t["sessions_by_os"] as? [Any]).map { "\($0[0]) \($0[1])" } == "0 3")
         #expect((t["sensor_hourly"] as? [Any]).map { "\($0[0]) \($0[1])" } == "0 2")
         #expect((t["abandoned_carts"] as? [Any]).map { "\($0[0]) \($0[1])" } == "0 1")
+        // A pattern rule's detections: a row per match, appended by each run.
+        #expect((t["card_testing_detections"] as? [Any]).map { "\($0[0]) \($0[1])" } == "1 2")
+        #expect((t["card_testing_detections"] as? [Any])?[2] as? [String] == ["id", "rule", "severity", "detected_at", "card", "message"])
         #expect(t["us"] as? [Int] == [1, 3])
     }
 
