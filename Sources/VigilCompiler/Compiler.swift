@@ -70,7 +70,7 @@ public enum Compiler {
         if output != nil || !select.isEmpty {
             let session: Bool
             if case .session = kind { session = true } else { session = false }
-            rows = RowOutput(table: output?.table ?? name, keyColumns: key.map { $0.name.split(separator: ".").joined(separator: "_") },
+            rows = RowOutput(table: output?.table ?? name, keyColumns: key.map { RowOutput.column(forKey: $0.name) },
                              session: session, selected: select.map { ($0.name, c.compile($0.expr), ExprPrinter.print($0.expr)) })
             let field = { (t: ValueType) in FieldType(rawValue: t.rawValue) }
             rows?.types = key.map { field($0.type) } + (session ? [.timestamp, .timestamp, .int] : [.timestamp, .timestamp])
@@ -194,7 +194,7 @@ public enum Compiler {
         var rule = PatternRule(name: r.name, severity: r.severity, tags: r.tags, streams: streamIDs, keySlots: keySlots,
                                keyNames: r.key.map(\.name), pattern: pattern, message: message, hasAlert: r.alert != nil)
         if let out = r.output {
-            var rows = RowOutput(detectionsTable: out.table, keyColumns: r.key.map { $0.name.split(separator: ".").joined(separator: "_") },
+            var rows = RowOutput(detectionsTable: out.table, keyColumns: r.key.map { RowOutput.column(forKey: $0.name) },
                                  selected: r.select.map { ($0.name, templateCompiler.compile($0.expr), ExprPrinter.print($0.expr)) })
             let field = { (t: ValueType) in FieldType(rawValue: t.rawValue) }
             rows.types = [.string, .string, .string, .timestamp] + r.key.map { field($0.type) } + [.string] + r.select.map { field($0.expr.type) }

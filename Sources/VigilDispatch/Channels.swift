@@ -11,7 +11,8 @@ public protocol AlertChannel: AnyObject {
     var name: String { get }
     func send(_ a: DispatchAlert)
     func flush()
-    /// Alerts taken but not yet delivered (spooled).
+    /// How much is taken but not yet delivered: 0 when nothing (a webhook reports its
+    /// spooled bytes; files and stdout deliver as they write).
     var pending: Int { get }
     /// Stops the channel; what is undelivered stays spooled for the next start.
     func close()

@@ -49,8 +49,8 @@ public final class WebhookChannel: AlertChannel, @unchecked Sendable {
 
     public func flush() { spool.sync() }
 
-    /// Spooled alerts not yet delivered (in bytes, reported as a count of lines left).
-    public var pending: Int { spool.pendingBytes > 0 ? Int(spool.pendingBytes) : 0 }
+    /// Spooled bytes not yet delivered.
+    public var pending: Int { Int(max(0, spool.pendingBytes)) }
 
     public func close() {
         spool.sync()

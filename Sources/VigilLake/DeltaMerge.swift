@@ -24,36 +24,15 @@ extension DeltaTable {
         var maxs: [String: Any]
     }
 
-    /// The files of the current version: `add`s not later `remove`d.
-    func activeFiles() -> [ActiveFile] {
-        var files: [String: ActiveFile] = [:]
-        var order: [String] = []
-        let latest = latestVersion()
-        guard latest >= 0 else { return [] }
-        for v in 0...latest {
-            guard let text = try? String(contentsOfFile: (log as NSString).appendingPathComponent(Self.commitName(v)), encoding: .utf8) else { continue }
-            for line in text.split(separator: "\n") {
-                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
-                if let add = object["add"] as? [String: Any], let path = add["path"] as? String {
-                    let stats = (add["stats"] as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] } ?? [:]
-                    if files[path] == nil { order.append(path) }
-                    files[path] = ActiveFile(path: path, mins: stats["minValues"] as? [String: Any] ?? [:], maxs: stats["maxValues"] as? [String: Any] ?? [:])
-                } else if let remove = object["remove"] as? [String: Any], let path = remove["path"] as? String {
-                    files[path] = nil
-                }
-            }
-        }
-        return order.compactMap { files[$0] }
-    }
-
     /// Upserts `rows` on `keys` (and deletes the rows whose key is in `deletes`), as
     /// batch `batch` of `appId`.
     public func merge(_ rows: [[Value]], deletes: [[Value]] = [], on keys: [String], appId: String, batch: Int64,
                       now: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) throws(Failure) -> MergeResult {
         let keyIndex = keys.compactMap { k in columns.firstIndex { $0.name == k } }
         guard keyIndex.count == keys.count else { throw Failure(description: "merge keys \(keys) are not all columns of the table") }
-        let files = activeFiles()
-        if let done = transactionVersion(appId), done >= batch {
+        let state = readLog()
+        let files = state.files
+        if let done = state.transactions[appId], done >= batch {
             return MergeResult(outcome: .skipped, filesRead: 0, filesRewritten: 0, filesTotal: files.count)
         }
         let key = { (row: [Value]) in keyIndex.map { row[$0] } }

@@ -46,23 +46,43 @@ public struct DeltaTable: Sendable {
         return names.compactMap { $0.hasSuffix(".json") ? Int64($0.dropLast(5)) : nil }.max() ?? -1
     }
 
-    /// The highest batch version committed for `appId` (nil: none), from the `txn`
-    /// actions of the log.
-    public func transactionVersion(_ appId: String) -> Int64? {
-        var best: Int64?
+    /// What the log says, read in one pass: the active files (adds not removed, with
+    /// their statistics) and the highest batch version per app id.
+    struct LogState {
+        var files: [ActiveFile] = []
+        var transactions: [String: Int64] = [:]
+    }
+
+    /// Replays every commit. Without checkpoints this grows with the number of commits;
+    /// writing Delta checkpoints is what will bound it.
+    func readLog() -> LogState {
+        var state = LogState()
+        var files: [String: ActiveFile] = [:]
+        var order: [String] = []
         let latest = latestVersion()
-        guard latest >= 0 else { return nil }
+        guard latest >= 0 else { return state }
         for v in 0...latest {
             guard let text = try? String(contentsOfFile: (log as NSString).appendingPathComponent(Self.commitName(v)), encoding: .utf8) else { continue }
-            for line in text.split(separator: "\n") where line.contains("\"txn\"") {
-                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                      let txn = object["txn"] as? [String: Any], txn["appId"] as? String == appId,
-                      let version = (txn["version"] as? NSNumber)?.int64Value else { continue }
-                best = max(best ?? version, version)
+            for line in text.split(separator: "\n") {
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
+                if let add = object["add"] as? [String: Any], let path = add["path"] as? String {
+                    let stats = (add["stats"] as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] } ?? [:]
+                    if files[path] == nil { order.append(path) }
+                    files[path] = ActiveFile(path: path, mins: stats["minValues"] as? [String: Any] ?? [:], maxs: stats["maxValues"] as? [String: Any] ?? [:])
+                } else if let remove = object["remove"] as? [String: Any], let path = remove["path"] as? String {
+                    files[path] = nil
+                } else if let txn = object["txn"] as? [String: Any], let app = txn["appId"] as? String,
+                          let version = (txn["version"] as? NSNumber)?.int64Value {
+                    state.transactions[app] = max(state.transactions[app] ?? version, version)
+                }
             }
         }
-        return best
+        state.files = order.compactMap { files[$0] }
+        return state
     }
+
+    /// The highest batch version committed for `appId` (nil: none).
+    public func transactionVersion(_ appId: String) -> Int64? { readLog().transactions[appId] }
 
     /// Appends `rows` as one data file and one commit, as batch `batch` of `appId`.
     /// `now`: the commit's timestamp (ms), injectable for deterministic tests.

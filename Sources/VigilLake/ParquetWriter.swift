@@ -271,15 +271,12 @@ public struct ParquetWriter: Sendable {
 
     /// The RLE / bit-packing hybrid with bit width 1, as RLE runs.
     static func rleBits(_ bits: [Bool]) -> [UInt8] {
-        var w = ThriftCompactWriter()
         var out: [UInt8] = []
         var i = 0
         while i < bits.count {
             var j = i
             while j < bits.count && bits[j] == bits[i] { j += 1 }
-            w = ThriftCompactWriter()
-            w.varint(UInt64(j - i) << 1)
-            out += w.bytes
+            ThriftCompactWriter.varint(UInt64(j - i) << 1, into: &out)
             out.append(bits[i] ? 1 : 0)
             i = j
         }

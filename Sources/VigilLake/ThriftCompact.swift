@@ -9,13 +9,16 @@ struct ThriftCompactWriter {
     private(set) var bytes: [UInt8] = []
     private var lastField: [Int16] = [0]
 
-    mutating func varint(_ v: UInt64) {
+    mutating func varint(_ v: UInt64) { Self.varint(v, into: &bytes) }
+
+    /// An unsigned LEB128 varint (Thrift's, and the RLE run headers' of Parquet).
+    static func varint(_ v: UInt64, into out: inout [UInt8]) {
         var v = v
         while v >= 0x80 {
-            bytes.append(UInt8(v & 0x7F) | 0x80)
+            out.append(UInt8(v & 0x7F) | 0x80)
             v >>= 7
         }
-        bytes.append(UInt8(v))
+        out.append(UInt8(v))
     }
 
     mutating func zigzag(_ v: Int64) { varint(UInt64(bitPattern: (v << 1) ^ (v >> 63))) }

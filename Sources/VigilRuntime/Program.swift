@@ -260,6 +260,12 @@ public struct RowOutput: Sendable {
         self.selectTexts = selected.map(\.text)
     }
 
+    /// A key field's column name: `device.os` is `device_os` (the checker's
+    /// `replacingDots` is the same rule on the front end's side).
+    public static func column(forKey name: String) -> String {
+        name.split(separator: ".", omittingEmptySubsequences: false).joined(separator: "_")
+    }
+
     /// The columns every detection row of a pattern rule has before its key.
     public static let detectionColumns = ["id", "rule", "severity", "detected_at"]
 

@@ -34,7 +34,7 @@ enum Explainer {
         let idle = program.streams.indices.filter { !fed.contains($0) }
         var key: [Value]? = []
         for (name, slot) in zip(w.keyNames, w.keySlots) {
-            let column = name.split(separator: ".").joined(separator: "_")
+            let column = RowOutput.column(forKey: name)
             guard let text = expected.fields.first(where: { $0.name == column })?.value,
                   let v = value(text, program.streams[w.stream].fields[slot].type) else { key = nil; break }
             key?.append(v)

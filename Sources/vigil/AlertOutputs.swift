@@ -37,7 +37,6 @@ struct AlertOutputs {
         }
         var channels: [AlertChannel] = [fallback]
         var webhooks: [WebhookChannel] = []
-        var routes: [DispatchConfig.Route] = []
         for (name, spec) in config?.channels ?? [] {
             do {
                 switch spec {
@@ -54,7 +53,7 @@ struct AlertOutputs {
                 throw Failure(message: "cannot open channel `\(name)`: \(error)")
             }
         }
-        routes = config?.routes ?? []
+        var routes = config?.routes ?? []
         if let url = webhook {
             guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw Failure(message: "--webhook must be an http:// or https:// URL") }
             do {

@@ -19,18 +19,21 @@ struct Run: ParsableCommand {
             of the input every watermark moves to +infinity, which flushes absences, windows \
             and sessions.
 
-            Alerts are JSON Lines (stdout unless --alerts). Lines that cannot be decoded go to \
-            --dead-letter, events older than their stream's watermark to --late; both default \
-            to stderr, so nothing is dropped silently. Windows, sessions and aggregates with \
-            `select` or `into table` produce rows: --rows writes them as JSON Lines (an upsert \
-            per closed group, a new version per late update, a delete for a session merged \
-            into another); Delta tables come with the lakehouse. A summary goes to stderr.
-
             Alerts go to stdout (one line per alert on a terminal, JSON Lines otherwise) or \
             --alerts FILE, and with --webhook URL also to a webhook; --config FILE routes them \
             to channels by rule, severity and tags (docs/alerts.md). Webhook alerts are spooled \
             to disk and retried until delivered; at the end of a bounded input vigil waits up \
             to --drain-timeout for the spool to empty.
+
+            Windows, sessions and aggregates with `select` or `into table` produce rows (an \
+            upsert per closed group, a new version per late update, a delete for a session \
+            merged into another); --rows writes them as JSON Lines. Declarations with \
+            `into table` also write Delta tables under --lake (a pattern rule: a detections \
+            row per match; docs/lakehouse.md).
+
+            Lines that cannot be decoded go to --dead-letter, events older than their \
+            stream's watermark to --late; both default to stderr, so nothing is dropped \
+            silently. A summary goes to stderr.
 
             Exit codes: 0 success, 1 the rules have errors, 2 bad flags or unreadable inputs, \
             3 alerts remain spooled after --drain-timeout (delivered on the next start), \
