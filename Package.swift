@@ -30,6 +30,12 @@ let package = Package(
             pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"])]
         ),
+        // Debian's libsnappy-dev: SNAPPY compression of Parquet pages, when chosen.
+        .systemLibrary(
+            name: "CSnappy",
+            pkgConfig: "snappy",
+            providers: [.apt(["libsnappy-dev"])]
+        ),
         // The one place that talks to PCRE2: the front end uses it to reject bad
         // regexes at check time, the runtime to match. Keeping it apart lets the
         // runtime match regexes without importing the language front end.
@@ -40,7 +46,7 @@ let package = Package(
         .target(name: "VigilLanguage", dependencies: ["VigilRegex", "VigilText"]),
         .target(name: "VigilRuntime", dependencies: ["VigilRegex", "VigilText"]),
         .target(name: "VigilCompiler", dependencies: ["VigilLanguage", "VigilRuntime"]),
-        .target(name: "VigilLake", dependencies: ["VigilRuntime", "VigilText", "CZstd"]),
+        .target(name: "VigilLake", dependencies: ["VigilRuntime", "VigilText", "VigilConnectors", "CZstd", "CSnappy"]),
         .target(name: "VigilConnectors", dependencies: ["VigilRuntime"]),
         // Alert dispatch: channels (stdout, files with rotation, webhooks), routing,
         // the on-disk spool and retries. The only module that talks HTTP.
@@ -53,7 +59,7 @@ let package = Package(
         // `vigil test`: rule test files (YAML), the runner, diffs and explanations.
         .target(
             name: "VigilTesting",
-            dependencies: ["VigilLanguage", "VigilCompiler", "VigilRuntime", "VigilConnectors", "VigilText",
+            dependencies: ["VigilLanguage", "VigilCompiler", "VigilRuntime", "VigilConnectors", "VigilLake", "VigilText",
                            .product(name: "Yams", package: "Yams")]
         ),
         .executableTarget(

@@ -6,6 +6,7 @@ set -euo pipefail
 need=()
 pkg-config --exists libpcre2-8 2>/dev/null || need+=(libpcre2-dev)
 pkg-config --exists libzstd 2>/dev/null || need+=(libzstd-dev)
+pkg-config --exists snappy 2>/dev/null || [ -f /usr/include/snappy-c.h ] || need+=(libsnappy-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 
 if [ ${#need[@]} -gt 0 ]; then

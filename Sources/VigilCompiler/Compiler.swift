@@ -1,11 +1,9 @@
 import VigilLanguage
 import VigilRuntime
 
-/// A compiled rule set: the program the runtime executes, and what it cannot run yet.
+/// A compiled rule set: the program the runtime executes.
 public struct CompiledRuleSet: Sendable {
     public var program: Program
-    /// Declarations checked but not executed by this version, with the reason.
-    public var notRun: [(name: String, reason: String)]
 }
 
 /// Checked rule set -> immutable program shared by every key.
@@ -14,7 +12,6 @@ public enum Compiler {
         let streams = rs.streams.map(schema)
         var rules: [PatternRule] = []
         var windows: [WindowRule] = []
-        var notRun: [(String, String)] = []
         for r in rs.rules {
             let suppress = r.suppress.map { s in
                 let stream = streams.firstIndex { $0.name == r.stream }!
@@ -41,8 +38,9 @@ public enum Compiler {
             w.isAggregate = true
             windows.append(w)
         }
-        for f in rs.flows { notRun.append((f.name, "checked, not run yet: flows write tables once the lakehouse lands (issue 7)")) }
-        return CompiledRuleSet(program: Program(streams: streams, rules: rules, windows: windows), notRun: notRun)
+        let references = rs.references.map(reference)
+        let flows = rs.flows.map { compileFlow($0, streams, references) }
+        return CompiledRuleSet(program: Program(streams: streams, rules: rules, windows: windows, flows: flows, references: references))
     }
 
     static func compileWindow(_ name: String, stream streamName: String, key: [CheckedField], _ w: CheckedWindow,
@@ -76,11 +74,7 @@ public enum Compiler {
             rows?.types = key.map { field($0.type) } + (session ? [.timestamp, .timestamp, .int] : [.timestamp, .timestamp])
                 + select.map { field($0.expr.type) }
             rows?.intoTable = output != nil
-            switch output?.mode {
-            case .merge(let keys)?: rows?.mode = .merge(on: keys)
-            case .scd2(let keys)?: rows?.mode = .scd2(on: keys)
-            default: rows?.mode = .append
-            }
+            rows?.mode = writeMode(output)
         }
         var rule = WindowRule(name: name, severity: severity, tags: tags, stream: stream,
                           keySlots: key.map { schema.slot(of: $0.name)! }, keyNames: key.map(\.name), kind: kind,
@@ -116,6 +110,51 @@ public enum Compiler {
             collect(part)
             return PredicatePart(text: ExprPrinter.print(part), eval: c.compile(part), operands: operands)
         }
+    }
+
+    static func writeMode(_ output: CheckedOutput?) -> RowOutput.WriteMode {
+        switch output?.mode {
+        case .merge(let keys)?: .merge(on: keys)
+        case .scd2(let keys)?: .scd2(on: keys)
+        case .append?, nil: .append
+        }
+    }
+
+    /// A reference table's columns as a schema keyed on its key column, without time.
+    static func reference(_ r: CheckedReference) -> ReferenceSpec {
+        let fields = r.fields.map { StreamSchema.Field(name: $0.name, type: FieldType(rawValue: $0.type.rawValue)!) }
+        let key = fields.firstIndex { $0.name == r.key } ?? 0
+        return ReferenceSpec(name: r.name, path: r.path,
+                             schema: StreamSchema(name: r.name, fields: fields, keySlots: [key], timeSlot: -1, latenessMs: 0, idleTimeoutMs: nil))
+    }
+
+    static func compileFlow(_ f: CheckedFlow, _ streams: [StreamSchema], _ references: [ReferenceSpec]) -> FlowRule {
+        let stream = streams.firstIndex { $0.name == f.stream }!
+        let schema = streams[stream]
+        var tables: [String: (offset: Int, schema: StreamSchema)] = [:]
+        var enrich: [(reference: Int, onSlot: Int)] = []
+        var offset = schema.fields.count
+        for e in f.enrich {
+            let r = references.firstIndex { $0.name == e.reference }!
+            enrich.append((r, schema.slot(of: e.on)!))
+            // The same table joined twice is read through its first join.
+            if tables[e.reference] == nil { tables[e.reference] = (offset, references[r].schema) }
+            offset += references[r].schema.fields.count
+        }
+        let c = ExpressionCompiler(fields: .enriched(schema, tables: tables), bindings: [:])
+        let expectations = f.expectations.map { x in
+            Expectation(name: x.name, action: Expectation.Action(rawValue: x.action.rawValue)!, check: c.compile(x.condition),
+                        text: ExprPrinter.print(x.condition), parts: parts(x.condition, c))
+        }
+        var rows = RowOutput(flowTable: f.output?.table ?? f.name,
+                             selected: f.select.map { ($0.name, c.compile($0.expr), ExprPrinter.print($0.expr)) })
+        rows.types = f.select.map { FieldType(rawValue: $0.expr.type.rawValue) }
+        rows.intoTable = f.output != nil
+        rows.mode = writeMode(f.output)
+        var flow = FlowRule(name: f.name, stream: stream, enrich: enrich, filters: f.filters.map { c.compile($0) },
+                            expectations: expectations, rows: rows)
+        flow.filterTexts = f.filters.map(ExprPrinter.print)
+        return flow
     }
 
     static func schema(_ s: CheckedStream) -> StreamSchema {
@@ -199,11 +238,7 @@ public enum Compiler {
             let field = { (t: ValueType) in FieldType(rawValue: t.rawValue) }
             rows.types = [.string, .string, .string, .timestamp] + r.key.map { field($0.type) } + [.string] + r.select.map { field($0.expr.type) }
             rows.intoTable = true
-            switch out.mode {
-            case .merge(let keys): rows.mode = .merge(on: keys)
-            case .scd2(let keys): rows.mode = .scd2(on: keys)
-            case .append: rows.mode = .append
-            }
+            rows.mode = writeMode(out)
             rule.rows = rows
         }
         return rule

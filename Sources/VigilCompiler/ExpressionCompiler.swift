@@ -10,6 +10,9 @@ struct ExpressionCompiler {
         case event(StreamSchema)
         /// The partition key (alert templates of pattern rules).
         case key([String])
+        /// A flow's enriched event: the stream's slots, then each joined reference's
+        /// columns from its offset on.
+        case enriched(StreamSchema, tables: [String: (offset: Int, schema: StreamSchema)])
     }
 
     var fields: FieldSource
@@ -23,15 +26,14 @@ struct ExpressionCompiler {
         case .literal(let l):
             let v = Self.value(l)
             return { _ in v }
-        case .field(let name), .tableField(_, let name):
-            switch fields {
-            case .event(let schema):
-                let slot = schema.slot(of: name)!
+        case .tableField(let table, let name):
+            if case .enriched(_, let tables) = fields, let (offset, schema) = tables[table] {
+                let slot = offset + schema.slot(of: name)!
                 return { ctx in ctx.event?.values[slot] ?? .null }
-            case .key(let names):
-                guard let i = names.firstIndex(of: name) else { return { _ in .null } }
-                return { ctx in ctx.key[i] }
             }
+            return compileField(name)
+        case .field(let name):
+            return compileField(name)
         case .builtin(let name):
             switch name {
             case "detected_at": return { ctx in .timestamp(ctx.detectedAt) }
@@ -101,6 +103,17 @@ struct ExpressionCompiler {
             }
         case .call(let name, let args):
             return Functions.compile(name, args.map(compile))
+        }
+    }
+
+    private func compileField(_ name: String) -> CompiledExpr {
+        switch fields {
+        case .event(let schema), .enriched(let schema, _):
+            let slot = schema.slot(of: name)!
+            return { ctx in ctx.event?.values[slot] ?? .null }
+        case .key(let names):
+            guard let i = names.firstIndex(of: name) else { return { _ in .null } }
+            return { ctx in ctx.key[i] }
         }
     }
 

@@ -38,24 +38,13 @@ extension DeltaTable {
         let key = { (row: [Value]) in keyIndex.map { row[$0] } }
         let replaced = Set(rows.map(key) + deletes)
         // The batch's range per key column, to prune files by their statistics.
-        var lo: [Value?] = keyIndex.map { _ in nil }, hi: [Value?] = keyIndex.map { _ in nil }
-        for k in replaced {
-            for (i, v) in k.enumerated() where !v.isNull {
-                if lo[i].map({ ParquetWriter.less(v, $0) }) ?? true { lo[i] = v }
-                if hi[i].map({ ParquetWriter.less($0, v) }) ?? true { hi[i] = v }
-            }
-        }
+        let (lo, hi) = Self.keyRange(replaced, columns: keyIndex.count)
         var removes: [String] = []
         var survivors: [[Value]] = []
         var read = 0
         for f in files where !replaced.isEmpty && mayOverlap(f, keyIndex: keyIndex, lo: lo, hi: hi) {
             read += 1
-            let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: (path as NSString).appendingPathComponent(f.path))) } catch {
-                throw Failure(description: "cannot read \(f.path): \(error)")
-            }
-            let content: [[Value]]
-            do { content = try ParquetReader.read([UInt8](data)).rows } catch { throw Failure(description: "\(f.path): \(error.description)") }
+            let content = try readDataFile(f.path).rows
             let kept = content.filter { !replaced.contains(key($0)) }
             if kept.count != content.count {
                 removes.append(f.path)
@@ -75,6 +64,18 @@ extension DeltaTable {
             return try merge(rows, deletes: deletes, on: keys, appId: appId, batch: batch, now: now)
         }
         return MergeResult(outcome: outcome, filesRead: read, filesRewritten: removes.count, filesTotal: files.count)
+    }
+
+    /// The smallest and largest value per key column over `keys` (nulls left out).
+    static func keyRange(_ keys: Set<[Value]>, columns: Int) -> (lo: [Value?], hi: [Value?]) {
+        var lo = [Value?](repeating: nil, count: columns), hi = [Value?](repeating: nil, count: columns)
+        for k in keys {
+            for (i, v) in k.enumerated() where !v.isNull {
+                if lo[i].map({ ParquetWriter.less(v, $0) }) ?? true { lo[i] = v }
+                if hi[i].map({ ParquetWriter.less($0, v) }) ?? true { hi[i] = v }
+            }
+        }
+        return (lo, hi)
     }
 
     /// Whether a file's statistics leave room for one of the batch's keys (missing

@@ -51,6 +51,8 @@ public struct DeltaTable: Sendable {
     struct LogState {
         var files: [ActiveFile] = []
         var transactions: [String: Int64] = [:]
+        /// The newest `metaData`'s schema.
+        var schemaString: String?
     }
 
     /// Replays every commit. Without checkpoints this grows with the number of commits;
@@ -69,6 +71,8 @@ public struct DeltaTable: Sendable {
                     let stats = (add["stats"] as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] } ?? [:]
                     if files[path] == nil { order.append(path) }
                     files[path] = ActiveFile(path: path, mins: stats["minValues"] as? [String: Any] ?? [:], maxs: stats["maxValues"] as? [String: Any] ?? [:])
+                } else if let meta = object["metaData"] as? [String: Any], let schema = meta["schemaString"] as? String {
+                    state.schemaString = schema
                 } else if let remove = object["remove"] as? [String: Any], let path = remove["path"] as? String {
                     files[path] = nil
                 } else if let txn = object["txn"] as? [String: Any], let app = txn["appId"] as? String,
@@ -79,6 +83,51 @@ public struct DeltaTable: Sendable {
         }
         state.files = order.compactMap { files[$0] }
         return state
+    }
+
+    /// Every row of the table's current version, in file order, with the columns of its
+    /// files (empty for a table without rows). Reads what `ParquetReader` reads.
+    public static func read(path: String) throws(Failure) -> (columns: [ParquetColumn], rows: [[Value]]) {
+        let table = DeltaTable(path: path, columns: [])
+        var columns: [ParquetColumn] = []
+        var rows: [[Value]] = []
+        for f in table.readLog().files {
+            let content = try table.readDataFile(f.path)
+            if columns.isEmpty { columns = content.columns }
+            guard content.columns.map(\.name) == columns.map(\.name) else {
+                throw Failure(description: "\(f.path): its columns differ from the table's other files")
+            }
+            rows += content.rows
+        }
+        return (columns, rows)
+    }
+
+    /// The columns the table's log declares (nil: no table yet; unreadable types are
+    /// strings, so that they differ from any Vigil column).
+    public func committedColumns() -> [ParquetColumn]? {
+        guard let text = readLog().schemaString,
+              let schema = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+              let fields = schema["fields"] as? [[String: Any]] else { return nil }
+        return fields.map { f in
+            let kind: ParquetColumn.Kind
+            switch f["type"] as? String {
+            case "long": kind = .int64
+            case "double": kind = .double
+            case "boolean": kind = .bool
+            case "timestamp": kind = .timestamp
+            default: kind = .string
+            }
+            return ParquetColumn(name: f["name"] as? String ?? "", kind: kind, nullable: f["nullable"] as? Bool ?? true)
+        }
+    }
+
+    /// One data file of the table, decoded.
+    func readDataFile(_ name: String) throws(Failure) -> (columns: [ParquetColumn], rows: [[Value]]) {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: (path as NSString).appendingPathComponent(name))) } catch {
+            throw Failure(description: "cannot read \(name): \(error)")
+        }
+        do { return try ParquetReader.read([UInt8](data)) } catch { throw Failure(description: "\(name): \(error.description)") }
     }
 
     /// The highest batch version committed for `appId` (nil: none).
@@ -104,7 +153,7 @@ public struct DeltaTable: Sendable {
         do { (bytes, stats) = try ParquetWriter(columns: columns, codec: codec).write(rows) } catch {
             throw Failure(description: error.description)
         }
-        let file = "part-\(UUID().uuidString.lowercased())-c000.\(codec == .zstd ? "zstd." : "")parquet"
+        let file = "part-\(UUID().uuidString.lowercased())-c000.\(codec.fileInfix)parquet"
         let filePath = (path as NSString).appendingPathComponent(file)
         guard FileManager.default.createFile(atPath: filePath, contents: Data(bytes)) else {
             throw Failure(description: "cannot write \(filePath)")

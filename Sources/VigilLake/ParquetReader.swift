@@ -1,8 +1,7 @@
-import CZstd
 import VigilRuntime
 
 /// Reads flat Parquet files such as `ParquetWriter` writes: PLAIN values, RLE /
-/// bit-packed definition levels, v1 data pages, no compression or ZSTD. Used to
+/// bit-packed definition levels, v1 data pages, ZSTD, SNAPPY or no compression. Used to
 /// rewrite files in merges. Anything else (dictionary pages, nesting) is a clear error.
 public enum ParquetReader {
     public struct Failure: Error, Sendable, CustomStringConvertible {
@@ -50,21 +49,37 @@ public enum ParquetReader {
                 guard let md = chunk[3] else { throw Failure(description: "column chunk without metadata") }
                 let codec = md[4]?.int ?? 0
                 let count = Int(md[5]?.int ?? 0)
-                var at = Int(md[9]?.int ?? 0)
+                // The dictionary page, when there is one, comes first.
+                var at = Int(md[11]?.int ?? md[9]?.int ?? 0)
                 var values: [Value] = []
+                var dictionary: [Value]?
+                guard let compression = ParquetCodec(thrift: Int(codec)) else { throw Failure(description: "codec \(codec) is not supported") }
                 while values.count < count {
                     var r = ThriftCompactReader(bytes, at: at)
                     let header: ThriftCompactReader.Value
                     do { header = try r.readStruct() } catch { throw Failure(description: "malformed page header") }
-                    guard header[1]?.int == 0, let dp = header[5] else { throw Failure(description: "only v1 data pages are supported") }
                     let compressed = Int(header[3]?.int ?? 0), uncompressed = Int(header[2]?.int ?? 0)
-                    guard r.at + compressed <= bytes.count else { throw Failure(description: "page past the end of the file") }
+                    guard compressed >= 0, r.at + compressed <= bytes.count else { throw Failure(description: "page past the end of the file") }
                     let raw = Array(bytes[r.at..<(r.at + compressed)])
                     at = r.at + compressed
-                    let page = codec == 6 ? try unzstd(raw, uncompressed) : raw
-                    guard codec == 0 || codec == 6 else { throw Failure(description: "codec \(codec) is not supported") }
-                    guard (dp[2]?.int ?? 0) == 0 else { throw Failure(description: "only PLAIN values are supported") }
-                    values += try decode(page, n: Int(dp[1]?.int ?? 0), column: columns[c], micros: micros[c])
+                    guard let page = compression.decompress(raw, size: uncompressed) else { throw Failure(description: "corrupt \(compression.rawValue) page") }
+                    if header[1]?.int == 2, let dh = header[7] {
+                        var plain = columns[c]
+                        plain.nullable = false
+                        dictionary = try decode(page, n: Int(dh[1]?.int ?? 0), column: plain, micros: micros[c])
+                        continue
+                    }
+                    guard header[1]?.int == 0, let dp = header[5] else { throw Failure(description: "only v1 data pages are supported") }
+                    let n = Int(dp[1]?.int ?? 0)
+                    switch dp[2]?.int ?? 0 {
+                    case 0:
+                        values += try decode(page, n: n, column: columns[c], micros: micros[c])
+                    case 2, 8:
+                        guard let dictionary else { throw Failure(description: "dictionary-encoded page without a dictionary") }
+                        values += try decodeIndices(page, n: n, column: columns[c], dictionary: dictionary)
+                    case let e:
+                        throw Failure(description: "encoding \(e) is not supported")
+                    }
                 }
                 columnValues.append(values)
             }
@@ -74,23 +89,38 @@ public enum ParquetReader {
         return (columns, rows)
     }
 
-    static func unzstd(_ input: [UInt8], _ size: Int) throws(Failure) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: size)
-        let n = out.withUnsafeMutableBytes { dst in input.withUnsafeBytes { ZSTD_decompress(dst.baseAddress, dst.count, $0.baseAddress, $0.count) } }
-        guard ZSTD_isError(n) == 0, n == size else { throw Failure(description: "corrupt ZSTD page") }
+    /// The definition levels at the start of a v1 page (all defined for a required
+    /// column), and where the values start.
+    static func definitions(_ page: [UInt8], n: Int, column: ParquetColumn) throws(Failure) -> (defined: [Bool], at: Int) {
+        guard column.nullable else { return ([Bool](repeating: true, count: n), 0) }
+        guard page.count >= 4 else { throw Failure(description: "short page") }
+        let len = Int(page[0]) | Int(page[1]) << 8 | Int(page[2]) << 16 | Int(page[3]) << 24
+        guard 4 + len <= page.count else { throw Failure(description: "short definition levels") }
+        return (try hybrid(Array(page[4..<(4 + len)]), bitWidth: 1, n: n).map { $0 != 0 }, 4 + len)
+    }
+
+    /// A dictionary-encoded page: levels, the indices' bit width, then the indices.
+    static func decodeIndices(_ page: [UInt8], n: Int, column: ParquetColumn, dictionary: [Value]) throws(Failure) -> [Value] {
+        let (defined, at) = try definitions(page, n: n, column: column)
+        guard at < page.count || !defined.contains(true) else { throw Failure(description: "short values") }
+        let count = defined.filter { $0 }.count
+        let indices = count == 0 ? [] : try hybrid(Array(page[(at + 1)...]), bitWidth: Int(page[at]), n: count)
+        var out: [Value] = []
+        out.reserveCapacity(n)
+        var next = 0
+        for d in defined {
+            guard d else { out.append(.null); continue }
+            let i = indices[next]
+            next += 1
+            guard i < dictionary.count else { throw Failure(description: "dictionary index \(i) out of range") }
+            out.append(dictionary[i])
+        }
         return out
     }
 
     static func decode(_ page: [UInt8], n: Int, column: ParquetColumn, micros: Bool) throws(Failure) -> [Value] {
-        var at = 0
-        var defined = [Bool](repeating: true, count: n)
-        if column.nullable {
-            guard page.count >= 4 else { throw Failure(description: "short page") }
-            let len = Int(page[0]) | Int(page[1]) << 8 | Int(page[2]) << 16 | Int(page[3]) << 24
-            guard 4 + len <= page.count else { throw Failure(description: "short definition levels") }
-            defined = try levels(Array(page[4..<(4 + len)]), n: n)
-            at = 4 + len
-        }
+        let (defined, start) = try definitions(page, n: n, column: column)
+        var at = start
         var out: [Value] = []
         out.reserveCapacity(n)
         var boolIndex = 0
@@ -124,25 +154,36 @@ public enum ParquetReader {
         return out
     }
 
-    /// The RLE / bit-packing hybrid at bit width 1.
-    static func levels(_ data: [UInt8], n: Int) throws(Failure) -> [Bool] {
+    /// The RLE / bit-packing hybrid: `n` values of `bitWidth` bits.
+    static func hybrid(_ data: [UInt8], bitWidth: Int, n: Int) throws(Failure) -> [Int] {
+        guard (0...32).contains(bitWidth) else { throw Failure(description: "bit width \(bitWidth) is not valid") }
         var r = ThriftCompactReader(data)
-        var out: [Bool] = []
+        var out: [Int] = []
         out.reserveCapacity(n)
+        let bad = Failure(description: "malformed RLE / bit-packed values")
         while out.count < n {
             let header: UInt64
-            do { header = try r.varint() } catch { throw Failure(description: "malformed definition levels") }
+            do { header = try r.varint() } catch { throw bad }
             if header & 1 == 0 {
-                let count = Int(header >> 1)
-                let value: UInt8
-                do { value = try r.byte() } catch { throw Failure(description: "malformed definition levels") }
-                out += [Bool](repeating: value != 0, count: count)
+                var value = 0
+                for k in 0..<((bitWidth + 7) / 8) {
+                    do { value |= Int(try r.byte()) << (8 * k) } catch { throw bad }
+                }
+                guard header >> 1 <= UInt64(n - out.count) else { throw bad }
+                out += [Int](repeating: value, count: Int(header >> 1))
             } else {
-                let groups = Int(header >> 1)
-                for _ in 0..<groups {
-                    let b: UInt8
-                    do { b = try r.byte() } catch { throw Failure(description: "malformed definition levels") }
-                    for bit in 0..<8 { out.append(b & (1 << UInt8(bit)) != 0) }
+                let groups = Int(min(header >> 1, UInt64(n)))
+                var bytes: [UInt8] = []
+                for _ in 0..<(groups * bitWidth) {
+                    do { bytes.append(try r.byte()) } catch { throw bad }
+                }
+                for v in 0..<(groups * 8) {
+                    var value = 0
+                    for b in 0..<bitWidth {
+                        let bit = v * bitWidth + b
+                        if bytes[bit / 8] & (1 << UInt8(bit % 8)) != 0 { value |= 1 << b }
+                    }
+                    out.append(value)
                 }
             }
         }

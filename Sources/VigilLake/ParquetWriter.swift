@@ -1,8 +1,8 @@
-import CZstd
+import Glibc
 import VigilRuntime
 
 /// A column of a flat Parquet schema.
-public struct ParquetColumn: Sendable, Hashable {
+public struct ParquetColumn: Sendable, Hashable, CustomStringConvertible {
     public enum Kind: String, Sendable, Hashable {
         case string, int64, double, bool
         /// Microseconds since the epoch, UTC (Vigil's millisecond times, scaled).
@@ -17,13 +17,11 @@ public struct ParquetColumn: Sendable, Hashable {
         self.kind = kind
         self.nullable = nullable
     }
+
+    /// `name kind` (`?` when nullable).
+    public var description: String { "\(name) \(kind.rawValue)\(nullable ? "?" : "")" }
 }
 
-public enum ParquetCodec: String, Sendable, CaseIterable {
-    case uncompressed, zstd
-
-    var thrift: Int32 { self == .zstd ? 6 : 0 }
-}
 
 /// Writes Parquet files natively: flat schemas, PLAIN values, RLE definition levels,
 /// one data page per column per row group, ZSTD (or no) compression, and min / max /
@@ -91,6 +89,8 @@ public struct ParquetWriter: Sendable {
         var compressed: Int64
         var min: Value?
         var max: Value?
+        /// The dictionary page's size when the chunk starts with one.
+        var dictionaryPage: Int64?
     }
 
     private func writeChunk(_ column: ParquetColumn, index: Int, rows: [[Value]], range: Range<Int>,
@@ -122,30 +122,124 @@ public struct ParquetWriter: Sendable {
             for (i, b) in values.enumerated() where b != 0 { packed[i / 8] |= 1 << UInt8(i % 8) }
             values = packed
         }
-        var page: [UInt8] = []
+        var levelBytes: [UInt8] = []
         if column.nullable {
             let encoded = Self.rleBits(levels)
-            withUnsafeBytes(of: UInt32(encoded.count).littleEndian) { page += $0 }
-            page += encoded
+            withUnsafeBytes(of: UInt32(encoded.count).littleEndian) { levelBytes += $0 }
+            levelBytes += encoded
         }
-        page += values
-        let body = codec == .zstd ? Self.zstd(page) : page
-        var h = ThriftCompactWriter()
-        h.i32(1, 0)                               // type: DATA_PAGE
-        h.i32(2, Int32(page.count))               // uncompressed_page_size
-        h.i32(3, Int32(body.count))               // compressed_page_size
-        h.begin(5)                                // data_page_header
-        h.i32(1, Int32(range.count))              // num_values (nulls included)
-        h.i32(2, 0)                               // encoding: PLAIN
-        h.i32(3, 3)                               // definition_level_encoding: RLE
-        h.i32(4, 3)                               // repetition_level_encoding: RLE
-        h.end()
-        h.end()
-        let header = h.bytes
+        var pages: [(bytes: [UInt8], uncompressed: Int)] = []
+        if column.kind == .string, let (dictionary, count, indices) = Self.dictionary(values) {
+            // Dictionary encoding pays: the distinct strings once (PLAIN), then each
+            // value as a bit-packed index.
+            pages.append(page(type: 2, dictionary, values: count, encoding: 0))
+            pages.append(page(type: 0, levelBytes + indices, values: range.count, encoding: 8))
+        } else {
+            pages.append(page(type: 0, levelBytes + values, values: range.count, encoding: 0))
+        }
         let meta = ChunkMeta(offset: offset, values: Int64(range.count), nulls: nulls,
-                             uncompressed: Int64(header.count + page.count), compressed: Int64(header.count + body.count),
-                             min: lo, max: hi)
-        return (header + body, meta)
+                             uncompressed: Int64(pages.reduce(0) { $0 + $1.uncompressed }),
+                             compressed: Int64(pages.reduce(0) { $0 + $1.bytes.count }), min: lo, max: hi,
+                             dictionaryPage: pages.count > 1 ? Int64(pages[0].bytes.count) : nil)
+        return (pages.flatMap(\.bytes), meta)
+    }
+
+    /// One page: header, then the (compressed) body. `type` 0 is a v1 data page (levels
+    /// RLE), 2 a dictionary page; `encoding` 0 PLAIN, 8 RLE_DICTIONARY.
+    private func page(type: Int32, _ body: [UInt8], values: Int, encoding: Int32) -> (bytes: [UInt8], uncompressed: Int) {
+        let compressed = codec.compress(body)
+        var h = ThriftCompactWriter()
+        h.i32(1, type)
+        h.i32(2, Int32(body.count))               // uncompressed_page_size
+        h.i32(3, Int32(compressed.count))         // compressed_page_size
+        if type == 2 {
+            h.begin(7)                            // dictionary_page_header
+            h.i32(1, Int32(values))
+            h.i32(2, encoding)
+            h.end()
+        } else {
+            h.begin(5)                            // data_page_header
+            h.i32(1, Int32(values))               // num_values (nulls included)
+            h.i32(2, encoding)
+            h.i32(3, 3)                           // definition_level_encoding: RLE
+            h.i32(4, 3)                           // repetition_level_encoding: RLE
+            h.end()
+        }
+        h.end()
+        return (h.bytes + compressed, h.bytes.count + body.count)
+    }
+
+    /// For a string column's PLAIN values: the dictionary page body, its size, and the
+    /// indices (bit width byte, then one bit-packed run) — when that is at most 3/4 of
+    /// the PLAIN bytes; nil otherwise.
+    static func dictionary(_ plain: [UInt8]) -> (page: [UInt8], count: Int, indices: [UInt8])? {
+        // An open-addressing table of FNV-1a hashes over the PLAIN bytes: several times
+        // cheaper than a Dictionary of slices on the write path.
+        var slots = [Int32](repeating: -1, count: 1024)
+        var starts: [Int] = []          // per dictionary entry: where its PLAIN bytes start
+        var hashes: [UInt64] = []
+        var dictionary: [UInt8] = []
+        var indices: [Int] = []
+        indices.reserveCapacity(plain.count / 8)
+        var at = 0
+        plain.withUnsafeBufferPointer { p in
+            while at + 4 <= p.count {
+                let len = Int(p[at]) | Int(p[at + 1]) << 8 | Int(p[at + 2]) << 16 | Int(p[at + 3]) << 24
+                let end = at + 4 + len
+                var h: UInt64 = 0xcbf2_9ce4_8422_2325
+                for k in at..<end { h = (h ^ UInt64(p[k])) &* 0x0000_0100_0000_01B3 }
+                var slot = Int(truncatingIfNeeded: h) & (slots.count - 1)
+                var found = -1
+                while slots[slot] >= 0 {
+                    let id = Int(slots[slot])
+                    if hashes[id] == h {
+                        let s = starts[id]
+                        if memcmp(p.baseAddress! + s, p.baseAddress! + at, 4 + len) == 0 { found = id; break }
+                    }
+                    slot = (slot + 1) & (slots.count - 1)
+                }
+                if found < 0 {
+                    found = starts.count
+                    starts.append(at)
+                    hashes.append(h)
+                    dictionary += p[at..<end]
+                    // Mostly distinct values: PLAIN it is.
+                    if dictionary.count > p.count / 2 { indices = []; return }
+                    slots[slot] = Int32(found)
+                    if starts.count * 2 > slots.count {
+                        slots = [Int32](repeating: -1, count: slots.count * 2)
+                        for (id, h) in hashes.enumerated() {
+                            var s = Int(truncatingIfNeeded: h) & (slots.count - 1)
+                            while slots[s] >= 0 { s = (s + 1) & (slots.count - 1) }
+                            slots[s] = Int32(id)
+                        }
+                    }
+                }
+                indices.append(found)
+                at = end
+            }
+        }
+        guard !indices.isEmpty else { return nil }
+        let count = starts.count
+        let width = max(1, Int.bitWidth - (count - 1).leadingZeroBitCount)
+        guard dictionary.count + indices.count * width / 8 <= plain.count * 3 / 4 else { return nil }
+        return (dictionary, count, [UInt8(width)] + bitPacked(indices, width: width))
+    }
+
+    /// One bit-packed run of the RLE / bit-packing hybrid (values padded to a multiple
+    /// of 8), least significant bit first.
+    static func bitPacked(_ values: [Int], width: Int) -> [UInt8] {
+        let groups = (values.count + 7) / 8
+        var out: [UInt8] = []
+        ThriftCompactWriter.varint(UInt64(groups) << 1 | 1, into: &out)
+        var packed = [UInt8](repeating: 0, count: groups * width)
+        for (i, v) in values.enumerated() {
+            for b in 0..<width where v & (1 << b) != 0 {
+                let bit = i * width + b
+                packed[bit / 8] |= 1 << UInt8(bit % 8)
+            }
+        }
+        return out + packed
     }
 
     private func fileMetaData(_ groups: [(chunks: [ChunkMeta], rows: Int, bytes: Int64, offset: Int64)], rows: Int) -> [UInt8] {
@@ -193,16 +287,18 @@ public struct ParquetWriter: Sendable {
                 t.i64(2, m.offset)                // file_offset
                 t.begin(3)                        // meta_data
                 t.i32(1, Self.physical(columns[c].kind))
-                t.list(2, .i32, count: 2)
+                t.list(2, .i32, count: m.dictionaryPage == nil ? 2 : 3)
                 t.i32Element(0)                   // PLAIN
                 t.i32Element(3)                   // RLE
+                if m.dictionaryPage != nil { t.i32Element(8) }   // RLE_DICTIONARY
                 t.list(3, .binary, count: 1)
                 t.binaryElement(Array(columns[c].name.utf8))
                 t.i32(4, codec.thrift)
                 t.i64(5, m.values)
                 t.i64(6, m.uncompressed)
                 t.i64(7, m.compressed)
-                t.i64(9, m.offset)                // data_page_offset
+                t.i64(9, m.offset + (m.dictionaryPage ?? 0))   // data_page_offset
+                if m.dictionaryPage != nil { t.i64(11, m.offset) }   // dictionary_page_offset
                 t.begin(12)                       // statistics
                 t.i64(3, m.nulls)
                 if let hi = m.max { t.binary(5, Self.statBytes(hi, columns[c].kind)) }
@@ -280,15 +376,6 @@ public struct ParquetWriter: Sendable {
             out.append(bits[i] ? 1 : 0)
             i = j
         }
-        return out
-    }
-
-    static func zstd(_ input: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: ZSTD_compressBound(input.count))
-        let n = out.withUnsafeMutableBytes { dst in
-            input.withUnsafeBytes { src in ZSTD_compress(dst.baseAddress, dst.count, src.baseAddress, src.count, 3) }
-        }
-        out.removeSubrange(n...)
         return out
     }
 }

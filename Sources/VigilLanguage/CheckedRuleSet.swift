@@ -141,6 +141,8 @@ public struct CheckedFlow: Sendable {
     public var enrich: [(reference: String, on: String)]
     public var filters: [TypedExpr]
     public var expectations: [CheckedExpectation]
+    /// The row's columns: the `select`ed ones, or (without `select`) every stream field
+    /// and then every column the enrichments add.
     public var select: [CheckedSelectItem]
     public var output: CheckedOutput?
 }

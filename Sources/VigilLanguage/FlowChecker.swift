@@ -16,6 +16,11 @@ extension Checker {
         scope.fieldsOwner = "stream `\(stream.decl.name.name)`"
         scope.place = "in a flow"
         var columns = stream.decl.fields.map { $0.path.text.replacingDots() }
+        // Without `select`, a flow writes every field of its stream, then the columns its
+        // enrichments add (in declaration order), as they are.
+        var passthrough = stream.decl.fields.compactMap { f in
+            stream.fields[f.path.text].map { CheckedSelectItem(name: f.path.text.replacingDots(), expr: TypedExpr(.field(f.path.text), $0, f.path.span)) }
+        }
         for e in f.enrich {
             guard let ref = references[e.reference.name] else {
                 diagnostics.report(Diagnostic(
@@ -32,10 +37,14 @@ extension Checker {
                     secondary: ref.decl.key.map { [Label($0.span, "the key of `\(ref.decl.name.name)` is `\(k.rawValue)`")] } ?? []))
             }
             scope.tables[e.reference.name] = ref.fields
-            for (name, t) in ref.fields.sorted(by: { $0.key < $1.key }) where scope.fields[name] == nil {
+            for d in ref.decl.fields {
+                let name = d.path.text
+                guard let t = ref.fields[name], scope.fields[name] == nil else { continue }
                 scope.fields[name] = t
                 scope.fieldTables[name] = e.reference.name
                 columns.append(name.replacingDots())
+                passthrough.append(CheckedSelectItem(name: name.replacingDots(),
+                                                     expr: TypedExpr(.tableField(table: e.reference.name, field: name), t, d.path.span)))
             }
         }
         let filters = f.filters.compactMap { checkCondition($0, "`where`", scope: scope) }
@@ -63,7 +72,7 @@ extension Checker {
         let output = f.common.into.map { checkInto($0, columns: columns) }
         ruleSet.flows.append(CheckedFlow(
             name: f.name.name, stream: stream.decl.name.name, enrich: f.enrich.map { ($0.reference.name, $0.on.text) },
-            filters: filters, expectations: checkedExpectations, select: select, output: output))
+            filters: filters, expectations: checkedExpectations, select: f.common.select.isEmpty ? passthrough : select, output: output))
     }
 
     mutating func checkAggregate(_ a: AggregateDecl) {

@@ -75,7 +75,7 @@ extension Match {
         values += key
         values.append(.string(alert.message))
         for e in rows.select { values.append(e(ctx)) }
-        return Row(table: rows.table, rule: alert.rule, op: .upsert, version: 1, columns: rows.columns, values: values)
+        return Row(table: rows.table, rule: alert.rule, op: .upsert, version: 1, columns: rows.columns, values: values, at: detectedAt)
     }
 
     /// Renders the match as an alert of `rule`. The id derives from the rule, the key and

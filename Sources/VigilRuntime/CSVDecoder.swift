@@ -20,7 +20,7 @@ public struct CSVDecoder: Sendable {
         guard let names = Self.split(line) else { return "malformed CSV header (unterminated quote)" }
         columnSlots = names.map { schema.slot(of: $0.trimmingSpaces()) }
         hasHeader = true
-        for slot in schema.keySlots + [schema.timeSlot] where !columnSlots.contains(slot) {
+        for slot in schema.keySlots + [schema.timeSlot] where slot >= 0 && !columnSlots.contains(slot) {
             return "the header has no column `\(schema.fields[slot].name)`"
         }
         return nil

@@ -6,6 +6,9 @@ public enum DetectorOutput: Sendable {
     /// An event older than its stream's watermark on arrival (or behind what a rule
     /// released): not matched by at least one rule that reads its stream.
     case late(Event, watermark: Int64)
+    /// A flow's `fail` expectation was not met by this event: the detector stops here
+    /// (the event and every later one are not taken). What came before stands.
+    case stopped(FlowFailure)
 }
 
 /// Counters for the run summary.
@@ -27,6 +30,8 @@ public struct DetectorStats: Sendable, Codable {
     var partialMatches = 0
     /// Windows and sessions held now, over all rules.
     public internal(set) var openGroups = 0
+    /// Per flow, in program order.
+    public var flows: [FlowStats] = []
 }
 
 /// The event-time core: per-stream watermarks, a reorder buffer per rule released by
@@ -45,6 +50,12 @@ public struct Detector: Sendable {
     var pending: [MinHeap<PendingEvent>]
     /// Rules that read each stream.
     private let readers: [[Int]]
+    /// Flows, the flows that read each stream, and the reference tables they join.
+    private let flows: [FlowOperator]
+    private let flowReaders: [[Int]]
+    private let references: [ReferenceTable]
+    /// Set when a flow's `fail` expectation stopped the detector.
+    public private(set) var failure: FlowFailure?
     var lastReclaim: [Int64]
     /// Streams marked idle: they do not hold back the watermark of the rules that read
     /// them until their next event.
@@ -80,8 +91,16 @@ public struct Detector: Sendable {
         }
     }
 
-    public init(program: Program, partialMatchesPerKey: Int = 10_000, keysPerRule: Int = 1_000_000) {
+    /// `references`: the rows of `program.references`, in that order (empty tables when
+    /// not given).
+    public init(program: Program, references: [ReferenceTable] = [], partialMatchesPerKey: Int = 10_000, keysPerRule: Int = 1_000_000) {
         self.program = program
+        self.flows = program.flows.map(FlowOperator.init)
+        var flowReaders = Array(repeating: [Int](), count: program.streams.count)
+        for (i, f) in program.flows.enumerated() { flowReaders[f.stream].append(i) }
+        self.flowReaders = flowReaders
+        self.references = references.count == program.references.count ? references : program.references.map { ReferenceTable(spec: $0) }
+        self.counters.flows = Array(repeating: FlowStats(), count: program.flows.count)
         let limits = PatternMatcher.Limits(partialMatchesPerKey: partialMatchesPerKey, keys: keysPerRule)
         self.matchers = program.rules.enumerated().map { PatternMatcher(ruleIndex: $0.offset, rule: $0.element, limits: limits) }
         self.windows = program.windows.map { WindowOperator(rule: $0) }
@@ -131,7 +150,18 @@ public struct Detector: Sendable {
     /// Accepts one decoded event (in arrival order) and returns what it caused.
     public mutating func accept(_ e: Event) -> [DetectorOutput] {
         var out: [DetectorOutput] = []
+        guard failure == nil else { return out }
         let s = Int(e.stream)
+        // Flows take every event at arrival, late or not: they keep no state in event time.
+        if !flows.isEmpty && !flowReaders[s].isEmpty {
+            for f in flowReaders[s] {
+                if let failed = flows[f].process(e, references: references, stats: &counters.flows[f], into: &out) {
+                    failure = failed
+                    return [.stopped(failed)]
+                }
+            }
+            counters.rows += out.count
+        }
         idle[s] = false
         // Late for its stream, or behind what a rule already released while this stream
         // was idle: either way it would break event-time order, so the rule does not
@@ -159,7 +189,7 @@ public struct Detector: Sendable {
     private mutating func acceptLate(_ e: Event, into out: inout [DetectorOutput]) -> [DetectorOutput] {
         let s = Int(e.stream)
         advance(stream: s, to: e.ts)
-        var rejectedAt = readers[s].isEmpty ? watermarks[s] : Int64.min
+        var rejectedAt = readers[s].isEmpty && flowReaders[s].isEmpty ? watermarks[s] : Int64.min
         var taken = false
         var updated = false
         for r in readers[s] {
@@ -182,7 +212,7 @@ public struct Detector: Sendable {
                 rejectedAt = max(rejectedAt, w)
             }
         }
-        if taken { counters.events += 1 }
+        if taken || !flowReaders[s].isEmpty { counters.events += 1 }
         if updated { counters.lateAbsorbed += 1 }
         if rejectedAt != Int64.min {
             counters.late += 1
@@ -204,7 +234,7 @@ public struct Detector: Sendable {
             switch o {
             case .alert: counters.alerts += 1
             case .row: counters.rows += 1
-            case .late: break
+            case .late, .stopped: break
             }
         }
     }

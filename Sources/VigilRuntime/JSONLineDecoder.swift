@@ -150,6 +150,8 @@ enum EventAssembly {
         for slot in schema.keySlots where values[slot].isNull {
             return .failure(.init(reason: "missing key field `\(schema.fields[slot].name)`"))
         }
+        // Reference tables have no time field (slot -1).
+        if schema.timeSlot < 0 { return .success(Event(stream: stream, ts: 0, origin: origin, values: values)) }
         guard case .timestamp(let ts) = values[schema.timeSlot] else {
             return .failure(.init(reason: "missing time field `\(schema.fields[schema.timeSlot].name)`"))
         }

@@ -266,6 +266,14 @@ public struct RowOutput: Sendable {
         name.split(separator: ".", omittingEmptySubsequences: false).joined(separator: "_")
     }
 
+    /// A flow's table: exactly the selected columns.
+    public init(flowTable table: String, selected: [(name: String, code: CompiledExpr, text: String)]) {
+        self.table = table
+        self.columns = selected.map(\.name)
+        self.select = selected.map(\.code)
+        self.selectTexts = selected.map(\.text)
+    }
+
     /// The columns every detection row of a pattern rule has before its key.
     public static let detectionColumns = ["id", "rule", "severity", "detected_at"]
 
@@ -338,11 +346,24 @@ public struct Program: Sendable {
     public var streams: [StreamSchema]
     public var rules: [PatternRule]
     public var windows: [WindowRule]
+    public var flows: [FlowRule]
+    /// The reference tables flows enrich with (their rows are loaded by the caller).
+    public var references: [ReferenceSpec]
 
-    public init(streams: [StreamSchema], rules: [PatternRule], windows: [WindowRule] = []) {
+    public init(streams: [StreamSchema], rules: [PatternRule], windows: [WindowRule] = [], flows: [FlowRule] = [],
+                references: [ReferenceSpec] = []) {
         self.streams = streams
         self.rules = rules
         self.windows = windows
+        self.flows = flows
+        self.references = references
+    }
+
+    /// Every `into table` output: windows, sessions and aggregates, pattern rules'
+    /// detections, flows and their quarantine tables.
+    public var tableOutputs: [RowOutput] {
+        (windows.compactMap(\.rows) + rules.compactMap(\.rows) + flows.flatMap { [$0.rows] + [$0.quarantine].compactMap { $0 } })
+            .filter(\.intoTable)
     }
 
     public func streamIndex(_ name: String) -> Int? { streams.firstIndex { $0.name == name } }

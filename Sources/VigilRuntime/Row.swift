@@ -16,14 +16,19 @@ public struct Row: Sendable {
     /// Column names (key, group bounds, selected), shared by every row of the rule.
     public var columns: [String]
     public var values: [Value]
+    /// The event time the row speaks for: when its group closed (or a late event updated
+    /// it), the match was detected, or the flow's event happened. SCD2 tables take it
+    /// as `valid_from`.
+    public var at: Int64
 
-    public init(table: String, rule: String, op: Op, version: Int, columns: [String], values: [Value]) {
+    public init(table: String, rule: String, op: Op, version: Int, columns: [String], values: [Value], at: Int64 = 0) {
         self.table = table
         self.rule = rule
         self.op = op
         self.version = version
         self.columns = columns
         self.values = values
+        self.at = at
     }
 
     /// `{"table":...,"rule":...,"op":...,"version":n,"row":{...}}`, event time only.

@@ -10,4 +10,10 @@ extension Int64 {
         let (r, o) = subtractingReportingOverflow(x)
         return o ? (x < 0 ? .max : .min) : r
     }
+
+    /// Division rounding toward negative infinity (window slots of times before 1970).
+    @inlinable public func floorDivided(by b: Int64) -> Int64 {
+        let q = self / b
+        return (self % b != 0 && (self < 0) != (b < 0)) ? q - 1 : q
+    }
 }

@@ -33,13 +33,14 @@ extension Detector {
     }
 
     /// A detector for `program` in the state of `bytes` (from `snapshot()`).
-    public init(program: Program, restoring bytes: [UInt8], partialMatchesPerKey: Int = 10_000, keysPerRule: Int = 1_000_000) throws {
+    public init(program: Program, restoring bytes: [UInt8], references: [ReferenceTable] = [], partialMatchesPerKey: Int = 10_000,
+                keysPerRule: Int = 1_000_000) throws {
         let state = try JSONDecoder().decode(State.self, from: Data(bytes))
         guard state.rules == program.rules.map(\.name) + program.windows.map(\.name), state.windows.count == program.windows.count,
               state.watermarks.count == program.streams.count else {
             throw SnapshotError(description: "the snapshot was taken with other rules")
         }
-        self.init(program: program, partialMatchesPerKey: partialMatchesPerKey, keysPerRule: keysPerRule)
+        self.init(program: program, references: references, partialMatchesPerKey: partialMatchesPerKey, keysPerRule: keysPerRule)
         maxTs = state.maxTs
         watermarks = state.watermarks
         pending = state.pending
@@ -50,5 +51,16 @@ extension Detector {
         suppressors = state.suppressors
         for i in matchers.indices { matchers[i].state = state.matchers[i] }
         for i in windows.indices { windows[i].state = state.windows[i] }
+    }
+
+    /// Zeroes the counters a run reports (events, alerts, rows, late, suppressed, flows,
+    /// peaks) after a restore, so the next summary speaks of this run only; what is
+    /// held now (open groups, partial matches) stays.
+    public mutating func resetRunCounters() {
+        var fresh = DetectorStats()
+        fresh.partialMatches = counters.partialMatches
+        fresh.openGroups = counters.openGroups
+        fresh.flows = Array(repeating: FlowStats(), count: counters.flows.count)
+        counters = fresh
     }
 }

@@ -61,16 +61,12 @@ struct WindowOperator: Sendable {
     /// When the group closes: its window end, or its last event + gap.
     private func closesAt(_ g: Group) -> Int64 { rule.isSession ? g.end.plus(gap) : g.end }
 
-    private func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-        let q = a / b
-        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
-    }
 
     /// The index (start / hop) of the first window holding an event at `ts`.
     private func firstWindow(_ ts: Int64) -> Int64 {
         switch rule.kind {
-        case .tumbling(let size): return floorDiv(ts, size)
-        case .hopping(let size, let every): return floorDiv(ts.minus(size), every) + 1
+        case .tumbling(let size): return ts.floorDivided(by: size)
+        case .hopping(let size, let every): return ts.minus(size).floorDivided(by: every) + 1
         case .session: return 0
         }
     }
@@ -310,6 +306,7 @@ struct WindowOperator: Sendable {
         values.append(.timestamp(g.end))
         if rule.isSession { values.append(.int(g.events)) }
         for e in spec.select { values.append(e(ctx)) }
-        out.append(.row(Row(table: spec.table, rule: rule.name, op: op, version: g.versions, columns: spec.columns, values: values)))
+        out.append(.row(Row(table: spec.table, rule: rule.name, op: op, version: g.versions, columns: spec.columns, values: values,
+                            at: ctx.detectedAt)))
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import VigilCompiler
 import VigilConnectors
+import VigilLake
 import VigilLanguage
 import VigilRuntime
 
@@ -44,7 +45,13 @@ public struct TestRunner {
     /// Runs every case of `file` whose name contains `filter` (all when nil).
     public func run(_ file: TestFile, filter: String? = nil) throws(TestFileError) -> [CaseResult] {
         let program = try compile(file)
-        return file.cases.filter { c in filter.map { c.name.contains($0) } ?? true }.map { run($0, of: file, program: program) }
+        var references: [ReferenceTable] = []
+        for spec in program.references {
+            do { references.append(try ReferenceLoader.load(spec)) } catch {
+                throw TestFileError(path: file.path, line: 1, column: 1, message: "cannot load the rules' reference tables: \(error.description)")
+            }
+        }
+        return file.cases.filter { c in filter.map { c.name.contains($0) } ?? true }.map { run($0, of: file, program: program, references: references) }
     }
 
     public func compile(_ file: TestFile) throws(TestFileError) -> Program {
@@ -65,9 +72,9 @@ public struct TestRunner {
         return Compiler.compile(rs).program
     }
 
-    func run(_ c: TestCase, of file: TestFile, program: Program) -> CaseResult {
+    func run(_ c: TestCase, of file: TestFile, program: Program, references: [ReferenceTable] = []) -> CaseResult {
         var result = CaseResult(file: file.path, testCase: c, failures: [], error: nil, alerts: [], rows: [], inputNames: [])
-        let names = Set(program.rules.map(\.name) + program.windows.map(\.name))
+        let names = Set(program.rules.map(\.name) + program.windows.map(\.name) + program.flows.map(\.name))
         for r in c.rules ?? [] where !names.contains(r) {
             result.error = TestFileError(path: file.path, line: c.line, column: 1, message: "case `\(c.name)` tests `\(r)`, which the rules do not declare",
                                          help: "declared: \(names.sorted().joined(separator: ", "))")
@@ -83,7 +90,7 @@ public struct TestRunner {
             result.error = error
             return result
         }
-        var detector = Detector(program: program)
+        var detector = Detector(program: program, references: references)
         var outputs: [DetectorOutput] = []
         let fed = Set(c.inputs.compactMap { program.streamIndex($0.stream) })
         for s in program.streams.indices where !fed.contains(s) { outputs += detector.markIdle(stream: s) }
@@ -93,6 +100,12 @@ public struct TestRunner {
             switch o {
             case .alert(let a) where tested.contains(a.rule): result.alerts.append(a)
             case .row(let r) where tested.contains(r.rule): result.rows.append(r)
+            case .stopped(let failure):
+                let e = failure.event
+                let input = e.origin.input >= 0 && Int(e.origin.input) < result.inputNames.count ? result.inputNames[Int(e.origin.input)] : "input"
+                result.error = TestFileError(path: file.path, line: c.line, column: 1,
+                                             message: "case `\(c.name)`: the run stopped at \(input):\(e.origin.line): \(failure.description)")
+                return result
             default: break
             }
         }

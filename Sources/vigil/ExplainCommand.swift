@@ -50,12 +50,13 @@ struct Explain: ParsableCommand {
         for r in ruleSet.rules { if let t = r.alert { templates[r.name] = ExprPrinter.template(t) } }
         let selected = program.rules.filter { rule == nil || $0.name == rule }
         let windows = program.windows.filter { rule == nil || $0.name == rule }
-        if let rule, selected.isEmpty && windows.isEmpty {
-            stderr.write("error: `\(rule)` is not declared as a rule or aggregate\n")
+        let flows = program.flows.filter { rule == nil || $0.name == rule }
+        if let rule, selected.isEmpty && windows.isEmpty && flows.isEmpty {
+            stderr.write("error: `\(rule)` is not declared as a rule, aggregate or flow\n")
             throw ExitCode(2)
         }
         if rule != nil, format == .dot, selected.isEmpty {
-            stderr.write("error: `\(rule!)` is a window, session or aggregate: it has no NFA to draw; use --format text\n")
+            stderr.write("error: `\(rule!)` is a window, session, aggregate or flow: it has no NFA to draw; use --format text\n")
             throw ExitCode(2)
         }
         var out: [String] = []
@@ -65,6 +66,7 @@ struct Explain: ParsableCommand {
         }
         if format == .text {
             for w in windows { out.append(WindowDump.text(w, streams: program.streams, templateSource: templates[w.name])) }
+            for f in flows { out.append(FlowDump.text(f, program: program)) }
         }
         FileHandleOutput.standardOutput.write(out.joined(separator: "\n"))
     }

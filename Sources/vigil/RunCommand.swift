@@ -27,16 +27,23 @@ struct Run: ParsableCommand {
 
             Windows, sessions and aggregates with `select` or `into table` produce rows (an \
             upsert per closed group, a new version per late update, a delete for a session \
-            merged into another); --rows writes them as JSON Lines. Declarations with \
-            `into table` also write Delta tables under --lake (a pattern rule: a detections \
-            row per match; docs/lakehouse.md).
+            merged into another); flows produce a row per event they keep; --rows writes \
+            them as JSON Lines. Declarations with `into table` also write Delta tables \
+            under --lake (a pattern rule: a detections row per match; a flow's quarantined \
+            rows go to <table>_quarantine; --bronze adds bronze.<stream>; docs/lakehouse.md).
 
             Lines that cannot be decoded go to --dead-letter, events older than their \
             stream's watermark to --late; both default to stderr, so nothing is dropped \
             silently. A summary goes to stderr.
 
+            With tables and file inputs, a checkpoint in <lake>/_vigil records how far each \
+            input was read after every commit: running the same command again continues \
+            from there (a replay after a crash is exactly-once in the tables); --reset starts \
+            over.
+
             Exit codes: 0 success, 1 the rules have errors, 2 bad flags or unreadable inputs, \
             3 alerts remain spooled after --drain-timeout (delivered on the next start), \
+            4 a flow's `fail` expectation stopped the run (what came before is committed), \
             130/143 stopped by SIGINT/SIGTERM (undelivered alerts stay spooled).
             """
     )
@@ -83,8 +90,23 @@ struct Run: ParsableCommand {
     @Option(help: "Names this detector in the tables' transactions (default: derived from the lake path and the rules).")
     var detectorId: String?
 
-    @Option(help: "Commit a table's rows every this many rows (and at the end of the input).")
+    @Option(help: "Commit the tables' rows every this many rows (and at the end of the input).")
     var commitRows: Int = 100_000
+
+    @Option(help: "Also commit the tables whenever event time crosses a multiple of this duration (e.g. 5m).")
+    var commitEvery: String?
+
+    @Flag(help: "Append every ingested event as it was decoded, with its source and line, to the table bronze.<stream>.")
+    var bronze = false
+
+    @Option(help: "Compression of the tables' Parquet files: zstd, snappy or none.")
+    var compression: ParquetCodec = .zstd
+
+    @Flag(help: "Forget this detector's checkpoint in the lake and read the inputs from their start.")
+    var reset = false
+
+    @Flag(help: "Do not checkpoint (a rerun then reads the inputs from their start; tables still skip batches they hold).")
+    var noCheckpoint = false
 
     @Option(help: "Write undecodable lines here (JSON Lines; default stderr).")
     var deadLetter: String?
@@ -120,9 +142,6 @@ struct Run: ParsableCommand {
             throw ExitCode(1)
         }
         let compiled = Compiler.compile(ruleSet)
-        for (name, reason) in compiled.notRun {
-            stderr.write("note: `\(name)`: \(reason)\n")
-        }
         var program = compiled.program
 
         var sources: [EventSource] = []
@@ -170,21 +189,28 @@ struct Run: ParsableCommand {
             throw ExitCode(2)
         }
         let dispatcher = outputs.dispatcher
-        // Delta tables for `into table`: rows of windows, sessions and aggregates, and the
-        // detections of pattern rules.
-        var sinks: [String: TableSink] = [:]
-        var sinkOrder: [String] = []
+        // Delta tables: every `into table` output, and bronze tables with --bronze.
         let appId = detectorId ?? Self.detectorID(lake: lake, rules: files)
-        for r in program.windows.compactMap(\.rows) + program.rules.compactMap(\.rows) {
-            guard r.intoTable, sinks[r.table] == nil else { continue }
-            do {
-                sinks[r.table] = try TableSink(lake: lake, output: r, appId: appId, batchRows: commitRows)
-                sinkOrder.append(r.table)
-            } catch {
-                stderr.write("note: \(error.description); its rows go to --rows only\n")
+        let commitEveryMs = commitEvery.flatMap(DispatchConfig.duration)
+        if commitEvery != nil && commitEveryMs == nil {
+            stderr.write("error: --commit-every takes a duration such as 5m\n")
+            throw ExitCode(2)
+        }
+        let lakeOut: LakeOutputs
+        do {
+            lakeOut = try LakeOutputs(program: program, lake: lake, appId: appId, batchRows: commitRows, intervalMs: commitEveryMs,
+                                      bronze: bronze, codec: compression)
+        } catch {
+            stderr.write("error: \(error.message)\n")
+            throw ExitCode(2)
+        }
+        var references: [ReferenceTable] = []
+        for spec in program.references {
+            do { references.append(try ReferenceLoader.load(spec)) } catch {
+                stderr.write("error: \(error.description)\n")
+                throw ExitCode(2)
             }
         }
-        var sinkError: String?
         let matchedMode = matched ?? outputs.config?.matched ?? .full
         // A default suppression from the configuration, for rules without their own.
         if let ms = outputs.config?.suppressMs {
@@ -196,7 +222,58 @@ struct Run: ParsableCommand {
             }
         }
 
-        var detector = Detector(program: program, partialMatchesPerKey: maxPartialMatches, keysPerRule: maxKeys)
+        var detector = Detector(program: program, references: references, partialMatchesPerKey: maxPartialMatches, keysPerRule: maxKeys)
+        // A checkpoint makes the tables exactly-once across runs; it needs inputs that can
+        // be read again (files).
+        let checkpointPath = Checkpoint.path(lake: lake, detectorId: appId)
+        let checkpointing = !noCheckpoint && !lakeOut.isEmpty && sources.allSatisfy { Self.isRegularFile($0.path) }
+        var skipLines = [Int64](repeating: 0, count: sources.count)
+        var resumed: Checkpoint?
+        if checkpointing && reset { try? FileManager.default.removeItem(atPath: checkpointPath) }
+        if checkpointing, !reset {
+            do {
+                if let c = try Checkpoint.load(from: checkpointPath) {
+                    let same = c.inputs.count == sources.count && zip(c.inputs, sources).allSatisfy { saved, source in
+                        saved.spec == inputs[Int(source.inputIndex)]
+                            && Checkpoint.fingerprint(source.path, bytes: saved.fingerprintBytes) == (saved.fingerprint, saved.fingerprintBytes)
+                    }
+                    if same {
+                        detector = try Detector(program: program, restoring: c.snapshot, references: references,
+                                                partialMatchesPerKey: maxPartialMatches, keysPerRule: maxKeys)
+                        detector.resetRunCounters()
+                        skipLines = c.inputs.map(\.lines)
+                        lakeOut.resume(after: c.batch)
+                        resumed = c
+                        stderr.write("note: resuming from the checkpoint after batch \(c.batch): "
+                                     + zip(inputs, skipLines).map { "\($0) from line \($1 + 1)" }.joined(separator: ", ") + " (--reset starts over)\n")
+                    } else {
+                        stderr.write("note: the checkpoint \(checkpointPath) was taken over other inputs; reading these from their start\n")
+                    }
+                }
+            } catch {
+                stderr.write("error: cannot resume from the checkpoint \(checkpointPath): \(error) (--reset starts over)\n")
+                throw ExitCode(2)
+            }
+        }
+        var linesRead = skipLines
+        let writesTables = !lakeOut.isEmpty
+        var newEvents = 0
+        var stopped: FlowFailure?
+        /// Commits the batch, then records how far the inputs were read with it.
+        func commitBatch(finished: Bool = false, snapshot: [UInt8]? = nil) {
+            guard lakeOut.commit(), checkpointing else { return }
+            do {
+                let state = try snapshot ?? detector.snapshot()
+                let inputsRead = zip(sources, linesRead).map { source, lines in
+                    let (hash, bytes) = Checkpoint.fingerprint(source.path)
+                    return Checkpoint.Input(spec: inputs[Int(source.inputIndex)], lines: lines, fingerprint: hash, fingerprintBytes: bytes)
+                }
+                try Checkpoint(detectorId: appId, batch: lakeOut.batch, inputs: inputsRead, finished: finished, snapshot: state)
+                    .save(to: checkpointPath)
+            } catch {
+                stderr.write("warning: cannot write the checkpoint \(checkpointPath): \(error)\n")
+            }
+        }
         var deadLettered = 0
         let sourcePaths = sources.map { $0.path == "-" ? "<stdin>" : $0.path }
         var writer = JSONWriter()
@@ -222,9 +299,7 @@ struct Run: ParsableCommand {
                 case .alert(let a):
                     dispatcher.send(DispatchAlert(a, streams: program.streams, matched: matchedMode))
                 case .row(let row):
-                    if let sink = sinks[row.table], sinkError == nil {
-                        do { try sink.add(row) } catch { sinkError = error.description }
-                    }
+                    lakeOut.add(row)
                     guard let rowOut else { continue }
                     writer.bytes.removeAll(keepingCapacity: true)
                     row.write(to: &writer)
@@ -236,14 +311,33 @@ struct Run: ParsableCommand {
                     lateOut.writeLine(DeadLetter(
                         stream: schema.name, source: sourcePaths[Int(e.origin.input)], line: e.origin.line,
                         reason: "late: event time \(e.ts) is before the watermark \(watermark)", raw: raw).json)
+                case .stopped(let failure):
+                    stopped = failure
                 }
             }
         }
-        func handle(_ item: EventSource.Item, _ raw: UnsafeBufferPointer<UInt8>) throws {
-            if Signals.received != 0 { throw Signals.Stop() }
+        func handle(_ item: EventSource.Item, _ raw: UnsafeBufferPointer<UInt8>, input: Int? = nil) throws {
+            if Signals.received != 0 || stopped != nil { throw Signals.Stop() }
+            if checkpointing, let input {
+                let line: Int64
+                switch item {
+                case .event(let e): line = e.origin.line
+                case .deadLetter(let d): line = d.line
+                }
+                if line <= skipLines[input] { return }
+                linesRead[input] = line
+            }
             switch item {
             case .event(let e):
+                newEvents += 1
+                if bronze { lakeOut.addBronze(e, source: sourcePaths[Int(e.origin.input)]) }
                 emit(detector.accept(e), raw: raw)
+                if stopped != nil {
+                    // The failing event was not taken: the checkpoint stops before it.
+                    if checkpointing, let input { linesRead[input] = e.origin.line - 1 }
+                    throw Signals.Stop()
+                }
+                if writesTables && lakeOut.due(at: e.ts) { commitBatch() }
                 if detector.eventsAccepted & 0xFFFF == 0 {
                     checkLimits()
                     if progress {
@@ -268,7 +362,7 @@ struct Run: ParsableCommand {
         }
         replay: for source in replayed {
             do {
-                try source.read(schemas: program.streams) { try handle($0, $1) }
+                try source.read(schemas: program.streams) { try handle($0, $1, input: Int(source.inputIndex)) }
             } catch is Signals.Stop {
                 break replay
             } catch {
@@ -319,26 +413,26 @@ struct Run: ParsableCommand {
                 lateOut.flush()
             }
         }
-        // A signal stops reading: what is not due yet (open windows, absences) is not
-        // flushed, since the input did not end.
-        if Signals.received == 0 { emit(detector.finish()) }
+        // A signal or a failed expectation stops reading: what is not due yet (open
+        // windows, absences) is not flushed, since the input did not end. A resumed run
+        // that read nothing new already committed its flush.
+        if Signals.received != 0 || stopped != nil {
+            commitBatch()
+        } else if !(resumed?.finished == true && newEvents == 0) {
+            let before = checkpointing ? try? detector.snapshot() : nil
+            emit(detector.finish())
+            commitBatch(finished: true, snapshot: before)
+        }
         checkLimits()
         if progress { stderr.write("\r\u{1B}[K") }
         dispatcher.flush()
         rowOut?.flush()
         deadOut.flush()
         lateOut.flush()
-        for name in sinkOrder where sinkError == nil {
-            do { try sinks[name]!.commit() } catch { sinkError = error.description }
-        }
         let s = detector.stats
-        for name in sinkOrder {
-            let t = sinks[name]!
-            stderr.write("table `\(name)` (\(t.table.path)): \(t.rowsWritten) row\(t.rowsWritten == 1 ? "" : "s") in \(t.commits) commit\(t.commits == 1 ? "" : "s")"
-                         + (t.filesRewritten > 0 ? ", \(t.filesRewritten) files rewritten by merges" : "") + "\n")
-        }
-        if let sinkError {
-            stderr.write("error: \(sinkError)\n")
+        for line in lakeOut.summary(s, program: program) { stderr.write(line + "\n") }
+        if let error = lakeOut.error {
+            stderr.write("error: \(error)\n")
             try finishDispatch(outputs, drainMs: drainMs, stderr: stderr)
             throw ExitCode(2)
         }
@@ -349,12 +443,19 @@ struct Run: ParsableCommand {
         if detector.suppressedUnreported > 0 {
             stderr.write("note: \(detector.suppressedUnreported) suppressed alert\(detector.suppressedUnreported == 1 ? " was" : "s were") not followed by another alert of the same rule and values before the input ended\n")
         }
-        stderr.write("events: \(s.events), alerts: \(s.alerts)\(s.suppressed.isEmpty ? "" : " (\(s.suppressed.values.reduce(0, +)) suppressed)"), rows: \(s.rows)\(rowOut == nil && s.rows > 0 && sinkOrder.isEmpty ? " (not written: no --rows)" : ""), "
+        stderr.write("events: \(s.events), alerts: \(s.alerts)\(s.suppressed.isEmpty ? "" : " (\(s.suppressed.values.reduce(0, +)) suppressed)"), rows: \(s.rows)\(rowOut == nil && s.rows > 0 && lakeOut.isEmpty ? " (not written: no --rows)" : ""), "
                      + "late: \(s.late), \(s.lateAbsorbed > 0 ? "late updates: \(s.lateAbsorbed), " : "")dead-lettered: \(deadLettered), "
                      + "peak partial matches: \(s.peakPartialMatches)"
                      + (program.windows.isEmpty ? "" : ", peak open windows and sessions: \(s.peakOpenGroups)")
                      + (s.partialMatchesDroppedByLimit > 0 ? ", partial matches dropped by limit: \(s.partialMatchesDroppedByLimit)" : "")
                      + (s.keysDroppedByLimit > 0 ? ", events of keys over the limit: \(s.keysDroppedByLimit)" : "") + "\n")
+        if let stopped {
+            let e = stopped.event
+            stderr.write("error: \(stopped.description)\n  --> \(sourcePaths[Int(e.origin.input)]):\(e.origin.line)\n"
+                         + "  = note: the run stopped at this event; what came before it is committed\n")
+            try finishDispatch(outputs, drainMs: drainMs, stderr: stderr)
+            throw ExitCode(4)
+        }
         try finishDispatch(outputs, drainMs: drainMs, stderr: stderr)
     }
 
@@ -376,6 +477,7 @@ struct Run: ParsableCommand {
 }
 
 extension EventSource.Format: ExpressibleByArgument {}
+extension ParquetCodec: ExpressibleByArgument {}
 
 extension Run {
     /// The default detector id: the lake path and the rule files' contents, hashed, so a

@@ -32,7 +32,8 @@ import VigilLanguage
         var templates: [String: String] = [:]
         for r in rs.rules { if let t = r.alert { templates[r.name] = ExprPrinter.template(t) } }
         let text = (program.rules.map { NFADump.text($0, streams: program.streams, templateSource: templates[$0.name]) }
-            + program.windows.map { WindowDump.text($0, streams: program.streams, templateSource: templates[$0.name]) }).joined(separator: "\n")
+            + program.windows.map { WindowDump.text($0, streams: program.streams, templateSource: templates[$0.name]) }
+            + program.flows.map { FlowDump.text($0, program: program) }).joined(separator: "\n")
         let dot = program.rules.map { NFADump.dot($0, streams: program.streams) }.joined(separator: "\n")
         return (text, dot)
     }

@@ -69,10 +69,11 @@ import VigilDispatch
         first.waitUntilExit()
         #expect(first.terminationReason == .uncaughtSignal)
         #expect(server.requestCount == 0)
-        // Up again: a new run (the same input, so the same alerts again) delivers the
-        // spooled ones first, then its own: every id arrives, duplicates only by id.
+        // Up again: a new run (the same input from its start, so the same alerts again)
+        // delivers the spooled ones first, then its own: every id arrives, duplicates only
+        // by id. (Without --reset it would resume the tables' checkpoint instead.)
         try server.start(port: port)
-        let second = try Self.launch(args + ["--drain-timeout", "30s"], stderr: dir.appendingPathComponent("2.err"))
+        let second = try Self.launch(args + ["--drain-timeout", "30s", "--reset"], stderr: dir.appendingPathComponent("2.err"))
         second.waitUntilExit()
         #expect(second.terminationStatus == 0, "\((try? String(contentsOf: dir.appendingPathComponent("2.err"), encoding: .utf8)) ?? "")")
         let ids = server.acceptedIDs

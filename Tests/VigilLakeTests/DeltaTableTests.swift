@@ -215,3 +215,93 @@ final class Locked<T>: @unchecked Sendable {
     var value: T { lock.lock(); defer { lock.unlock() }; return v }
     func update(_ f: (inout T) -> Void) { lock.lock(); f(&v); lock.unlock() }
 }
+
+/// SCD2 tables: history per key, read back row by row with delta-rs.
+@Suite struct SCD2Tests {
+    static let columns = [
+        ParquetColumn(name: "id", kind: .int64, nullable: false),
+        ParquetColumn(name: "plan", kind: .string),
+        ParquetColumn(name: "valid_from", kind: .timestamp, nullable: false),
+        ParquetColumn(name: "valid_to", kind: .timestamp),
+        ParquetColumn(name: "is_current", kind: .bool, nullable: false),
+    ]
+
+    static let reader = """
+        import sys, json
+        from deltalake import DeltaTable
+        dt = DeltaTable(sys.argv[1])
+        t = dt.to_pyarrow_table().sort_by([("id", "ascending"), ("valid_from", "ascending")])
+        ms = lambda v: None if v is None else int(v.timestamp() * 1000)
+        print(json.dumps({"version": dt.version(), "files": len(dt.file_uris()),
+                          "rows": [[r["id"], r["plan"], ms(r["valid_from"]), ms(r["valid_to"]), r["is_current"]] for r in t.to_pylist()]}))
+        sys.stdout.flush()
+        import os
+        os._exit(0)  # delta-rs can abort in interpreter teardown; the output is complete
+        """
+
+    @Test func changesCloseTheCurrentRowAndRepeatsChangeNothing() throws {
+        let url = try DeltaTableTests.tempTable()
+        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent().deletingLastPathComponent()) }
+        let table = DeltaTable(path: url.path, columns: Self.columns)
+        let change = { (id: Int64, plan: String, at: Int64) in DeltaTable.Change(values: [.int(id), .string(plan)], at: at) }
+        // Batch 1: three keys; key 2 changes twice within the batch.
+        var r = try table.scd2([change(1, "free", 100), change(2, "free", 100), change(2, "pro", 150), change(3, "pro", 120)],
+                               on: ["id"], appId: "d", batch: 1)
+        #expect(r.outcome == .committed(version: 0) && r.filesRead == 0)
+        // Batch 2: key 1 repeats its plan (nothing), key 3 changes, key 2 is deleted, key 4 is new.
+        r = try table.scd2([change(1, "free", 200), change(3, "team", 210), DeltaTable.Change(values: [.int(2), .null], delete: true, at: 220),
+                            change(4, "free", 230)], on: ["id"], appId: "d", batch: 2)
+        #expect(r.outcome == .committed(version: 1) && r.filesRead == 1 && r.filesRewritten == 1)
+        #expect(try table.scd2([change(1, "x", 300)], on: ["id"], appId: "d", batch: 2).outcome == .skipped)
+        // Batch 3 touches only key 100: the statistics of both files (ids 1-4) rule them out.
+        r = try table.scd2([change(100, "free", 400)], on: ["id"], appId: "d", batch: 3)
+        #expect(r.filesRead == 0 && r.filesRewritten == 0 && r.filesTotal == 2)
+        let out = try ParquetTests.python(Self.reader, [url.path])
+        let t = (try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]) ?? [:]
+        let rows = (t["rows"] as? [[Any]] ?? []).map { $0.map { "\($0)" }.joined(separator: " ") }
+        #expect(rows == [
+            "1 free 100 <null> 1",
+            "2 free 100 150 0",
+            "2 pro 150 220 0",
+            "3 pro 120 210 0",
+            "3 team 210 <null> 1",
+            "4 free 230 <null> 1",
+            "100 free 400 <null> 1",
+        ], "\(t)")
+        #expect(t["version"] as? Int == 2)
+    }
+}
+
+/// The issue's scale: 100,000 upserts into a 1,000,000-row table of eight files. Only
+/// the files whose `id` statistics overlap the batch are read and rewritten.
+@Suite struct LargeMergeTests {
+    @Test func aHundredThousandUpsertsRewriteOnlyTheOverlappingFiles() throws {
+        let url = try DeltaTableTests.tempTable()
+        defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent().deletingLastPathComponent()) }
+        let columns = [ParquetColumn(name: "id", kind: .int64, nullable: false), ParquetColumn(name: "v", kind: .string),
+                       ParquetColumn(name: "n", kind: .int64)]
+        let table = DeltaTable(path: url.path, columns: columns)
+        for f in 0..<8 {
+            let rows: [[Value]] = (f * 125_000..<(f + 1) * 125_000).map { [.int(Int64($0)), .string("v0"), .int(Int64($0 % 97))] }
+            _ = try table.append(rows, appId: "load", batch: Int64(f + 1))
+        }
+        // Ids 450,000-549,999 fall in files 3 (375,000-499,999) and 4 (500,000-624,999).
+        let upserts: [[Value]] = (450_000..<550_000).map { [.int(Int64($0)), .string("v1"), .int(-1)] }
+        let r = try table.merge(upserts, on: ["id"], appId: "det", batch: 1)
+        #expect(r.filesTotal == 8 && r.filesRead == 2 && r.filesRewritten == 2)
+        let out = try ParquetTests.python("""
+            import sys, json
+            import polars as pl
+            t = pl.read_delta(sys.argv[1])
+            v1 = t.filter(pl.col("v") == "v1")
+            print(json.dumps({"rows": t.height, "ids": t["id"].n_unique(), "v1": v1.height,
+                              "v1_range": [v1["id"].min(), v1["id"].max()], "v1_n": v1["n"].unique().to_list()}))
+            sys.stdout.flush()
+            import os
+            os._exit(0)
+            """, [url.path])
+        let t = (try? JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]) ?? [:]
+        #expect(t["rows"] as? Int == 1_000_000 && t["ids"] as? Int == 1_000_000, "\(t)")
+        #expect(t["v1"] as? Int == 100_000 && t["v1_range"] as? [Int] == [450_000, 549_999] && t["v1_n"] as? [Int] == [-1], "\(t)")
+    }
+}

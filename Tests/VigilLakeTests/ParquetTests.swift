@@ -62,6 +62,8 @@ import VigilRuntime
                "rows": t.num_rows, "row_groups": md.num_row_groups,
                "columns": {c: [text(v) for v in t.column(c).to_pylist()] for c in t.column_names},
                "codecs": sorted({md.row_group(g).column(c).compression for g in range(md.num_row_groups) for c in range(md.num_columns)}),
+               "encodings": [sorted({e for g in range(md.num_row_groups) for e in md.row_group(g).column(c).encodings}) for c in range(md.num_columns)],
+               "dictionary": [md.row_group(0).column(c).has_dictionary_page for c in range(md.num_columns)],
                "stats": [["%s %s %s" % (text(md.row_group(g).column(c).statistics.min), text(md.row_group(g).column(c).statistics.max),
                                          md.row_group(g).column(c).statistics.null_count)
                           for c in range(md.num_columns)] for g in range(md.num_row_groups)]}
@@ -78,14 +80,18 @@ import VigilRuntime
         return (try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]) ?? [:]
     }
 
-    @Test(arguments: [ParquetCodec.zstd, .uncompressed])
+    @Test(arguments: [ParquetCodec.zstd, .snappy, .uncompressed])
     func pyarrowReadsEveryValueNullAndStatistic(_ codec: ParquetCodec) throws {
         let rows = Self.rows(2500)
         let r = try roundTrip(rows, codec: codec, rowGroupRows: 1000)
         #expect(r["rows"] as? Int == 2500 && r["row_groups"] as? Int == 3)
         #expect(r["schema"] as? [String] == ["id:int64:false", "name:string:true", "amount:double:true",
                                               "ok:bool:true", "at:timestamp[us, tz=UTC]:true"])
-        #expect(r["codecs"] as? [String] == [codec == .zstd ? "ZSTD" : "UNCOMPRESSED"])
+        #expect(r["codecs"] as? [String] == [codec.rawValue.uppercased()])
+        // The 13 distinct names are dictionary-encoded; the other columns are PLAIN.
+        #expect(r["dictionary"] as? [Bool] == [false, true, false, false, false])
+        #expect((r["encodings"] as? [[String]])?[1] == ["PLAIN", "RLE", "RLE_DICTIONARY"], "\(r["encodings"] ?? "")")
+        #expect((r["encodings"] as? [[String]])?[0] == ["PLAIN", "RLE"])
         let cols = r["columns"] as? [String: [String]] ?? [:]
         func text(_ v: Value) -> String {
             switch v {
@@ -136,7 +142,7 @@ import VigilRuntime
     }
 
     /// What the writer writes, the reader reads back exactly (it is what merges use).
-    @Test(arguments: [ParquetCodec.zstd, .uncompressed])
+    @Test(arguments: [ParquetCodec.zstd, .snappy, .uncompressed])
     func theReaderReadsWhatTheWriterWrote(_ codec: ParquetCodec) throws {
         let rows = Self.rows(2500)
         let (bytes, _) = try ParquetWriter(columns: Self.columns, codec: codec, rowGroupRows: 700).write(rows)
@@ -160,5 +166,47 @@ import VigilRuntime
             """, [url.path])
         let back = try ParquetReader.read([UInt8](try Data(contentsOf: url)))
         #expect(back.rows.map { $0.map(\.json) } == [["1", "\"a\"", "0.5", "true"], ["2", "null", "null", "false"], ["null", "\"ccc\"", "-1.0", "null"]])
+    }
+
+    /// Dictionary or PLAIN, whatever the cardinality (one value, bit widths at their
+    /// boundaries, all distinct, all null): both readers read every value back.
+    @Test(arguments: [1, 2, 255, 256, 257, 2500, 0])
+    func stringColumnsOfEveryCardinalityReadBack(_ distinct: Int) throws {
+        let columns = [ParquetColumn(name: "id", kind: .int64, nullable: false), ParquetColumn(name: "s", kind: .string)]
+        let rows: [[Value]] = (0..<2500).map { i in [.int(Int64(i)), distinct == 0 ? .null : .string("v\((i * 7919) % distinct)")] }
+        let (bytes, _) = try ParquetWriter(columns: columns, codec: .zstd, rowGroupRows: 1000).write(rows)
+        #expect(try ParquetReader.read(bytes).rows.map { $0.map(\.json) } == rows.map { $0.map(\.json) })
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-card-\(UUID().uuidString).parquet")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Data(bytes).write(to: url)
+        let out = try Self.python("""
+            import sys, json, pyarrow.parquet as pq
+            f = pq.ParquetFile(sys.argv[1])
+            print(json.dumps({"s": f.read().column("s").to_pylist(), "dict": f.metadata.row_group(0).column(1).has_dictionary_page}))
+            """, [url.path])
+        let t = (try? JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]) ?? [:]
+        #expect((t["s"] as? [Any])?.map { ($0 as? String).map { "\"\($0)\"" } ?? "null" } == rows.map { $0[1].json })
+        // A dictionary where values repeat; PLAIN when (nearly) all differ or all are null.
+        #expect(t["dict"] as? Bool == (distinct > 0 && distinct <= 257))
+    }
+
+    /// pyarrow's own dictionary pages (RLE runs and bit-packed runs of indices, SNAPPY)
+    /// read back too: a Delta table written by another engine can be a reference table.
+    @Test func theReaderReadsPyarrowDictionaryPages() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("pyarrow-dict-\(UUID().uuidString).parquet")
+        defer { try? FileManager.default.removeItem(at: url) }
+        _ = try Self.python("""
+            import sys, pyarrow as pa, pyarrow.parquet as pq
+            names = ["same"] * 300 + [["a", "bb", None, "ccc"][i % 4] for i in range(700)]
+            t = pa.table({"id": pa.array(range(1000), pa.int64()), "name": names})
+            pq.write_table(t, sys.argv[1], use_dictionary=True, compression="snappy", data_page_version="1.0")
+            assert pq.ParquetFile(sys.argv[1]).metadata.row_group(0).column(1).has_dictionary_page
+            """, [url.path])
+        let back = try ParquetReader.read([UInt8](try Data(contentsOf: url)))
+        let names = back.rows.map { $0[1] }
+        #expect(back.rows.count == 1000)
+        #expect(names.prefix(300).allSatisfy { $0 == .string("same") })
+        #expect(Array(names[300..<304]) == [.string("a"), .string("bb"), .null, .string("ccc")])
+        #expect(names[999] == .string("ccc"))
     }
 }

@@ -107,6 +107,7 @@ enum Harness {
                 outcome.rows.append(r)
             case .late(let e, _):
                 outcome.late.append(id(e))
+            case .stopped: break
             }
         }
         return outcome

@@ -43,6 +43,15 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.stopMeasurement()
         blackHole(outcome)
     }
+    Benchmark("append 1M rows x 10 columns, SNAPPY",
+              configuration: .init(metrics: [.wallClock, .throughput, .peakMemoryResident], scalingFactor: .mega)) { benchmark in
+        let dir = scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        benchmark.startMeasurement()
+        let outcome = try DeltaTable(path: dir + "/t", columns: columns, codec: .snappy).append(million, appId: "bench", batch: 1)
+        benchmark.stopMeasurement()
+        blackHole(outcome)
+    }
     let updates = rows(450_000..<550_000, version: 1)
     Benchmark("merge 100k upserts into 1M rows (8 files)",
               configuration: .init(metrics: [.wallClock, .peakMemoryResident], scalingFactor: .one)) { benchmark in
@@ -56,6 +65,28 @@ let benchmarks: @Sendable () -> Void = {
         let r = try table.merge(updates, on: ["id"], appId: "bench", batch: 1)
         benchmark.stopMeasurement()
         print("merge: \(r.filesRead) of \(r.filesTotal) files read, \(r.filesRewritten) rewritten")
+        blackHole(r)
+    }
+    // SCD2: 1M current rows in 8 files, then 100k changes (half of them repeat the
+    // current values and change nothing).
+    let scd2Columns = columns + [ParquetColumn(name: "valid_from", kind: .timestamp, nullable: false),
+                                 ParquetColumn(name: "valid_to", kind: .timestamp), ParquetColumn(name: "is_current", kind: .bool, nullable: false)]
+    let changes = (450_000..<550_000).map { i in
+        DeltaTable.Change(values: i % 2 == 0 ? million[i] : updates[i - 450_000], at: 1_800_000_000_000)
+    }
+    Benchmark("scd2 100k changes into 1M current rows (8 files)",
+              configuration: .init(metrics: [.wallClock, .peakMemoryResident], scalingFactor: .one)) { benchmark in
+        let dir = scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let table = DeltaTable(path: dir + "/t", columns: scd2Columns)
+        for f in 0..<8 {
+            let part = million[(f * 125_000)..<((f + 1) * 125_000)].map { $0 + [.timestamp(1_700_000_000_000), .null, .bool(true)] }
+            _ = try table.append(part, appId: "load", batch: Int64(f + 1))
+        }
+        benchmark.startMeasurement()
+        let r = try table.scd2(changes, on: ["id"], appId: "bench", batch: 1)
+        benchmark.stopMeasurement()
+        print("scd2: \(r.filesRead) of \(r.filesTotal) files read, \(r.filesRewritten) rewritten")
         blackHole(r)
     }
 }
