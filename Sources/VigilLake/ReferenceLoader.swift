@@ -54,7 +54,7 @@ public enum ReferenceLoader {
             if let problem { throw fail(problem) }
         }
         do { return try ReferenceTable(spec: spec, rows: rows, positions: positions) } catch {
-            throw fail(isDirectory.boolValue ? error.description : error.description.replacingOccurrences(of: "rows", with: "lines"))
+            throw fail("key \(error.key.json) appears twice (\(isDirectory.boolValue ? "rows" : "lines") \(error.first) and \(error.second))")
         }
     }
 

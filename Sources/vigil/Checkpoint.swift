@@ -1,4 +1,5 @@
 import Foundation
+import VigilConnectors
 import VigilRuntime
 
 /// What makes a replay exactly-once: after each micro-batch is committed to the
@@ -29,6 +30,23 @@ struct Checkpoint: Codable {
 
     enum CodingKeys: String, CodingKey {
         case detectorId, batch, inputs, finished
+    }
+
+    /// Whether this checkpoint was taken over these inputs: the same `--input`
+    /// arguments, each file still starting with the bytes it started with.
+    func matches(_ sources: [EventSource], specs: [String]) -> Bool {
+        inputs.count == sources.count && zip(inputs, sources).allSatisfy { saved, source in
+            saved.spec == specs[Int(source.inputIndex)]
+                && Self.fingerprint(source.path, bytes: saved.fingerprintBytes) == (saved.fingerprint, saved.fingerprintBytes)
+        }
+    }
+
+    /// Where each input stands now, for the next checkpoint.
+    static func inputs(_ sources: [EventSource], specs: [String], linesRead: [Int64]) -> [Input] {
+        zip(sources, linesRead).map { source, lines in
+            let (hash, bytes) = fingerprint(source.path)
+            return Input(spec: specs[Int(source.inputIndex)], lines: lines, fingerprint: hash, fingerprintBytes: bytes)
+        }
     }
 
     static func path(lake: String, detectorId: String) -> String {

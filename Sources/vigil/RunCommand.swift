@@ -233,11 +233,7 @@ struct Run: ParsableCommand {
         if checkpointing, !reset {
             do {
                 if let c = try Checkpoint.load(from: checkpointPath) {
-                    let same = c.inputs.count == sources.count && zip(c.inputs, sources).allSatisfy { saved, source in
-                        saved.spec == inputs[Int(source.inputIndex)]
-                            && Checkpoint.fingerprint(source.path, bytes: saved.fingerprintBytes) == (saved.fingerprint, saved.fingerprintBytes)
-                    }
-                    if same {
+                    if c.matches(sources, specs: inputs) {
                         detector = try Detector(program: program, restoring: c.snapshot, references: references,
                                                 partialMatchesPerKey: maxPartialMatches, keysPerRule: maxKeys)
                         detector.resetRunCounters()
@@ -264,11 +260,8 @@ struct Run: ParsableCommand {
             guard lakeOut.commit(), checkpointing else { return }
             do {
                 let state = try snapshot ?? detector.snapshot()
-                let inputsRead = zip(sources, linesRead).map { source, lines in
-                    let (hash, bytes) = Checkpoint.fingerprint(source.path)
-                    return Checkpoint.Input(spec: inputs[Int(source.inputIndex)], lines: lines, fingerprint: hash, fingerprintBytes: bytes)
-                }
-                try Checkpoint(detectorId: appId, batch: lakeOut.batch, inputs: inputsRead, finished: finished, snapshot: state)
+                try Checkpoint(detectorId: appId, batch: lakeOut.batch, inputs: Checkpoint.inputs(sources, specs: inputs, linesRead: linesRead),
+                               finished: finished, snapshot: state)
                     .save(to: checkpointPath)
             } catch {
                 stderr.write("warning: cannot write the checkpoint \(checkpointPath): \(error)\n")
