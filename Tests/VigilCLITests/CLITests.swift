@@ -324,6 +324,19 @@ import Testing
                 out[t] = [dt.version(), tb.num_rows, tb.schema.names]
             us = [r for r in DeltaTable(sys.argv[1] + "/gold/revenue_5m").to_pyarrow_table().to_pylist() if r["country"] == "US"]
             out["us"] = sorted(r["payments"] for r in us)
+            # Every data file of every table: ZSTD, min/max/null count on every column chunk.
+            import glob, pyarrow.parquet as pq
+            codecs, stats, files = set(), True, 0
+            for f in glob.glob(sys.argv[1] + "/*/*/*.parquet"):
+                files += 1
+                md = pq.ParquetFile(f).metadata
+                for g in range(md.num_row_groups):
+                    for c in range(md.num_columns):
+                        col = md.row_group(g).column(c)
+                        codecs.add(col.compression)
+                        st = col.statistics
+                        stats = stats and st is not None and st.has_null_count and (st.has_min_max or st.null_count == md.row_group(g).num_rows)
+            out["files"] = [files, sorted(codecs), stats]
             print(json.dumps(out))
             sys.stdout.flush()
             import os
@@ -344,6 +357,8 @@ import Testing
         // A pattern rule's detections: a row per match, appended by each run.
         #expect((t["card_testing_detections"] as? [Any]).map { "\($0[0]) \($0[1])" } == "1 2")
         #expect((t["card_testing_detections"] as? [Any])?[2] as? [String] == ["id", "rule", "severity", "detected_at", "card", "message"])
+        let files = t["files"] as? [Any] ?? []
+        #expect(files.count == 3 && (files[0] as? Int ?? 0) >= 10 && files[1] as? [String] == ["ZSTD"] && files[2] as? Bool == true, "\(files)")
         #expect(t["us"] as? [Int] == [1, 3])
     }
 
