@@ -44,6 +44,15 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
         .executableTarget(
+            name: "Decode",
+            dependencies: [
+                .product(name: "VigilRuntime", package: "Vigil"),
+                .product(name: "Benchmark", package: "package-benchmark"),
+            ],
+            path: "Benchmarks/Decode",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+        .executableTarget(
             name: "FrontEnd",
             dependencies: [
                 .product(name: "VigilLanguage", package: "Vigil"),
