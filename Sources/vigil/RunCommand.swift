@@ -99,7 +99,7 @@ struct Run: ParsableCommand {
     @Flag(help: "Append every ingested event as it was decoded, with its source and line, to the table bronze.<stream>.")
     var bronze = false
 
-    @Option(help: "Compression of the tables' Parquet files: zstd, snappy or none.")
+    @Option(help: "Compression of the tables' Parquet files: zstd, snappy or uncompressed.")
     var compression: ParquetCodec = .zstd
 
     @Flag(help: "Forget this detector's checkpoint in the lake and read the inputs from their start.")
