@@ -314,7 +314,7 @@ import Testing
         let python = Self.root.appendingPathComponent(".venv-test/bin/python").path
         let p = Process()
         p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = ["-c", """
+        p.arguments = ["-c", LakeRunTests.everyFile + """
             import sys, json
             from deltalake import DeltaTable
             out = {}
@@ -325,18 +325,7 @@ import Testing
             us = [r for r in DeltaTable(sys.argv[1] + "/gold/revenue_5m").to_pyarrow_table().to_pylist() if r["country"] == "US"]
             out["us"] = sorted(r["payments"] for r in us)
             # Every data file of every table: ZSTD, min/max/null count on every column chunk.
-            import glob, pyarrow.parquet as pq
-            codecs, stats, files = set(), True, 0
-            for f in glob.glob(sys.argv[1] + "/*/*/*.parquet"):
-                files += 1
-                md = pq.ParquetFile(f).metadata
-                for g in range(md.num_row_groups):
-                    for c in range(md.num_columns):
-                        col = md.row_group(g).column(c)
-                        codecs.add(col.compression)
-                        st = col.statistics
-                        stats = stats and st is not None and st.has_null_count and (st.has_min_max or st.null_count == md.row_group(g).num_rows)
-            out["files"] = [files, sorted(codecs), stats]
+            out["files"] = list(every_file(sys.argv[1]))
             print(json.dumps(out))
             sys.stdout.flush()
             import os

@@ -21,6 +21,25 @@ import Testing
         return (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
     }
 
+    /// Python: `every_file(lake)` — how many data files the lake holds, their codecs,
+    /// and whether every column chunk has min, max and null count (or is all null).
+    static let everyFile = """
+        def every_file(lake):
+            import glob, pyarrow.parquet as pq
+            codecs, stats, files = set(), True, 0
+            for f in glob.glob(lake + "/*/*/*.parquet"):
+                files += 1
+                md = pq.ParquetFile(f).metadata
+                for g in range(md.num_row_groups):
+                    for c in range(md.num_columns):
+                        col = md.row_group(g).column(c)
+                        codecs.add(col.compression)
+                        st = col.statistics
+                        stats = stats and st is not None and st.has_null_count and (st.has_min_max or st.null_count == md.row_group(g).num_rows)
+            return files, sorted(codecs), stats
+
+        """
+
     static func freshLake(_ name: String) -> String {
         let path = CLITests.lake + "/\(name)-\(UUID().uuidString)"
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -33,9 +52,9 @@ import Testing
         let r = try CLITests.run(["run", "rules/", "--lake", lake, "--bronze", "--compression", "snappy"] + CLITests.sampleInputs)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("table `bronze.payments` (\(lake)/bronze/payments): 12 rows in 1 commit"), "\(r.stderr)")
-        let t = try Self.python("""
-            import sys, json, glob
-            import polars as pl, pyarrow.parquet as pq
+        let t = try Self.python(Self.everyFile + """
+            import sys, json
+            import polars as pl
             from deltalake import DeltaTable
             lake = sys.argv[1]
             out = {}
@@ -50,18 +69,7 @@ import Testing
             b = pl.read_delta(lake + "/bronze/payments")
             out["bronze"] = [b.height, b.columns[-2:], b["_line"].to_list()]
             out["bronze_clicks"] = pl.read_delta(lake + "/bronze/clicks").height
-            # Every data file: SNAPPY, with min, max and null count on every column chunk.
-            codecs, stats = set(), True
-            for f in glob.glob(lake + "/*/*/*.parquet"):
-                md = pq.ParquetFile(f).metadata
-                for g in range(md.num_row_groups):
-                    for c in range(md.num_columns):
-                        col = md.row_group(g).column(c)
-                        codecs.add(col.compression)
-                        s = col.statistics
-                        stats = stats and s is not None and s.has_null_count and (s.has_min_max or s.null_count == md.row_group(g).num_rows)
-            out["codecs"] = sorted(codecs)
-            out["stats"] = stats
+            _, out["codecs"], out["stats"] = every_file(lake)
             print(json.dumps(out))
             """, [lake])
         #expect(t["silver_columns"] as? [String] == ["card", "ts", "amount", "currency", "country", "merchant", "issuer", "over_limit"])
