@@ -11,8 +11,12 @@ using namespace simdjson;
 int main(int argc, char** argv) {
   padded_string json = padded_string::load(argv[1]);
   ondemand::parser parser;
+  // Five passes over the file in memory; the fastest is reported (warm, as the
+  // package-benchmark numbers it is compared with).
+  double best = 1e9; uint64_t h = 0, n = 0; double sum = 0;
+  for (int pass = 0; pass < 5; pass++) {
   auto t0 = std::chrono::steady_clock::now();
-  uint64_t h = 0, n = 0; double sum = 0;
+  h = 0; n = 0; sum = 0;
   // Line by line, as a decoder fed by a line reader sees them.
   const char* p = json.data(); const char* end = p + json.size();
   while (p < end) {
@@ -36,6 +40,9 @@ int main(int argc, char** argv) {
     h ^= f + ts + type.size() + country.size() + merchant.size(); sum += amount; n++;
     p = nl + 1;
   }
-  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (t < best) best = t;
+  }
+  double s = best;
   printf("%llu lines in %.3f s = %.2f M lines/s (h=%llx sum=%.1f)\n", (unsigned long long)n, s, n / s / 1e6, (unsigned long long)h, sum);
 }

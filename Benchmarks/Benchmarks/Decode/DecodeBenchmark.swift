@@ -39,4 +39,22 @@ let benchmarks: @Sendable () -> Void = {
         }
         blackHole(decoded)
     }
+    // The schema scanner prototype: field ranges and numbers, the key hashed.
+    let scanner = SchemaScanner(fields: [("ts", true), ("user", false), ("type", false), ("amount", true), ("country", false), ("merchant", false)])
+    Benchmark("schema-scanner-200k-lines", configuration: .init(metrics: [.wallClock, .throughput, .mallocCountTotal], scalingFactor: .one)) { _ in
+        var f = SchemaScanner.Fields(starts: Array(repeating: -1, count: 6), ends: Array(repeating: 0, count: 6),
+                                     numbers: Array(repeating: 0, count: 6), integers: Array(repeating: 0, count: 6))
+        var h: UInt64 = 0
+        var sum = 0.0
+        for line in input {
+            line.withUnsafeBufferPointer { bytes in
+                guard scanner.scan(bytes, into: &f) else { return }
+                var k: UInt64 = 0xcbf2_9ce4_8422_2325
+                for j in Int(f.starts[1])..<Int(f.ends[1]) { k = (k ^ UInt64(bytes[j])) &* 0x0000_0100_0000_01B3 }
+                h ^= k &+ UInt64(bitPattern: f.integers[0])
+                sum += f.numbers[3]
+            }
+        }
+        blackHole((h, sum))
+    }
 }
