@@ -6,11 +6,13 @@ public struct JSONLineDecoder: Sendable {
     public let schema: StreamSchema
     public let stream: Int32
     private let tree: FieldPathTree
+    private let fast: FlatJSONScanner?
 
     public init(schema: StreamSchema, stream: Int32) {
         self.schema = schema
         self.stream = stream
         self.tree = FieldPathTree.build(schema.fields)
+        self.fast = FlatJSONScanner(schema: schema)
     }
 
     /// Why a line was rejected.
@@ -22,6 +24,17 @@ public struct JSONLineDecoder: Sendable {
     ///
     /// - Complexity: O(n) in the line length.
     public func decode(_ line: UnsafeBufferPointer<UInt8>, origin: EventOrigin) -> Result<Event, Failure> {
+        if let fast {
+            var values = [Value](repeating: .null, count: schema.fields.count)
+            if fast.scan(line, into: &values) {
+                return EventAssembly.finish(values, schema: schema, stream: stream, origin: origin)
+            }
+        }
+        return decodeFully(line, origin: origin)
+    }
+
+    /// The general decoder: nested fields, escapes, every error worded.
+    func decodeFully(_ line: UnsafeBufferPointer<UInt8>, origin: EventOrigin) -> Result<Event, Failure> {
         if let bad = firstInvalidUTF8(line) {
             return .failure(Failure(reason: "invalid UTF-8 at byte \(bad + 1)"))
         }

@@ -1,0 +1,175 @@
+import VigilText
+
+/// The JSON Lines decoder's fast path, for streams whose fields are all top-level: one
+/// pass over the line that reads declared fields straight into values, with no key
+/// strings, no number text and no tree lookups.
+///
+/// It takes only the common shape — a flat object whose keys and strings have no
+/// escapes, numbers without exponents that convert exactly, literals — and answers
+/// `false` for anything else (escapes, nested values, a type mismatch, any syntax
+/// error, invalid UTF-8). The caller then runs the full decoder, which accepts the same
+/// lines with the same values and words every rejection, so the fast path changes
+/// speed only. `DecoderDifferentialTests` holds it to that.
+struct FlatJSONScanner: Sendable {
+    /// Field names as bytes, and types, in slot order.
+    private let names: [[UInt8]]
+    private let types: [FieldType]
+
+    /// nil when a field is nested (`a.b`): those lines need the full decoder's tree.
+    init?(schema: StreamSchema) {
+        guard !schema.fields.contains(where: { $0.name.utf8.contains(UInt8(ascii: ".")) }) else { return nil }
+        names = schema.fields.map { Array($0.name.utf8) }
+        types = schema.fields.map(\.type)
+    }
+
+    @inline(__always) private static func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 13 || c == 10 }
+
+    /// Reads `line` into `values` (all `.null` on entry, one per field); false when the
+    /// full decoder must decide.
+    func scan(_ p: UnsafeBufferPointer<UInt8>, into values: inout [Value]) -> Bool {
+        let n = p.count
+        var i = 0
+        // Bytes >= 0x80 seen in strings: the line's UTF-8 is checked once at the end.
+        var high: UInt8 = 0
+        @inline(__always) func skipSpace() { while i < n && Self.isSpace(p[i]) { i += 1 } }
+        skipSpace()
+        guard i < n, p[i] == UInt8(ascii: "{") else { return false }
+        i += 1
+        skipSpace()
+        guard i < n else { return false }
+        if p[i] == UInt8(ascii: "}") {
+            i += 1
+        } else {
+            while true {
+                guard i < n, p[i] == UInt8(ascii: "\"") else { return false }
+                let keyStart = i + 1
+                i = keyStart
+                while i < n {
+                    let c = p[i]
+                    if c == UInt8(ascii: "\"") { break }
+                    if c == UInt8(ascii: "\\") || c < 0x20 { return false }
+                    high |= c
+                    i += 1
+                }
+                guard i < n else { return false }
+                let slot = self.slot(p, keyStart, i)
+                i += 1
+                skipSpace()
+                guard i < n, p[i] == UInt8(ascii: ":") else { return false }
+                i += 1
+                skipSpace()
+                guard i < n else { return false }
+                guard readValue(p, &i, slot, &high, &values) else { return false }
+                skipSpace()
+                guard i < n else { return false }
+                if p[i] == UInt8(ascii: ",") {
+                    i += 1
+                    skipSpace()
+                    continue
+                }
+                guard p[i] == UInt8(ascii: "}") else { return false }
+                i += 1
+                break
+            }
+        }
+        skipSpace()
+        guard i == n else { return false }
+        return high < 0x80 || firstInvalidUTF8(p) == nil
+    }
+
+    /// The declared slot named by bytes `start..<end`, or -1.
+    @inline(__always) private func slot(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Int {
+        let len = end - start
+        for s in names.indices {
+            let name = names[s]
+            guard name.count == len else { continue }
+            var same = true
+            for k in 0..<len where name[k] != p[start + k] {
+                same = false
+                break
+            }
+            if same { return s }
+        }
+        return -1
+    }
+
+    /// One value at `i`: stored under `slot` when declared (and of the declared type),
+    /// skipped when not declared.
+    @inline(__always)
+    private func readValue(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int, _ slot: Int, _ high: inout UInt8, _ values: inout [Value]) -> Bool {
+        let n = p.count
+        let c = p[i]
+        let type: FieldType? = slot >= 0 ? types[slot] : nil
+        if c == UInt8(ascii: "\"") {
+            guard type == nil || type == .string else { return false }   // RFC 3339 text: the full decoder
+            let start = i + 1
+            i = start
+            while i < n {
+                let b = p[i]
+                if b == UInt8(ascii: "\"") { break }
+                if b == UInt8(ascii: "\\") || b < 0x20 { return false }
+                high |= b
+                i += 1
+            }
+            guard i < n else { return false }
+            if type != nil {
+                values[slot] = .string(String(decoding: UnsafeBufferPointer(rebasing: p[start..<i]), as: UTF8.self))
+            }
+            i += 1
+            return true
+        }
+        if c == UInt8(ascii: "-") || (c >= 48 && c <= 57) {
+            let negative = c == UInt8(ascii: "-")
+            if negative { i += 1 }
+            var mantissa: UInt64 = 0, digits = 0, fraction = 0
+            while i < n, p[i] >= 48, p[i] <= 57 {
+                mantissa = mantissa &* 10 &+ UInt64(p[i] &- 48)
+                digits += 1
+                i += 1
+            }
+            guard digits > 0 else { return false }
+            if i < n && p[i] == UInt8(ascii: ".") {
+                i += 1
+                while i < n, p[i] >= 48, p[i] <= 57 {
+                    mantissa = mantissa &* 10 &+ UInt64(p[i] &- 48)
+                    fraction += 1
+                    i += 1
+                }
+                guard fraction > 0 else { return false }
+            }
+            if i < n && (p[i] == UInt8(ascii: "e") || p[i] == UInt8(ascii: "E")) { return false }
+            guard let type else { return true }
+            switch type {
+            case .int, .duration, .timestamp:
+                guard fraction == 0, digits <= 18 else { return false }
+                let v = negative ? -Int64(mantissa) : Int64(mantissa)
+                values[slot] = type == .int ? .int(v) : type == .duration ? .duration(v) : .timestamp(v)
+            case .double:
+                // Exact (hence equal to the full decoder's `Double(text)`) while the digits
+                // fit a double's mantissa and the divisor is an exact power of ten.
+                guard digits + fraction <= 15 else { return false }
+                var d = Double(mantissa)
+                if fraction > 0 { d /= Self.powersOfTen[fraction] }
+                values[slot] = .double(negative ? -d : d)
+            case .string, .bool:
+                return false
+            }
+            return true
+        }
+        if c == UInt8(ascii: "t") || c == UInt8(ascii: "f") || c == UInt8(ascii: "n") {
+            let word: StaticString = c == UInt8(ascii: "t") ? "true" : c == UInt8(ascii: "f") ? "false" : "null"
+            let len = word.utf8CodeUnitCount
+            guard i + len <= n else { return false }
+            for k in 0..<len where p[i + k] != word.utf8Start[k] { return false }
+            i += len
+            guard let type else { return true }
+            if c == UInt8(ascii: "n") { values[slot] = .null; return true }
+            guard type == .bool else { return false }
+            values[slot] = .bool(c == UInt8(ascii: "t"))
+            return true
+        }
+        return false   // objects, arrays: the full decoder
+    }
+
+    private static let powersOfTen: [Double] = (0...22).map { e in (0..<e).reduce(1.0) { r, _ in r * 10 } }
+}

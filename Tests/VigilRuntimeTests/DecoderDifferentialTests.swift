@@ -1,0 +1,102 @@
+import Testing
+@testable import VigilRuntime
+
+/// The JSON Lines decoder's fast path (`FlatJSONScanner`) may only change speed: on
+/// random lines — well-formed, odd and broken — `decode` (fast path, then the full
+/// decoder) must give exactly what the full decoder alone gives: the same values, bit
+/// for bit, or the same rejection.
+@Suite struct DecoderDifferentialTests {
+    static let schema = StreamSchema(
+        name: "events",
+        fields: [.init(name: "ts", type: .timestamp), .init(name: "user", type: .string),
+                 .init(name: "amount", type: .double), .init(name: "n", type: .int),
+                 .init(name: "ok", type: .bool), .init(name: "d", type: .duration)],
+        keySlots: [1], timeSlot: 0, latenessMs: 0, idleTimeoutMs: nil)
+
+    static let keys = ["ts", "user", "amount", "n", "ok", "d", "extra", "tś", "us\\u0065r", "", "ts "]
+    static let values = [
+        "1700000000000", "-5", "0", "-0", "007", "12", "1.5", "0.1", "-2.25", "1e3", "1E-2", "2.", ".5", "-",
+        "123456789012345", "1234567890123456", "9223372036854775807", "9223372036854775808",
+        "99999999999999999999", "3.14159265358979", "3875334047727647.7", "410.458098536264801", "3.141592653589793", "0.000001", "1.0000000000000002",
+        "\"u1\"", "\"\"", "\"caf\u{e9}\"", "\"a\\\"b\"", "\"tab\\t\"", "\"\\u00e9\"", "\"\\ud83d\\ude00\"", "\"\\ud83d\"",
+        "\"2023-11-14T22:13:20Z\"", "\"not a time\"", "true", "false", "null", "tru", "nul", "{}", "{\"a\":1}",
+        "[1,2]", "[]", "\"unterminated",
+    ]
+
+    static func line(_ rng: inout DifferentialTests.SplitMix) -> [UInt8] {
+        let space = [" ", "", "", "", "\t"]
+        var parts: [String] = []
+        for _ in 0..<Int.random(in: 0...7, using: &rng) {
+            let k = keys.randomElement(using: &rng)!
+            let v = values.randomElement(using: &rng)!
+            let sp = space.randomElement(using: &rng)!
+            parts.append("\"\(k)\"\(sp):\(sp)\(v)")
+        }
+        // Mostly well-formed events, so that the fast path is exercised too.
+        if Int.random(in: 0..<2, using: &rng) == 0 {
+            let good = ["\"n\":-42", "\"ok\":true", "\"d\" : 300000", "\"extra\":{\"x\":[1]}", "\"user\":\"\u{e9}t\u{e9}\"", "\"amount\":null", "\"extra\":\"x\""]
+            parts = [good.randomElement(using: &rng)!, good.randomElement(using: &rng)!] + parts.prefix(Int.random(in: 0...1, using: &rng))
+            parts += ["\"ts\":\(1_700_000_000_000 + Int.random(in: 0..<1000, using: &rng))", "\"user\":\"u\(Int.random(in: 0..<9, using: &rng))\"",
+                     "\"amount\":\(Int.random(in: 0..<10000, using: &rng)).\(Int.random(in: 0..<100, using: &rng))"] + parts.prefix(2)
+            parts.shuffle(using: &rng)
+        }
+        var bytes = Array(((space.randomElement(using: &rng)!) + "{" + parts.joined(separator: ",") + "}" + (space.randomElement(using: &rng)!)).utf8)
+        switch Int.random(in: 0..<12, using: &rng) {
+        case 0 where !bytes.isEmpty: bytes.removeLast(Int.random(in: 1...bytes.count, using: &rng))
+        case 1: bytes.insert(0xC3, at: Int.random(in: 0...bytes.count, using: &rng))
+        case 2: bytes.insert(0x01, at: Int.random(in: 0...bytes.count, using: &rng))
+        case 3: bytes += Array(" x".utf8)
+        case 4 where !bytes.isEmpty: bytes[Int.random(in: 0..<bytes.count, using: &rng)] = [UInt8(ascii: ","), UInt8(ascii: ":"), UInt8(ascii: "\""), 0xFF].randomElement(using: &rng)!
+        default: break
+        }
+        return bytes
+    }
+
+    static func same(_ a: Value, _ b: Value) -> Bool {
+        if case .double(let x) = a, case .double(let y) = b { return x.bitPattern == y.bitPattern }
+        return a == b
+    }
+
+    @Test func fastPathChangesNothing() {
+        let decoder = JSONLineDecoder(schema: Self.schema, stream: 0)
+        var rng = DifferentialTests.SplitMix(state: 8)
+        var fastAccepted = 0, events = 0, rejected = 0
+        let scanner = FlatJSONScanner(schema: Self.schema)!
+        for i in 0..<40_000 {
+            let bytes = Self.line(&rng)
+            bytes.withUnsafeBufferPointer { p in
+                let origin = EventOrigin(input: 0, line: Int64(i))
+                var scratch = [Value](repeating: .null, count: Self.schema.fields.count)
+                if scanner.scan(p, into: &scratch) { fastAccepted += 1 }
+                switch (decoder.decode(p, origin: origin), decoder.decodeFully(p, origin: origin)) {
+                case (.success(let a), .success(let b)):
+                    events += 1
+                    #expect(a.ts == b.ts && a.values.count == b.values.count, "\(String(decoding: bytes, as: UTF8.self))")
+                    for (x, y) in zip(a.values, b.values) where !Self.same(x, y) {
+                        Issue.record("\(String(decoding: bytes, as: UTF8.self)): \(x) against \(y)")
+                    }
+                case (.failure(let a), .failure(let b)):
+                    rejected += 1
+                    #expect(a.reason == b.reason)
+                case (let a, let b):
+                    Issue.record("\(String(decoding: bytes, as: UTF8.self)): \(a) against \(b)")
+                }
+            }
+        }
+        // Both outcomes and both paths are exercised, or the comparison proves little.
+        #expect(fastAccepted > 8_000 && events > 5_000 && rejected > 5_000, "fast \(fastAccepted), events \(events), rejected \(rejected)")
+    }
+
+    @Test func nestedSchemasTakeTheFullDecoder() {
+        let nested = StreamSchema(name: "s", fields: [.init(name: "ts", type: .timestamp), .init(name: "p.name", type: .string)],
+                                  keySlots: [], timeSlot: 0, latenessMs: 0, idleTimeoutMs: nil)
+        #expect(FlatJSONScanner(schema: nested) == nil)
+        let decoder = JSONLineDecoder(schema: nested, stream: 0)
+        let line = Array(#"{"ts":5,"p":{"name":"x"}}"#.utf8)
+        guard case .success(let e) = line.withUnsafeBufferPointer({ decoder.decode($0, origin: EventOrigin(input: 0, line: 1)) }) else {
+            Issue.record("not decoded")
+            return
+        }
+        #expect(e.values == [.timestamp(5), .string("x")])
+    }
+}
