@@ -76,6 +76,7 @@ struct ExpressionCompiler {
                 }
             }
         case .binary(let op, let l, let r):
+            if let fast = fieldAgainstLiteral(op, l, r) { return fast }
             return binary(op, compile(l), compile(r))
         case .inList(let x, let items, let negated):
             let fx = compile(x)
@@ -114,6 +115,58 @@ struct ExpressionCompiler {
         case .key(let names):
             guard let i = names.firstIndex(of: name) else { return { _ in .null } }
             return { ctx in ctx.key[i] }
+        }
+    }
+
+    /// `field OP literal` over the current event, the commonest condition: the field's
+    /// own type is compared in place (same ordering as `ValueOps.compare`); anything
+    /// else — null, another type — goes through the general comparison.
+    private func fieldAgainstLiteral(_ op: BinaryOperator, _ l: TypedExpr, _ r: TypedExpr) -> CompiledExpr? {
+        guard [.eq, .ne, .lt, .le, .gt, .ge].contains(op), case .field(let name) = l.node, case .literal(let literal) = r.node,
+              case .event(let schema) = fields, let slot = schema.slot(of: name) else { return nil }
+        let general = binary(op, compile(l), compile(r))
+        switch literal {
+        case .string(let k):
+            if op == .eq || op == .ne {
+                return { ctx in
+                    if case .string(let x)? = ctx.event?.values[slot] { return Self.holds(op, x == k ? 0 : 1) }
+                    return general(ctx)
+                }
+            }
+            return { ctx in
+                if case .string(let x)? = ctx.event?.values[slot] { return Self.holds(op, x < k ? -1 : (x == k ? 0 : 1)) }
+                return general(ctx)
+            }
+        case .double(let k):
+            return { ctx in
+                switch ctx.event?.values[slot] {
+                case .double(let x)?: return Self.holds(op, x < k ? -1 : (x == k ? 0 : 1))
+                case .int(let n)?: let x = Double(n); return Self.holds(op, x < k ? -1 : (x == k ? 0 : 1))
+                default: return general(ctx)
+                }
+            }
+        case .int(let k):
+            let kd = Double(k)
+            return { ctx in
+                switch ctx.event?.values[slot] {
+                case .int(let x)?: return Self.holds(op, x < k ? -1 : (x == k ? 0 : 1))
+                case .double(let x)?: return Self.holds(op, x < kd ? -1 : (x == kd ? 0 : 1))
+                default: return general(ctx)
+                }
+            }
+        default:
+            return nil
+        }
+    }
+
+    @inline(__always) private static func holds(_ op: BinaryOperator, _ c: Int) -> Value {
+        switch op {
+        case .eq: .bool(c == 0)
+        case .ne: .bool(c != 0)
+        case .lt: .bool(c < 0)
+        case .le: .bool(c <= 0)
+        case .gt: .bool(c > 0)
+        default: .bool(c >= 0)
         }
     }
 

@@ -60,6 +60,19 @@ public struct FNV1a: Sendable {
         withUnsafeBytes(of: n.littleEndian) { add($0) }
     }
 
+    /// Adds a value's JSON text and the separator, as `add(value.json)` does, without
+    /// building the text for plain strings.
+    public mutating func add(json v: Value) {
+        guard case .string(var s) = v else { add(v.json); return }
+        let plain = s.withUTF8 { utf8 in
+            utf8.allSatisfy { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+        }
+        guard plain else { add(v.json); return }
+        add(CollectionOfOne(UInt8(ascii: "\"")))
+        s.withUTF8 { add($0) }
+        add([UInt8(ascii: "\""), 0xFF])
+    }
+
     public var hex: String {
         let s = String(value, radix: 16)
         return String(repeating: "0", count: 16 - s.count) + s
@@ -83,7 +96,7 @@ extension Match {
     public func alert(_ rule: PatternRule) -> Alert {
         var h = FNV1a()
         h.add(rule.name)
-        for v in key { h.add(v.json) }
+        for v in key { h.add(json: v) }
         for entry in bound.entries {
             h.add(Int64(entry.event.origin.input))
             h.add(entry.event.origin.line)
@@ -93,9 +106,8 @@ extension Match {
         // under the alternative that bound it.
         var matched: [(String, [Event])] = []
         for step in rule.pattern.steps where !step.negated {
-            let bindings = Set(step.alternatives.map(\.binding))
             var groups: [(Int32, [Event])] = []
-            for entry in bound.entries where bindings.contains(Int(entry.binding)) {
+            for entry in bound.entries where step.alternatives.contains(where: { $0.binding == Int(entry.binding) }) {
                 if groups.last?.0 == entry.binding {
                     groups[groups.count - 1].1.append(entry.event)
                 } else {

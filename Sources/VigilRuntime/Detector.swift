@@ -47,7 +47,7 @@ public struct Detector: Sendable {
     var maxTs: [Int64]
     var watermarks: [Int64]
     /// Per rule: events waiting for the watermark, in event-time order.
-    var pending: [MinHeap<PendingEvent>]
+    var pending: ReorderBuffer
     /// Rules that read each stream.
     private let readers: [[Int]]
     /// Flows, the flows that read each stream, and the reference tables they join.
@@ -83,14 +83,6 @@ public struct Detector: Sendable {
         return s
     }
 
-    struct PendingEvent: Comparable, Sendable, Codable {
-        var event: Event
-        static func < (a: PendingEvent, b: PendingEvent) -> Bool { a.event.precedes(b.event) }
-        static func == (a: PendingEvent, b: PendingEvent) -> Bool {
-            a.event.ts == b.event.ts && a.event.origin == b.event.origin
-        }
-    }
-
     /// `references`: the rows of `program.references`, in that order (empty tables when
     /// not given).
     public init(program: Program, references: [ReferenceTable] = [], partialMatchesPerKey: Int = 10_000, keysPerRule: Int = 1_000_000) {
@@ -107,7 +99,7 @@ public struct Detector: Sendable {
         let ruleCount = program.rules.count + program.windows.count
         self.maxTs = Array(repeating: Int64.min, count: program.streams.count)
         self.watermarks = Array(repeating: Int64.min, count: program.streams.count)
-        self.pending = Array(repeating: MinHeap(), count: ruleCount)
+        self.pending = ReorderBuffer(rules: ruleCount)
         var readers = Array(repeating: [Int](), count: program.streams.count)
         for (r, rule) in program.rules.enumerated() {
             for s in rule.streams { readers[s].append(r) }
@@ -173,9 +165,7 @@ public struct Detector: Sendable {
         }
         counters.events += 1
         advance(stream: s, to: e.ts)
-        for r in readers[s] {
-            pending[r].push(PendingEvent(event: e))
-        }
+        pending.push(e, rules: readers[s])
         for r in readers[s] {
             drain(rule: r, into: &out)
         }
@@ -195,7 +185,7 @@ public struct Detector: Sendable {
         for r in readers[s] {
             let w = max(released[r], watermarks[s])
             if e.ts >= w {
-                pending[r].push(PendingEvent(event: e))
+                pending.push(e, rules: CollectionOfOne(r))
                 drain(rule: r, into: &out)
                 taken = true
             } else if r >= matchers.count, e.ts >= w.minus(program.windows[r - matchers.count].allowedLatenessMs) {
@@ -247,7 +237,7 @@ public struct Detector: Sendable {
             idle[s] = false
         }
         var out: [DetectorOutput] = []
-        for r in pending.indices { drain(rule: r, into: &out) }
+        for r in released.indices { drain(rule: r, into: &out) }
         return out
     }
 
@@ -289,24 +279,23 @@ public struct Detector: Sendable {
         var matches: [Match] = []
         let openBefore = matchers[r].stats.partialMatches
         while true {
-            let next = pending[r].min.flatMap { $0.event.ts < w ? $0.event : nil }
+            let next = pending.nextTs(rule: r).flatMap { $0 < w ? $0 : nil }
             let deadline = matchers[r].nextDeadline.flatMap { $0 < w ? $0 : nil }
             if next == nil && deadline == nil { break }
-            if let e = next, deadline == nil || e.ts <= deadline! {
-                pending[r].pop()
-                let rule = program.rules[r]
-                guard let slots = rule.keySlots[Int(e.stream)] else { continue }
+            if let ts = next, deadline == nil || ts <= deadline! {
+                let e = pending.pop(rule: r)
+                guard let slots = program.rules[r].keySlots[Int(e.stream)] else { continue }
                 let key = slots.map { e.values[$0] }
                 if trace?.watches(key) == true {
-                    let before = matchers[r].keys[key] ?? [], n = matches.count
+                    let before = matchers[r].attempts(of: key), n = matches.count
                     matchers[r].process(e, key: key, into: &matches)
-                    trace!.log.append(.event(e, key: key, before: before, after: matchers[r].keys[key] ?? [], matches: Array(matches[n...])))
+                    trace!.log.append(.event(e, key: key, before: before, after: matchers[r].attempts(of: key), matches: Array(matches[n...])))
                 } else {
                     matchers[r].process(e, key: key, into: &matches)
                 }
             } else {
                 let n = matches.count
-                matchers[r].fireAbsences(before: next?.ts ?? w, into: &matches)
+                matchers[r].fireAbsences(before: next ?? w, into: &matches)
                 if trace != nil {
                     for m in matches[n...] where trace!.watches(m.key) { trace!.log.append(.absence(m)) }
                 }
@@ -321,7 +310,7 @@ public struct Detector: Sendable {
             matchers[r].reclaim(watermark: w)
             lastReclaim[r] = w
             for (key, attempts) in before {
-                let after = Set((matchers[r].keys[key] ?? []).map(\.id))
+                let after = Set(matchers[r].attempts(of: key).map(\.id))
                 let gone = attempts.filter { !after.contains($0.id) }
                 if !gone.isEmpty { trace!.log.append(.expired(gone, key: key, watermark: w)) }
             }
@@ -353,13 +342,13 @@ public struct Detector: Sendable {
             counters.peakOpenGroups = max(counters.peakOpenGroups, counters.openGroups)
         }
         while true {
-            let next = pending[r].min.flatMap { $0.event.ts < w ? $0.event : nil }
+            let next = pending.nextTs(rule: r).flatMap { $0 < w ? $0 : nil }
             let deadline = windows[i].nextDeadline.flatMap { $0 <= w ? $0 : nil }
             if next == nil && deadline == nil { break }
-            if let d = deadline, next == nil || d <= next!.ts {
-                windows[i].close(upTo: next.map { min($0.ts, w) } ?? w, into: &out)
-            } else if let e = next {
-                pending[r].pop()
+            if let d = deadline, next == nil || d <= next! {
+                windows[i].close(upTo: next.map { min($0, w) } ?? w, into: &out)
+            } else if next != nil {
+                let e = pending.pop(rule: r)
                 windows[i].process(e, key: program.windows[i].keySlots.map { e.values[$0] })
             }
         }

@@ -65,11 +65,30 @@ public struct JSONWriter {
         switch v {
         case .null: raw("null")
         case .int(let n), .timestamp(let n), .duration(let n): int(n)
-        case .double(let d):
-            if d.isFinite { bytes.append(contentsOf: formatDouble(d).utf8) } else { raw("null") }
+        case .double(let d): double(d)
         case .bool(let b): b ? raw("true") : raw("false")
         case .string(let s): string(s)
         }
+    }
+
+    /// A double as `formatDouble` writes it (non-finite: null). Amounts — at most two
+    /// decimals — are written digit by digit: their shortest round-trip text is the
+    /// integer m = d × 100 with the decimal point put back, and building it costs no
+    /// String.
+    public mutating func double(_ d: Double) {
+        guard d.isFinite else { raw("null"); return }
+        let m = (d * 100).rounded()
+        if abs(m) < 1e15, m / 100 == d, m.truncatingRemainder(dividingBy: 100) != 0 {
+            let n = Int64(m)
+            if n < 0 { bytes.append(UInt8(ascii: "-")) }
+            int(Int64(n.magnitude / 100))
+            bytes.append(UInt8(ascii: "."))
+            let cents = Int(n.magnitude % 100)
+            bytes.append(UInt8(ascii: "0") + UInt8(cents / 10))
+            if cents % 10 != 0 { bytes.append(UInt8(ascii: "0") + UInt8(cents % 10)) }
+            return
+        }
+        bytes.append(contentsOf: formatDouble(d).utf8)
     }
 
     /// `"name":` — a key with its colon.

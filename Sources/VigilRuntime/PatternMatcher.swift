@@ -53,27 +53,73 @@ struct PatternMatcher: Sendable {
     /// For each step index, its ordinal among the positive steps (gap numbering).
     private var ordinal: [Int]
     private var memo: [Int8]
+    /// Buffers reused across events (the steady state allocates nothing for them).
+    private var scratchAttempts: [Attempt] = []
+    private var scratchCompleted: [Attempt] = []
 
     /// The mutable part of the matcher.
     struct State: Sendable, Codable {
-        var keys: [[Value]: [Attempt]] = [:]
+        /// The slot of each key with open partial matches; a slot's attempts change in
+        /// place, so an event costs one hash lookup of its key.
+        var slotOf: [[Value]: Int32] = [:]
+        var keyOf: [[Value]] = []
+        var attempts: [[Attempt]] = []
+        /// Slots whose key left (no partial matches): reused first.
+        var freeSlots: [Int32] = []
         var nextAttemptID: UInt64 = 0
         var stats = MatcherStats()
         /// Absence deadlines not yet fired, in deadline order.
         var absenceTimers = MinHeap<AbsenceTimer>()
     }
 
-    var keys: [[Value]: [Attempt]] {
-        get { state.keys }
-        _modify { yield &state.keys }
+    /// The open partial matches of `key`, oldest first.
+    func attempts(of key: [Value]) -> [Attempt] {
+        state.slotOf[key].map { state.attempts[Int($0)] } ?? []
     }
+
     var stats: MatcherStats {
         get { state.stats }
         _modify { yield &state.stats }
     }
+
     private var absenceTimers: MinHeap<AbsenceTimer> {
         get { state.absenceTimers }
         _modify { yield &state.absenceTimers }
+    }
+
+    /// Every key with open partial matches, and them (in no particular order).
+    var keys: [[Value]: [Attempt]] {
+        var all: [[Value]: [Attempt]] = [:]
+        for (key, slot) in state.slotOf { all[key] = state.attempts[Int(slot)] }
+        return all
+    }
+
+    /// Stores `attempts` as `key`'s (at `slot` when it has one), freeing the slot when
+    /// none are left.
+    private mutating func store(_ attempts: inout [Attempt], key: [Value], slot: Int32?) {
+        if let slot {
+            if attempts.isEmpty {
+                state.slotOf[key] = nil
+                state.keyOf[Int(slot)] = []
+                state.attempts[Int(slot)] = []
+                state.freeSlots.append(slot)
+            } else {
+                swap(&state.attempts[Int(slot)], &attempts)
+            }
+        } else if !attempts.isEmpty {
+            let slot: Int32
+            if let free = state.freeSlots.popLast() {
+                slot = free
+                state.keyOf[Int(slot)] = key
+                swap(&state.attempts[Int(slot)], &attempts)
+            } else {
+                slot = Int32(state.attempts.count)
+                state.keyOf.append(key)
+                state.attempts.append([])
+                swap(&state.attempts[Int(slot)], &attempts)
+            }
+            state.slotOf[key] = slot
+        }
     }
 
     /// Absences with the same deadline fire in the order of their bound events (start
@@ -120,27 +166,39 @@ struct PatternMatcher: Sendable {
     /// Processes one event of the key `key` (already in event-time order).
     mutating func process(_ e: Event, key: [Value], into out: inout [Match]) {
         for i in memo.indices { memo[i] = -1 }
-        var attempts = keys[key] ?? []
-        if attempts.isEmpty, keys[key] == nil, keys.count >= limits.keys {
+        let slot = state.slotOf[key]
+        if slot == nil, state.slotOf.count >= limits.keys {
             stats.keysDroppedByLimit += 1
             return
         }
+        // The key's attempts are taken out of their slot, and the survivors built in a
+        // reused buffer: they swap places at the end.
+        var attempts: [Attempt] = []
+        if let slot { swap(&attempts, &state.attempts[Int(slot)]) }
+        let before = attempts.count
         var survivors: [Attempt] = []
-        survivors.reserveCapacity(attempts.count + 1)
+        swap(&survivors, &scratchAttempts)
+        survivors.removeAll(keepingCapacity: true)
         var completed: [Attempt] = []
+        swap(&completed, &scratchCompleted)
+        completed.removeAll(keepingCapacity: true)
         for a in attempts {
             advance(a, e, &survivors, &completed)
         }
-        attempts = []
         start(e, &survivors, &completed)
         // Completions are emitted in start order; each one's skip strategy also applies
         // to the completions after it, which were partial matches until this event.
-        var pendingCompletions = completed[...]
-        while let c = pendingCompletions.popFirst() {
-            survivors = applySkip(c, to: survivors)
-            let remaining = Set(applySkip(c, to: Array(pendingCompletions)).map(\.id))
-            pendingCompletions = pendingCompletions.filter { remaining.contains($0.id) }[...]
-            out.append(Match(rule: ruleIndex, key: key, bound: c.bound, detectedAt: e.ts, trigger: e))
+        if case .noSkip = rule.pattern.skip {
+            for c in completed {
+                out.append(Match(rule: ruleIndex, key: key, bound: c.bound, detectedAt: e.ts, trigger: e))
+            }
+        } else {
+            var pendingCompletions = completed[...]
+            while let c = pendingCompletions.popFirst() {
+                survivors = applySkip(c, to: survivors)
+                pendingCompletions = applySkip(c, to: Array(pendingCompletions))[...]
+                out.append(Match(rule: ruleIndex, key: key, bound: c.bound, detectedAt: e.ts, trigger: e))
+            }
         }
         for i in survivors.indices where survivors[i].absenceDeadline != nil && !survivors[i].timerArmed {
             survivors[i].timerArmed = true
@@ -153,15 +211,18 @@ struct PatternMatcher: Sendable {
             stats.droppedByLimit += excess
             survivors.removeFirst(excess)
         }
-        let before = keys[key]?.count ?? 0
         stats.partialMatches += survivors.count - before
         stats.peakPartialMatches = max(stats.peakPartialMatches, stats.partialMatches)
-        keys[key] = survivors.isEmpty ? nil : survivors
+        store(&survivors, key: key, slot: slot)
+        // `survivors` now holds the slot's old buffer (or an empty one): reused next time.
+        attempts.removeAll(keepingCapacity: true)
+        scratchAttempts = attempts.capacity >= survivors.capacity ? attempts : survivors
+        scratchCompleted = completed
     }
 
     private mutating func matches(_ p: CompiledPredicate, _ e: Event, _ a: Attempt?, key: [Value]) -> Bool {
         if !p.usesBindings, memo[p.id] >= 0 { return memo[p.id] == 1 }
-        let ctx = EvalContext(event: e, bound: a?.bound ?? BoundEvents(), key: key, detectedAt: e.ts)
+        let ctx = EvalContext(event: e, bound: p.usesBindings ? a?.bound ?? BoundEvents() : BoundEvents(), key: key, detectedAt: e.ts)
         let r = p.eval(ctx).isTrue
         if !p.usesBindings { memo[p.id] = r ? 1 : 0 }
         return r
@@ -388,11 +449,13 @@ struct PatternMatcher: Sendable {
     mutating func fireAbsences(before time: Int64, into out: inout [Match]) {
         while let t = absenceTimers.min, t.deadline < time {
             absenceTimers.pop()
-            guard var attempts = keys[t.key], let i = attempts.firstIndex(where: { $0.id == t.id }) else { continue }
+            guard let slot = state.slotOf[t.key] else { continue }
+            var attempts = state.attempts[Int(slot)]
+            guard let i = attempts.firstIndex(where: { $0.id == t.id }) else { continue }
             let a = attempts.remove(at: i)
             attempts = applySkip(a, to: attempts)
-            stats.partialMatches -= (keys[t.key]?.count ?? 0) - attempts.count
-            keys[t.key] = attempts.isEmpty ? nil : attempts
+            stats.partialMatches -= state.attempts[Int(slot)].count - attempts.count
+            store(&attempts, key: t.key, slot: slot)
             out.append(Match(rule: ruleIndex, key: t.key, bound: a.bound, detectedAt: t.deadline, trigger: nil))
         }
     }
@@ -400,11 +463,13 @@ struct PatternMatcher: Sendable {
     /// Drops attempts whose `within` window has passed `watermark`; they can never complete.
     mutating func reclaim(watermark: Int64) {
         guard let within = rule.pattern.withinMs else { return }
-        for (key, attempts) in keys {
-            let kept = attempts.filter { $0.absenceDeadline != nil || $0.startTs.plus(within) >= watermark }
+        for slot in state.attempts.indices where !state.attempts[slot].isEmpty {
+            let attempts = state.attempts[slot]
+            var kept = attempts.filter { $0.absenceDeadline != nil || $0.startTs.plus(within) >= watermark }
             if kept.count != attempts.count {
                 stats.partialMatches -= attempts.count - kept.count
-                keys[key] = kept.isEmpty ? nil : kept
+                let key = state.keyOf[slot]
+                store(&kept, key: key, slot: Int32(slot))
             }
         }
     }

@@ -7,7 +7,8 @@ extension Detector {
     struct State: Codable {
         var maxTs: [Int64]
         var watermarks: [Int64]
-        var pending: [MinHeap<PendingEvent>]
+        /// Per rule: the events waiting for its watermark, in event-time order.
+        var pending: [[Event]]
         var lastReclaim: [Int64]
         var stats: DetectorStats
         var matchers: [PatternMatcher.State]
@@ -26,7 +27,7 @@ extension Detector {
 
     /// Serialises the state.
     public func snapshot() throws -> [UInt8] {
-        let state = State(maxTs: maxTs, watermarks: watermarks, pending: pending, lastReclaim: lastReclaim, stats: counters,
+        let state = State(maxTs: maxTs, watermarks: watermarks, pending: released.indices.map { pending.waiting(rule: $0) }, lastReclaim: lastReclaim, stats: counters,
                           matchers: matchers.map(\.state), windows: windows.map(\.state), idle: idle, released: released, suppressors: suppressors,
                           rules: program.rules.map(\.name) + program.windows.map(\.name))
         return [UInt8](try JSONEncoder().encode(state))
@@ -37,13 +38,14 @@ extension Detector {
                 keysPerRule: Int = 1_000_000) throws {
         let state = try JSONDecoder().decode(State.self, from: Data(bytes))
         guard state.rules == program.rules.map(\.name) + program.windows.map(\.name), state.windows.count == program.windows.count,
-              state.watermarks.count == program.streams.count else {
+              state.watermarks.count == program.streams.count,
+              state.pending.count == program.rules.count + program.windows.count else {
             throw SnapshotError(description: "the snapshot was taken with other rules")
         }
         self.init(program: program, references: references, partialMatchesPerKey: partialMatchesPerKey, keysPerRule: keysPerRule)
         maxTs = state.maxTs
         watermarks = state.watermarks
-        pending = state.pending
+        pending = ReorderBuffer(waiting: state.pending)
         lastReclaim = state.lastReclaim
         counters = state.stats
         idle = state.idle
