@@ -2,7 +2,7 @@ import VigilText
 
 /// Decodes one JSON Lines record into an event of a declared schema: declared fields
 /// only (nested paths allowed), extra fields skipped, types checked.
-public struct JSONLineDecoder: Sendable {
+public final class JSONLineDecoder: Sendable {
     public let schema: StreamSchema
     public let stream: Int32
     private let tree: FieldPathTree

@@ -23,6 +23,11 @@ struct Attempt: Sendable, Codable {
     var timerArmed = false
 }
 
+extension Attempt {
+    /// Fills an array slot whose attempt was moved out.
+    static let placeholder = Attempt(id: 0, startTs: 0, startOrigin: EventOrigin(input: 0, line: 0), step: 0, count: 0)
+}
+
 /// A completed match, before it becomes an alert.
 public struct Match: Sendable {
     public var rule: Int
@@ -53,6 +58,8 @@ struct PatternMatcher: Sendable {
     /// For each step index, its ordinal among the positive steps (gap numbering).
     private var ordinal: [Int]
     private var memo: [Int8]
+    /// The pattern's steps (stored: read for every attempt and event).
+    let steps: [PatternStep]
     /// Buffers reused across events (the steady state allocates nothing for them).
     private var scratchAttempts: [Attempt] = []
     private var scratchCompleted: [Attempt] = []
@@ -154,9 +161,9 @@ struct PatternMatcher: Sendable {
         for (k, s) in positives.enumerated() { ordinal[s] = k }
         self.ordinal = ordinal
         self.memo = [Int8](repeating: -1, count: rule.pattern.predicateCount)
+        self.steps = rule.pattern.steps
     }
 
-    var steps: [PatternStep] { rule.pattern.steps }
 
     /// The earliest pending absence deadline.
     var nextDeadline: Int64? { absenceTimers.min?.deadline }
@@ -182,7 +189,11 @@ struct PatternMatcher: Sendable {
         var completed: [Attempt] = []
         swap(&completed, &scratchCompleted)
         completed.removeAll(keepingCapacity: true)
-        for a in attempts {
+        // Each attempt is moved out of the array (a placeholder takes its place), so
+        // binding an event appends to its events without copying them.
+        for i in attempts.indices {
+            var a = Attempt.placeholder
+            swap(&a, &attempts[i])
             advance(a, e, &survivors, &completed)
         }
         start(e, &survivors, &completed)
@@ -230,8 +241,9 @@ struct PatternMatcher: Sendable {
 
     /// The alternative of step `s` that `e` satisfies, if any.
     private mutating func alternative(_ s: Int, _ e: Event, _ a: Attempt?) -> Int? {
-        for (i, alt) in steps[s].alternatives.enumerated() where alt.stream == Int(e.stream) {
-            if matches(alt.predicate, e, a, key: []) { return i }
+        let stream = Int(e.stream)
+        for i in steps[s].alternatives.indices where steps[s].alternatives[i].stream == stream {
+            if matches(steps[s].alternatives[i].predicate, e, a, key: []) { return i }
         }
         return nil
     }
@@ -302,8 +314,7 @@ struct PatternMatcher: Sendable {
     }
 
     /// After a bind: complete, wait for the trailing absence, move on, or keep collecting.
-    private mutating func afterBind(_ a: Attempt, survivors: inout [Attempt], completed: inout [Attempt]) {
-        var a = a
+    private mutating func afterBind(_ a: consuming Attempt, survivors: inout [Attempt], completed: inout [Attempt]) {
         let s = steps[a.step]
         let isLast = nextPositive(after: a.step) == nil
         let full = s.max.map { a.count >= $0 } ?? false
@@ -324,8 +335,7 @@ struct PatternMatcher: Sendable {
     }
 
     /// Moves one attempt over event `e`.
-    private mutating func advance(_ a: Attempt, _ e: Event, _ survivors: inout [Attempt], _ completed: inout [Attempt]) {
-        var a = a
+    private mutating func advance(_ a: consuming Attempt, _ e: Event, _ survivors: inout [Attempt], _ completed: inout [Attempt]) {
         if let deadline = a.absenceDeadline {
             // Waiting for the window to pass: a negated event inside it kills the attempt.
             if e.ts <= deadline, negated(negations(between: a.step, and: nil), e, a) { return }
@@ -346,12 +356,12 @@ struct PatternMatcher: Sendable {
             // satisfies the step after it, hands it on (priority cascades).
             a.step = n
             a.count = 0
-            let waiting = a
             // When the next step takes the event, its own skip-till-any branch is made
             // there; when it hands the event on, the branch that skips it is made here.
             let handsOn = steps[n].isQuantified && nextPositive(after: n).map { endsRun(next: $0, e, a) } ?? false
+            let waiting: Attempt? = steps[n].contiguity == .any && handsOn ? a : nil
             advance(a, e, &survivors, &completed)
-            if steps[n].contiguity == .any, handsOn, var w = ignore(waiting, e) {
+            if let waiting, var w = ignore(waiting, e) {
                 w.id = newID()
                 survivors.append(w)
             }
@@ -371,11 +381,13 @@ struct PatternMatcher: Sendable {
         // A strict step binds only the event right after the last bound one.
         let canTake = (s.max.map { a.count < $0 } ?? true) && !(s.contiguity == .strict && a.count == 0 && a.gap)
         if canTake, let alt = alternative(j, e, a) {
-            let waiting = a
+            // Copied only when it branches: a copy shares the bound events, and the bind
+            // below would then copy them.
+            let waiting: Attempt? = s.contiguity == .any && a.count == 0 ? a : nil
             if bind(&a, j, alt, e) {
                 afterBind(a, survivors: &survivors, completed: &completed)
             }
-            if s.contiguity == .any && waiting.count == 0, var w = ignore(waiting, e) {
+            if let waiting, var w = ignore(waiting, e) {
                 // Skip-till-any: every satisfying event branches; for this branch, which
                 // waits on, the event is one it skipped.
                 w.id = newID()
@@ -388,8 +400,7 @@ struct PatternMatcher: Sendable {
 
     /// The attempt after an event it does not bind: negations and strict contiguity may
     /// end it.
-    private mutating func ignore(_ a: Attempt, _ e: Event) -> Attempt? {
-        var a = a
+    private mutating func ignore(_ a: consuming Attempt, _ e: Event) -> Attempt? {
         let j = a.step
         let s = steps[j]
         let next = nextPositive(after: j)
