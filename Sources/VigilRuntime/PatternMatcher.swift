@@ -231,16 +231,18 @@ struct PatternMatcher: Sendable {
         scratchCompleted = completed
     }
 
-    private mutating func matches(_ p: CompiledPredicate, _ e: Event, _ a: Attempt?, key: [Value]) -> Bool {
+    private mutating func matches(_ p: CompiledPredicate, _ e: Event, _ a: borrowing Attempt, key: [Value]) -> Bool {
         if !p.usesBindings, memo[p.id] >= 0 { return memo[p.id] == 1 }
-        let ctx = EvalContext(event: e, bound: p.usesBindings ? a?.bound ?? BoundEvents() : BoundEvents(), key: key, detectedAt: e.ts)
+        let ctx = EvalContext(event: e, bound: p.usesBindings ? a.bound : BoundEvents(), key: key, detectedAt: e.ts)
         let r = p.eval(ctx).isTrue
         if !p.usesBindings { memo[p.id] = r ? 1 : 0 }
         return r
     }
 
     /// The alternative of step `s` that `e` satisfies, if any.
-    private mutating func alternative(_ s: Int, _ e: Event, _ a: Attempt?) -> Int? {
+    /// (`a` is borrowed: an optional would copy it per call; a new attempt passes the
+    /// placeholder, which has bound nothing.)
+    private mutating func alternative(_ s: Int, _ e: Event, _ a: borrowing Attempt) -> Int? {
         let stream = Int(e.stream)
         for i in steps[s].alternatives.indices where steps[s].alternatives[i].stream == stream {
             if matches(steps[s].alternatives[i].predicate, e, a, key: []) { return i }
@@ -288,7 +290,7 @@ struct PatternMatcher: Sendable {
     /// before it is optional.
     private mutating func start(_ e: Event, _ survivors: inout [Attempt], _ completed: inout [Attempt]) {
         for s in positiveSteps {
-            if let alt = alternative(s, e, nil) {
+            if let alt = alternative(s, e, Attempt.placeholder) {
                 var a = Attempt(id: newID(), startTs: e.ts, startOrigin: e.origin, step: s, count: 0, boundStep: s)
                 _ = bind(&a, s, alt, e)
                 afterBind(a, survivors: &survivors, completed: &completed)

@@ -52,12 +52,12 @@ struct ReorderBuffer: Sendable {
     mutating func pop(rule r: Int) -> Event {
         let ref = heaps[r].pop()!
         let s = Int(ref.slot)
-        let e = events[s]
         holders[s] -= 1
-        if holders[s] == 0 {
-            events[s].values = []   // lets go of the values now, not when the slot is reused
-            free.append(ref.slot)
-        }
+        guard holders[s] == 0 else { return events[s] }
+        // The last rule to take it moves it out: the slot lets go of its values now.
+        var e = Event(stream: 0, ts: 0, origin: EventOrigin(input: 0, line: 0), values: [])
+        swap(&e, &events[s])
+        free.append(ref.slot)
         return e
     }
 
