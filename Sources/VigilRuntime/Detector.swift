@@ -285,13 +285,12 @@ public struct Detector: Sendable {
             if let ts = next, deadline == nil || ts <= deadline! {
                 let e = pending.pop(rule: r)
                 guard let slots = program.rules[r].keySlots[Int(e.stream)] else { continue }
-                let key = slots.map { e.values[$0] }
-                if trace?.watches(key) == true {
+                if trace != nil, case let key = slots.map({ e.values[$0] }), trace!.watches(key) {
                     let before = matchers[r].attempts(of: key), n = matches.count
-                    matchers[r].process(e, key: key, into: &matches)
+                    matchers[r].process(e, keyFields: slots, into: &matches)
                     trace!.log.append(.event(e, key: key, before: before, after: matchers[r].attempts(of: key), matches: Array(matches[n...])))
                 } else {
-                    matchers[r].process(e, key: key, into: &matches)
+                    matchers[r].process(e, keyFields: slots, into: &matches)
                 }
             } else {
                 let n = matches.count

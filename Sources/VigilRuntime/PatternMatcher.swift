@@ -66,13 +66,11 @@ struct PatternMatcher: Sendable {
 
     /// The mutable part of the matcher.
     struct State: Sendable, Codable {
-        /// The slot of each key with open partial matches; a slot's attempts change in
-        /// place, so an event costs one hash lookup of its key.
-        var slotOf: [[Value]: Int32] = [:]
-        var keyOf: [[Value]] = []
+        /// Keys with open partial matches, interned to slots; a slot's attempts change
+        /// in place, so an event costs one lookup of its key fields.
+        var table = KeyTable()
+        /// Per slot: the open partial matches, oldest first.
         var attempts: [[Attempt]] = []
-        /// Slots whose key left (no partial matches): reused first.
-        var freeSlots: [Int32] = []
         var nextAttemptID: UInt64 = 0
         var stats = MatcherStats()
         /// Absence deadlines not yet fired, in deadline order.
@@ -81,7 +79,7 @@ struct PatternMatcher: Sendable {
 
     /// The open partial matches of `key`, oldest first.
     func attempts(of key: [Value]) -> [Attempt] {
-        state.slotOf[key].map { state.attempts[Int($0)] } ?? []
+        state.table.find(key).map { state.attempts[Int($0)] } ?? []
     }
 
     var stats: MatcherStats {
@@ -97,35 +95,24 @@ struct PatternMatcher: Sendable {
     /// Every key with open partial matches, and them (in no particular order).
     var keys: [[Value]: [Attempt]] {
         var all: [[Value]: [Attempt]] = [:]
-        for (key, slot) in state.slotOf { all[key] = state.attempts[Int(slot)] }
+        for slot in state.attempts.indices where state.table.live[slot] { all[state.table.keys[slot]] = state.attempts[slot] }
         return all
     }
 
-    /// Stores `attempts` as `key`'s (at `slot` when it has one), freeing the slot when
-    /// none are left.
-    private mutating func store(_ attempts: inout [Attempt], key: [Value], slot: Int32?) {
+    /// Stores `attempts` as the key's (at `slot` when it has one; else `key`, which has
+    /// `hash`, gets one), freeing the slot when none are left.
+    private mutating func store(_ attempts: inout [Attempt], slot: Int32?, key: @autoclosure () -> [Value], hash: Int) {
         if let slot {
             if attempts.isEmpty {
-                state.slotOf[key] = nil
-                state.keyOf[Int(slot)] = []
+                state.table.remove(slot)
                 state.attempts[Int(slot)] = []
-                state.freeSlots.append(slot)
             } else {
                 swap(&state.attempts[Int(slot)], &attempts)
             }
         } else if !attempts.isEmpty {
-            let slot: Int32
-            if let free = state.freeSlots.popLast() {
-                slot = free
-                state.keyOf[Int(slot)] = key
-                swap(&state.attempts[Int(slot)], &attempts)
-            } else {
-                slot = Int32(state.attempts.count)
-                state.keyOf.append(key)
-                state.attempts.append([])
-                swap(&state.attempts[Int(slot)], &attempts)
-            }
-            state.slotOf[key] = slot
+            let slot = Int(state.table.insert(key(), hash: hash))
+            if slot == state.attempts.count { state.attempts.append([]) }
+            swap(&state.attempts[slot], &attempts)
         }
     }
 
@@ -170,11 +157,13 @@ struct PatternMatcher: Sendable {
 
     // MARK: Events
 
-    /// Processes one event of the key `key` (already in event-time order).
-    mutating func process(_ e: Event, key: [Value], into out: inout [Match]) {
+    /// Processes one event (already in event-time order) of the key made of its fields
+    /// `keyFields`.
+    mutating func process(_ e: Event, keyFields: [Int], into out: inout [Match]) {
         for i in memo.indices { memo[i] = -1 }
-        let slot = state.slotOf[key]
-        if slot == nil, state.slotOf.count >= limits.keys {
+        let hash = KeyTable.hash(e, keyFields)
+        let slot = state.table.find(e, fields: keyFields, hash: hash)
+        if slot == nil, state.table.count >= limits.keys {
             stats.keysDroppedByLimit += 1
             return
         }
@@ -197,6 +186,8 @@ struct PatternMatcher: Sendable {
             advance(a, e, &survivors, &completed)
         }
         start(e, &survivors, &completed)
+        // The key's values: the interned ones, or built once for a key that has none yet.
+        let key = slot.map { state.table.keys[Int($0)] } ?? (completed.isEmpty && survivors.isEmpty ? [] : keyFields.map { e.values[$0] })
         // Completions are emitted in start order; each one's skip strategy also applies
         // to the completions after it, which were partial matches until this event.
         if case .noSkip = rule.pattern.skip {
@@ -224,7 +215,7 @@ struct PatternMatcher: Sendable {
         }
         stats.partialMatches += survivors.count - before
         stats.peakPartialMatches = max(stats.peakPartialMatches, stats.partialMatches)
-        store(&survivors, key: key, slot: slot)
+        store(&survivors, slot: slot, key: key, hash: hash)
         // `survivors` now holds the slot's old buffer (or an empty one): reused next time.
         attempts.removeAll(keepingCapacity: true)
         scratchAttempts = attempts.capacity >= survivors.capacity ? attempts : survivors
@@ -462,13 +453,13 @@ struct PatternMatcher: Sendable {
     mutating func fireAbsences(before time: Int64, into out: inout [Match]) {
         while let t = absenceTimers.min, t.deadline < time {
             absenceTimers.pop()
-            guard let slot = state.slotOf[t.key] else { continue }
+            guard let slot = state.table.find(t.key) else { continue }
             var attempts = state.attempts[Int(slot)]
             guard let i = attempts.firstIndex(where: { $0.id == t.id }) else { continue }
             let a = attempts.remove(at: i)
             attempts = applySkip(a, to: attempts)
             stats.partialMatches -= state.attempts[Int(slot)].count - attempts.count
-            store(&attempts, key: t.key, slot: slot)
+            store(&attempts, slot: slot, key: t.key, hash: 0)
             out.append(Match(rule: ruleIndex, key: t.key, bound: a.bound, detectedAt: t.deadline, trigger: nil))
         }
     }
@@ -481,8 +472,7 @@ struct PatternMatcher: Sendable {
             var kept = attempts.filter { $0.absenceDeadline != nil || $0.startTs.plus(within) >= watermark }
             if kept.count != attempts.count {
                 stats.partialMatches -= attempts.count - kept.count
-                let key = state.keyOf[slot]
-                store(&kept, key: key, slot: Int32(slot))
+                store(&kept, slot: Int32(slot), key: [], hash: 0)
             }
         }
     }
