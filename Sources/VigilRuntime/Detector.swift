@@ -50,6 +50,9 @@ public struct Detector: Sendable {
     var pending: ReorderBuffer
     /// Rules that read each stream.
     private let readers: [[Int]]
+    /// Per pattern rule, per stream: the key fields (nil for streams it does not read);
+    /// an array, not the rule's dictionary, because it is read for every event.
+    private let keyFields: [[[Int]?]]
     /// Flows, the flows that read each stream, and the reference tables they join.
     private let flows: [FlowOperator]
     private let flowReaders: [[Int]]
@@ -106,6 +109,7 @@ public struct Detector: Sendable {
         }
         for (w, rule) in program.windows.enumerated() { readers[rule.stream].append(program.rules.count + w) }
         self.readers = readers
+        self.keyFields = program.rules.map { rule in program.streams.indices.map { rule.keySlots[$0] } }
         self.lastReclaim = Array(repeating: Int64.min, count: ruleCount)
         self.idle = Array(repeating: false, count: program.streams.count)
         self.released = Array(repeating: Int64.min, count: ruleCount)
@@ -284,7 +288,7 @@ public struct Detector: Sendable {
             if next == nil && deadline == nil { break }
             if let ts = next, deadline == nil || ts <= deadline! {
                 let e = pending.pop(rule: r)
-                guard let slots = program.rules[r].keySlots[Int(e.stream)] else { continue }
+                guard let slots = keyFields[r][Int(e.stream)] else { continue }
                 if trace != nil, case let key = slots.map({ e.values[$0] }), trace!.watches(key) {
                     let before = matchers[r].attempts(of: key), n = matches.count
                     matchers[r].process(e, keyFields: slots, into: &matches)

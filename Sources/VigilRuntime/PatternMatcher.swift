@@ -23,6 +23,25 @@ struct Attempt: Sendable, Codable {
     var timerArmed = false
 }
 
+/// A step's plain facts (no references).
+struct StepShape: Sendable {
+    var negated: Bool
+    var contiguity: StepContiguity
+    var min: Int64
+    var max: Int64?
+    var isQuantified: Bool
+    var hasUntil: Bool
+
+    init(_ step: PatternStep) {
+        negated = step.negated
+        contiguity = step.contiguity
+        min = step.min
+        max = step.max
+        isQuantified = step.isQuantified
+        hasUntil = step.until != nil
+    }
+}
+
 extension Attempt {
     /// Fills an array slot whose attempt was moved out.
     static let placeholder = Attempt(id: 0, startTs: 0, startOrigin: EventOrigin(input: 0, line: 0), step: 0, count: 0)
@@ -60,6 +79,9 @@ struct PatternMatcher: Sendable {
     private var memo: [Int8]
     /// The pattern's steps (stored: read for every attempt and event).
     let steps: [PatternStep]
+    /// The plain facts of each step, copied without reference counting on the path
+    /// every attempt takes per event.
+    private let shapes: [StepShape]
     /// Buffers reused across events (the steady state allocates nothing for them).
     private var scratchAttempts: [Attempt] = []
     private var scratchCompleted: [Attempt] = []
@@ -149,6 +171,7 @@ struct PatternMatcher: Sendable {
         self.ordinal = ordinal
         self.memo = [Int8](repeating: -1, count: rule.pattern.predicateCount)
         self.steps = rule.pattern.steps
+        self.shapes = rule.pattern.steps.map(StepShape.init)
     }
 
 
@@ -308,7 +331,7 @@ struct PatternMatcher: Sendable {
 
     /// After a bind: complete, wait for the trailing absence, move on, or keep collecting.
     private mutating func afterBind(_ a: consuming Attempt, survivors: inout [Attempt], completed: inout [Attempt]) {
-        let s = steps[a.step]
+        let s = shapes[a.step]
         let isLast = nextPositive(after: a.step) == nil
         let full = s.max.map { a.count >= $0 } ?? false
         if isLast && a.count >= s.min {
@@ -337,7 +360,7 @@ struct PatternMatcher: Sendable {
         }
         if let within = rule.pattern.withinMs, e.ts.minus(a.startTs) > within { return }
         let j = a.step
-        let s = steps[j]
+        let s = shapes[j]
         let next = nextPositive(after: j)
 
         // A quantified step's run ends at the first event the next step accepts — or,
@@ -360,7 +383,7 @@ struct PatternMatcher: Sendable {
             }
             return
         }
-        if s.isQuantified, let until = s.until, matches(until, e, a, key: []) {
+        if s.isQuantified, s.hasUntil, let until = steps[j].until, matches(until, e, a, key: []) {
             guard a.count >= s.min else { return }
             guard let n = next else {
                 completed.append(a)
@@ -395,7 +418,7 @@ struct PatternMatcher: Sendable {
     /// end it.
     private mutating func ignore(_ a: consuming Attempt, _ e: Event) -> Attempt? {
         let j = a.step
-        let s = steps[j]
+        let s = shapes[j]
         let next = nextPositive(after: j)
         if a.count == 0 {
             // Every gap from the last bound event up to this step lies before whatever
