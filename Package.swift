@@ -90,5 +90,6 @@ let package = Package(
         ),
         .testTarget(name: "VigilLakeTests", dependencies: ["VigilLake", "VigilRuntime"], exclude: ["delta-log.golden"]),
         .testTarget(name: "VigilCLITests", dependencies: ["VigilLanguage", "vigil"]),
+        .testTarget(name: "VigilConnectorsTests", dependencies: ["VigilConnectors"]),
     ]
 )

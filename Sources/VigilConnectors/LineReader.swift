@@ -44,12 +44,12 @@ public final class LineReader {
     public func forEachLine(_ body: (Line) throws -> Void) throws {
         while true {
             // Find the next newline in the buffered bytes.
-            var i = start
             var found = -1
-            buffer.withUnsafeBufferPointer { b in
-                while i < end {
-                    if b[i] == 10 { found = i; return }
-                    i += 1
+            if start < end {
+                buffer.withUnsafeBufferPointer { b in
+                    if let p = memchr(b.baseAddress! + start, 10, end - start) {
+                        found = b.baseAddress!.distance(to: p.assumingMemoryBound(to: UInt8.self))
+                    }
                 }
             }
             if found >= 0 {

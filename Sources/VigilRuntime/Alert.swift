@@ -105,7 +105,16 @@ extension Match {
         // Per step, in bound order; a step with alternatives reports each run of events
         // under the alternative that bound it.
         var matched: [(String, [Event])] = []
+        matched.reserveCapacity(rule.pattern.steps.count)
         for step in rule.pattern.steps where !step.negated {
+            if step.alternatives.count == 1 {
+                // One alternative: its events are one run, collected straight.
+                let b = step.alternatives[0].binding
+                var events: [Event] = []
+                for entry in bound.entries where Int(entry.binding) == b { events.append(entry.event) }
+                matched.append(events.isEmpty ? (step.name, []) : (rule.pattern.bindingNames[b], events))
+                continue
+            }
             var groups: [(Int32, [Event])] = []
             for entry in bound.entries where step.alternatives.contains(where: { $0.binding == Int(entry.binding) }) {
                 if groups.last?.0 == entry.binding {
