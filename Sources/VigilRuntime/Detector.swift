@@ -53,6 +53,8 @@ public struct Detector: Sendable {
     /// Per pattern rule, per stream: the key fields (nil for streams it does not read);
     /// an array, not the rule's dictionary, because it is read for every event.
     private let keyFields: [[[Int]?]]
+    /// Per rule (pattern rules, then window rules): the streams it reads.
+    private let ruleStreams: [[Int]]
     /// Flows, the flows that read each stream, and the reference tables they join.
     private let flows: [FlowOperator]
     private let flowReaders: [[Int]]
@@ -110,6 +112,7 @@ public struct Detector: Sendable {
         for (w, rule) in program.windows.enumerated() { readers[rule.stream].append(program.rules.count + w) }
         self.readers = readers
         self.keyFields = program.rules.map { rule in program.streams.indices.map { rule.keySlots[$0] } }
+        self.ruleStreams = program.rules.map(\.streams) + program.windows.map { [$0.stream] }
         self.lastReclaim = Array(repeating: Int64.min, count: ruleCount)
         self.idle = Array(repeating: false, count: program.streams.count)
         self.released = Array(repeating: Int64.min, count: ruleCount)
@@ -257,14 +260,10 @@ public struct Detector: Sendable {
     }
 
     /// The minimum watermark over the rule's active streams (all idle: unchanged).
-    private func streams(ofRule r: Int) -> [Int] {
-        r < matchers.count ? program.rules[r].streams : [program.windows[r - matchers.count].stream]
-    }
-
     private func ruleWatermark(_ r: Int) -> Int64 {
         var w = Int64.max
         var any = false
-        for s in streams(ofRule: r) where !idle[s] {
+        for s in ruleStreams[r] where !idle[s] {
             any = true
             if watermarks[s] < w { w = watermarks[s] }
         }

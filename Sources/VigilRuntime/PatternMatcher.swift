@@ -268,7 +268,7 @@ struct PatternMatcher: Sendable {
 
     /// Whether `e` ends a run whose next positive step is `n`: that step accepts it, or,
     /// past optional steps (min 0), one up to the first that must bind.
-    private mutating func endsRun(next n: Int, _ e: Event, _ a: Attempt) -> Bool {
+    private mutating func endsRun(next n: Int, _ e: Event, _ a: borrowing Attempt) -> Bool {
         if alternative(n, e, a) != nil { return true }
         if steps[n].min > 0 { return false }
         var k = ordinal[n] + 1
@@ -288,7 +288,7 @@ struct PatternMatcher: Sendable {
         return from..<max(from, to)
     }
 
-    private mutating func negated(_ range: Range<Int>, _ e: Event, _ a: Attempt) -> Bool {
+    private mutating func negated(_ range: Range<Int>, _ e: Event, _ a: borrowing Attempt) -> Bool {
         for s in range where steps[s].negated {
             if alternative(s, e, a) != nil { return true }
         }
@@ -377,7 +377,7 @@ struct PatternMatcher: Sendable {
             let handsOn = steps[n].isQuantified && nextPositive(after: n).map { endsRun(next: $0, e, a) } ?? false
             let waiting: Attempt? = steps[n].contiguity == .any && handsOn ? a : nil
             advance(a, e, &survivors, &completed)
-            if let waiting, var w = ignore(waiting, e) {
+            if var w = waiting, ignore(&w, e) {
                 w.id = newID()
                 survivors.append(w)
             }
@@ -403,7 +403,7 @@ struct PatternMatcher: Sendable {
             if bind(&a, j, alt, e) {
                 afterBind(a, survivors: &survivors, completed: &completed)
             }
-            if let waiting, var w = ignore(waiting, e) {
+            if var w = waiting, ignore(&w, e) {
                 // Skip-till-any: every satisfying event branches; for this branch, which
                 // waits on, the event is one it skipped.
                 w.id = newID()
@@ -411,19 +411,19 @@ struct PatternMatcher: Sendable {
             }
             return
         }
-        if let a = ignore(a, e) { survivors.append(a) }
+        if ignore(&a, e) { survivors.append(a) }
     }
 
-    /// The attempt after an event it does not bind: negations and strict contiguity may
-    /// end it.
-    private mutating func ignore(_ a: consuming Attempt, _ e: Event) -> Attempt? {
+    /// Moves `a` past an event it does not bind; false when negations or strict
+    /// contiguity end it. (In place: returning a new optional attempt copied it.)
+    private mutating func ignore(_ a: inout Attempt, _ e: Event) -> Bool {
         let j = a.step
         let s = shapes[j]
         let next = nextPositive(after: j)
         if a.count == 0 {
             // Every gap from the last bound event up to this step lies before whatever
             // binds next: a negated event there kills at once.
-            if negated(negations(between: a.boundStep == j ? previousPositive(before: j) : a.boundStep, and: j), e, a) { return nil }
+            if negated(negations(between: a.boundStep == j ? previousPositive(before: j) : a.boundStep, and: j), e, a) { return false }
         }
         // Gaps after this step (and after the optional steps that follow it) are pending.
         if a.count > 0 || (s.isQuantified && s.min == 0) {
@@ -437,14 +437,14 @@ struct PatternMatcher: Sendable {
             }
         }
         if s.contiguity == .strict && (a.count == 0 || s.isQuantified) {
-            guard s.isQuantified, a.count >= s.min, let n = next else { return nil }
+            guard s.isQuantified, a.count >= s.min, let n = next else { return false }
             // The strict run ended; the next step starts from here with its own contiguity.
-            if steps[n].contiguity == .strict { return nil }
+            if steps[n].contiguity == .strict { return false }
             a.step = n
             a.count = 0
         }
         a.gap = true
-        return a
+        return true
     }
 
     /// Applies the after-match skip strategy of a completed attempt to the others.
