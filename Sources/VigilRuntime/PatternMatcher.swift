@@ -238,10 +238,20 @@ struct PatternMatcher: Sendable {
         }
         stats.partialMatches += survivors.count - before
         stats.peakPartialMatches = max(stats.peakPartialMatches, stats.partialMatches)
-        store(&survivors, slot: slot, key: key, hash: hash)
-        // `survivors` now holds the slot's old buffer (or an empty one): reused next time.
         attempts.removeAll(keepingCapacity: true)
-        scratchAttempts = attempts.capacity >= survivors.capacity ? attempts : survivors
+        if survivors.capacity > 2 * survivors.count + 8 {
+            // A buffer grown by some busy key stays the scratch buffer: handed on, it
+            // would give every key the capacity of the busiest one. The key keeps its
+            // own buffer, holding copies of the survivors.
+            attempts.append(contentsOf: survivors)
+            survivors.removeAll(keepingCapacity: true)
+            store(&attempts, slot: slot, key: key, hash: hash)
+            scratchAttempts = survivors
+        } else {
+            store(&survivors, slot: slot, key: key, hash: hash)
+            // `survivors` now holds the slot's old buffer (or an empty one): reused next time.
+            scratchAttempts = attempts.capacity >= survivors.capacity ? attempts : survivors
+        }
         scratchCompleted = completed
     }
 
