@@ -174,7 +174,6 @@ struct PatternMatcher: Sendable {
         self.shapes = rule.pattern.steps.map(StepShape.init)
     }
 
-
     /// The earliest pending absence deadline.
     var nextDeadline: Int64? { absenceTimers.min?.deadline }
 
