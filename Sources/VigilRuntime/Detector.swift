@@ -73,6 +73,18 @@ public struct Detector: Sendable {
     /// When set, what the pattern rules do with one key (or every key) is recorded, step
     /// by step, for explanations. Never set on the detector's normal path.
     var trace: Trace?
+    /// The keys this detector owns (all of them unless sharded).
+    public let shard: Shard
+    /// Sharded: every output's place in the one-detector order, parallel to the
+    /// outputs of the last call (`accept`, `markIdle`, `finish`).
+    public private(set) var tags: [OutputTag] = []
+    /// Calls so far (`accept` and `markIdle`): the step of the next outputs.
+    private var step: Int64 = 0
+    /// Per rule: its key fields in each stream (nil: the rule does not read it).
+    private let ownerFields: [[[Int]?]]
+    private var owned: [Int] = []
+    /// Sharded: the tag of each match of the rule being drained.
+    private var matchTags: [OutputTag] = []
 
     /// Folded alerts that no later alert of their rule and values has reported.
     public var suppressedUnreported: Int { suppressors.reduce(0) { $0 + ($1?.unreported ?? 0) } }
@@ -90,8 +102,12 @@ public struct Detector: Sendable {
 
     /// `references`: the rows of `program.references`, in that order (empty tables when
     /// not given).
-    public init(program: Program, references: [ReferenceTable] = [], partialMatchesPerKey: Int = 10_000, keysPerRule: Int = 1_000_000) {
+    /// `shard`: the share of the keys this detector matches (see `Shard`); outputs are
+    /// then tagged and suppression is left to `ShardMerger`.
+    public init(program: Program, references: [ReferenceTable] = [], partialMatchesPerKey: Int = 10_000, keysPerRule: Int = 1_000_000,
+                shard: Shard = .whole) {
         self.program = program
+        self.shard = shard
         self.flows = program.flows.map(FlowOperator.init)
         var flowReaders = Array(repeating: [Int](), count: program.streams.count)
         for (i, f) in program.flows.enumerated() { flowReaders[f.stream].append(i) }
@@ -113,6 +129,7 @@ public struct Detector: Sendable {
         self.readers = readers
         self.keyFields = program.rules.map { rule in program.streams.indices.map { rule.keySlots[$0] } }
         self.ruleStreams = program.rules.map(\.streams) + program.windows.map { [$0.stream] }
+        self.ownerFields = keyFields + program.windows.map { w in program.streams.indices.map { $0 == w.stream ? w.keySlots : nil } }
         self.lastReclaim = Array(repeating: Int64.min, count: ruleCount)
         self.idle = Array(repeating: false, count: program.streams.count)
         self.released = Array(repeating: Int64.min, count: ruleCount)
@@ -130,7 +147,7 @@ public struct Detector: Sendable {
     /// Applies rule `r`'s `suppress` to the alerts in `out` from `start` on: folded ones
     /// are removed and counted; the next one emitted carries the count.
     private mutating func suppress(rule r: Int, _ out: inout [DetectorOutput], from start: Int) {
-        guard suppressors[r] != nil, let s = suppression(ofRule: r), start < out.count else { return }
+        guard shard.count == 1, suppressors[r] != nil, let s = suppression(ofRule: r), start < out.count else { return }
         var kept: [DetectorOutput] = []
         for o in out[start...] {
             guard case .alert(var a) = o else { kept.append(o); continue }
@@ -143,23 +160,33 @@ public struct Detector: Sendable {
         out.replaceSubrange(start..., with: kept)
     }
 
+    /// Per rule: the watermark it has released events up to.
+    public var releasedWatermarks: [Int64] { released }
+
     /// The watermark of stream `s` (Int64.min before its first event).
     public func watermark(ofStream s: Int) -> Int64 { watermarks[s] }
 
     /// Accepts one decoded event (in arrival order) and returns what it caused.
     public mutating func accept(_ e: Event) -> [DetectorOutput] {
         var out: [DetectorOutput] = []
+        if shard.count > 1 {
+            tags.removeAll(keepingCapacity: true)
+            step += 1
+        }
         guard failure == nil else { return out }
         let s = Int(e.stream)
         // Flows take every event at arrival, late or not: they keep no state in event time.
-        if !flows.isEmpty && !flowReaders[s].isEmpty {
+        // Sharded, the first shard runs them (they keep no keyed state either).
+        if !flows.isEmpty && !flowReaders[s].isEmpty && shard.index == 0 {
             for f in flowReaders[s] {
                 if let failed = flows[f].process(e, references: references, stats: &counters.flows[f], into: &out) {
                     failure = failed
+                    if shard.count > 1 { tags = [OutputTag(step: step, phase: 0, time: e.ts, kind: 0, at: EventStamp(e))] }
                     return [.stopped(failed)]
                 }
             }
             counters.rows += out.count
+            tag(out, from: 0, phase: 0, time: e.ts, kind: 0, at: EventStamp(e))
         }
         idle[s] = false
         // Late for its stream, or behind what a rule already released while this stream
@@ -172,11 +199,32 @@ public struct Detector: Sendable {
         }
         counters.events += 1
         advance(stream: s, to: e.ts)
-        pending.push(e, rules: readers[s])
+        if shard.count == 1 {
+            pending.push(e, rules: readers[s])
+        } else {
+            owned.removeAll(keepingCapacity: true)
+            for r in readers[s] where owns(rule: r, e) { owned.append(r) }
+            pending.push(e, rules: owned)
+        }
         for r in readers[s] {
             drain(rule: r, into: &out)
         }
         return out
+    }
+
+    /// Whether this shard matches `e` for rule `r` (a rule without key fields for the
+    /// event's stream drops it in the first shard, as unsharded).
+    private func owns(rule r: Int, _ e: Event) -> Bool {
+        guard shard.count > 1 else { return true }
+        guard let fields = ownerFields[r][Int(e.stream)] else { return shard.index == 0 }
+        return shard.owns(e, fields: fields)
+    }
+
+    /// Sharded: tags the outputs `out[from...]`.
+    private mutating func tag(_ out: [DetectorOutput], from start: Int, phase: Int32, time: Int64, kind: Int32, at: EventStamp) {
+        guard shard.count > 1, start < out.count else { return }
+        let t = OutputTag(step: step, phase: phase, time: time, kind: kind, at: at)
+        for _ in start..<out.count { tags.append(t) }
     }
 
     /// An event behind its stream's watermark, or behind what some rule released: each
@@ -192,17 +240,22 @@ public struct Detector: Sendable {
         for r in readers[s] {
             let w = max(released[r], watermarks[s])
             if e.ts >= w {
-                pending.push(e, rules: CollectionOfOne(r))
-                drain(rule: r, into: &out)
+                if owns(rule: r, e) {
+                    pending.push(e, rules: CollectionOfOne(r))
+                    drain(rule: r, into: &out)
+                }
                 taken = true
             } else if r >= matchers.count, e.ts >= w.minus(program.windows[r - matchers.count].allowedLatenessMs) {
-                let i = r - matchers.count
-                let before = out.count, heldBefore = windows[i].state.openGroups
-                windows[i].absorbLate(e, key: program.windows[i].keySlots.map { e.values[$0] }, watermark: w, into: &out)
-                suppress(rule: r, &out, from: before)
-                count(out[before...])
-                counters.openGroups += windows[i].state.openGroups - heldBefore
-                counters.peakOpenGroups = max(counters.peakOpenGroups, counters.openGroups)
+                if owns(rule: r, e) {
+                    let i = r - matchers.count
+                    let before = out.count, heldBefore = windows[i].state.openGroups
+                    windows[i].absorbLate(e, key: program.windows[i].keySlots.map { e.values[$0] }, watermark: w, into: &out)
+                    tag(out, from: before, phase: Int32(1 + r), time: e.ts, kind: 0, at: EventStamp(e))
+                    suppress(rule: r, &out, from: before)
+                    count(out[before...])
+                    counters.openGroups += windows[i].state.openGroups - heldBefore
+                    counters.peakOpenGroups = max(counters.peakOpenGroups, counters.openGroups)
+                }
                 taken = true
                 updated = true
             } else {
@@ -211,9 +264,11 @@ public struct Detector: Sendable {
         }
         if taken || !flowReaders[s].isEmpty { counters.events += 1 }
         if updated { counters.lateAbsorbed += 1 }
-        if rejectedAt != Int64.min {
+        // Sharded, every shard makes the same decision; the first one reports it.
+        if rejectedAt != Int64.min && shard.index == 0 {
             counters.late += 1
             out.append(.late(e, watermark: rejectedAt))
+            tag(out, from: out.count - 1, phase: OutputTag.latePhase, time: e.ts, kind: 0, at: EventStamp(e))
         }
         return out
     }
@@ -244,6 +299,10 @@ public struct Detector: Sendable {
             idle[s] = false
         }
         var out: [DetectorOutput] = []
+        if shard.count > 1 {
+            tags.removeAll(keepingCapacity: true)
+            step = Int64.max
+        }
         for r in released.indices { drain(rule: r, into: &out) }
         return out
     }
@@ -253,6 +312,10 @@ public struct Detector: Sendable {
     /// An event it sends later that is behind what those rules released is late.
     public mutating func markIdle(stream s: Int) -> [DetectorOutput] {
         var out: [DetectorOutput] = []
+        if shard.count > 1 {
+            tags.removeAll(keepingCapacity: true)
+            step += 1
+        }
         guard !idle[s] else { return out }
         idle[s] = true
         for r in readers[s] { drain(rule: r, into: &out) }
@@ -288,6 +351,12 @@ public struct Detector: Sendable {
             if let ts = next, deadline == nil || ts <= deadline! {
                 let e = pending.pop(rule: r)
                 guard let slots = keyFields[r][Int(e.stream)] else { continue }
+                let n = matches.count
+                defer {
+                    if shard.count > 1 {
+                        for _ in n..<matches.count { matchTags.append(OutputTag(step: step, phase: Int32(1 + r), time: e.ts, kind: 0, at: EventStamp(e))) }
+                    }
+                }
                 if trace != nil, case let key = slots.map({ e.values[$0] }), trace!.watches(key) {
                     let before = matchers[r].attempts(of: key), n = matches.count
                     matchers[r].process(e, keyFields: slots, into: &matches)
@@ -298,6 +367,12 @@ public struct Detector: Sendable {
             } else {
                 let n = matches.count
                 matchers[r].fireAbsences(before: next ?? w, into: &matches)
+                if shard.count > 1 {
+                    for m in matches[n...] {
+                        let first = m.bound.entries.first.map { EventStamp($0.event) } ?? EventStamp(ts: m.detectedAt, input: 0, line: 0)
+                        matchTags.append(OutputTag(step: step, phase: Int32(1 + r), time: m.detectedAt, kind: 1, at: first))
+                    }
+                }
                 if trace != nil {
                     for m in matches[n...] where trace!.watches(m.key) { trace!.log.append(.absence(m)) }
                 }
@@ -321,12 +396,15 @@ public struct Detector: Sendable {
         if !matches.isEmpty {
             let first = out.count
             let rule = program.rules[r]
-            for match in matches where rule.hasAlert || rule.rows != nil {
+            for (k, match) in matches.enumerated() where rule.hasAlert || rule.rows != nil {
                 let alert = match.alert(rule)
+                let before = out.count
                 // Every match is a row of the detections table; suppression is about alerts.
                 if let rows = rule.rows { out.append(.row(match.detectionRow(alert, rows))) }
                 if rule.hasAlert { out.append(.alert(alert)) }
+                if shard.count > 1 { for _ in before..<out.count { tags.append(matchTags[k]) } }
             }
+            matchTags.removeAll(keepingCapacity: true)
             suppress(rule: r, &out, from: first)
             count(out[first...])
         }
@@ -348,7 +426,15 @@ public struct Detector: Sendable {
             let deadline = windows[i].nextDeadline.flatMap { $0 <= w ? $0 : nil }
             if next == nil && deadline == nil { break }
             if let d = deadline, next == nil || d <= next! {
-                windows[i].close(upTo: next.map { min($0, w) } ?? w, into: &out)
+                if shard.count > 1 {
+                    var closed: [WindowOperator.Closed] = []
+                    windows[i].close(upTo: next.map { min($0, w) } ?? w, into: &out, recording: &closed)
+                    for c in closed {
+                        for _ in 0..<c.outputs { tags.append(OutputTag(step: step, phase: Int32(1 + r), time: c.deadline, kind: 0, at: c.first)) }
+                    }
+                } else {
+                    windows[i].close(upTo: next.map { min($0, w) } ?? w, into: &out)
+                }
             } else if next != nil {
                 let e = pending.pop(rule: r)
                 windows[i].process(e, key: program.windows[i].keySlots.map { e.values[$0] })
@@ -356,6 +442,10 @@ public struct Detector: Sendable {
         }
         suppress(rule: r, &out, from: before)
         count(out[before...])
-        if suppressors[r] != nil, w != Int64.min { suppressors[r]!.reclaim(before: w, period: suppression(ofRule: r)!.periodMs) }
+        // A late event within the allowed lateness can still raise an alert detected
+        // that far behind the watermark: periods are kept until then.
+        if suppressors[r] != nil, w != Int64.min {
+            suppressors[r]!.reclaim(before: w.minus(program.windows[i].allowedLatenessMs), period: suppression(ofRule: r)!.periodMs)
+        }
     }
 }

@@ -10,8 +10,12 @@ struct WindowOperator: Sendable {
         var end: Int64
         var events: Int64 = 0
         var accumulators: [Accumulator]
-        /// Creation order: ties between groups closing together break on it.
+        /// Creation order: identifies the group.
         var seq: UInt64
+        /// The event that created it: ties between groups closing together break on it
+        /// (as on creation order when events come in order), the same however keys are
+        /// sharded.
+        var first: EventStamp
         /// Rows emitted so far (the last one's version).
         var versions = 0
         /// The last row emitted was an upsert: the table holds this group.
@@ -23,12 +27,17 @@ struct WindowOperator: Sendable {
 
     struct Timer: Comparable, Sendable, Codable {
         var deadline: Int64
+        var first: EventStamp
         var seq: UInt64
         /// The key's slot (a group's seq is unique, so a reused slot cannot confuse it).
         var slot: Int32
         /// Forget the group (allowed lateness over) rather than close it.
         var purge: Bool
-        static func < (a: Timer, b: Timer) -> Bool { (a.deadline, a.seq) < (b.deadline, b.seq) }
+        static func < (a: Timer, b: Timer) -> Bool {
+            if a.deadline != b.deadline { return a.deadline < b.deadline }
+            if a.first != b.first { return a.first < b.first }
+            return a.seq < b.seq
+        }
         static func == (a: Timer, b: Timer) -> Bool { a.deadline == b.deadline && a.seq == b.seq }
     }
 
@@ -120,7 +129,7 @@ struct WindowOperator: Sendable {
                 state.slots[s][n - 1].end = e.ts
                 Self.accumulate(aggregates, e, into: &state.slots[s][n - 1], key: key)
             } else {
-                var g = newGroup(start: e.ts, end: e.ts)
+                var g = newGroup(start: e.ts, end: e.ts, first: e)
                 Self.accumulate(aggregates, e, into: &g, key: key)
                 state.slots[s].append(g)
                 arm(close: g, slot: s)
@@ -129,7 +138,7 @@ struct WindowOperator: Sendable {
         }
         var k = firstWindow(e.ts)
         while let w = window(k, containing: e.ts) {
-            let i = index(of: w.start, slot: s, end: w.end)
+            let i = index(of: w.start, slot: s, end: w.end, first: e)
             Self.accumulate(aggregates, e, into: &state.slots[s][i], key: key)
             k += 1
         }
@@ -145,7 +154,7 @@ struct WindowOperator: Sendable {
         if !rule.isSession {
             var k = firstWindow(e.ts)
             while let w = window(k, containing: e.ts) {
-                let i = index(of: w.start, slot: s, end: w.end)
+                let i = index(of: w.start, slot: s, end: w.end, first: e)
                 Self.accumulate(aggregates, e, into: &state.slots[s][i], key: key)
                 // A window that had no events until now is emitted for the first time.
                 if w.end <= watermark {
@@ -179,7 +188,7 @@ struct WindowOperator: Sendable {
             g.start = min(g.start, e.ts)
             g.end = max(g.end, e.ts)
         } else {
-            g = newGroup(start: e.ts, end: e.ts)
+            g = newGroup(start: e.ts, end: e.ts, first: e)
         }
         Self.accumulate(aggregates, e, into: &g, key: key)
         g.closed = false
@@ -199,33 +208,34 @@ struct WindowOperator: Sendable {
         emit(&g, key: state.keys[s], into: &out)
         if !g.closed {
             g.closed = true
-            state.timers.push(Timer(deadline: closesAt(g).plus(allowed), seq: g.seq, slot: Int32(s), purge: true))
+            state.timers.push(Timer(deadline: closesAt(g).plus(allowed), first: g.first, seq: g.seq, slot: Int32(s), purge: true))
         }
     }
 
     /// The index of the slot's window starting at `start`, created (and its close armed) if new.
-    private mutating func index(of start: Int64, slot s: Int, end: Int64) -> Int {
+    private mutating func index(of start: Int64, slot s: Int, end: Int64, first e: Event) -> Int {
         var at = state.slots[s].endIndex
         for i in state.slots[s].indices.reversed() {
             if state.slots[s][i].start == start { return i }
             if state.slots[s][i].start < start { break }
             at = i
         }
-        let g = newGroup(start: start, end: end)
+        let g = newGroup(start: start, end: end, first: e)
         state.slots[s].insert(g, at: at)
         arm(close: g, slot: s)
         return at
     }
 
     private mutating func arm(close g: Group, slot s: Int) {
-        state.timers.push(Timer(deadline: closesAt(g), seq: g.seq, slot: Int32(s), purge: false))
+        state.timers.push(Timer(deadline: closesAt(g), first: g.first, seq: g.seq, slot: Int32(s), purge: false))
     }
 
-    private mutating func newGroup(start: Int64, end: Int64) -> Group {
+    private mutating func newGroup(start: Int64, end: Int64, first e: Event) -> Group {
         state.nextSeq += 1
         state.openGroups += 1
         return Group(start: start, end: end,
-                     accumulators: rule.aggregates.map { Accumulator.start($0.function, type: $0.type) }, seq: state.nextSeq)
+                     accumulators: rule.aggregates.map { Accumulator.start($0.function, type: $0.type) }, seq: state.nextSeq,
+                     first: EventStamp(e))
     }
 
     private static func accumulate(_ aggregates: [AggregateSpec], _ e: Event, into g: inout Group, key: [Value]) {
@@ -240,7 +250,29 @@ struct WindowOperator: Sendable {
     /// Closes every group whose end is at or before `time` and forgets those whose
     /// allowed lateness is over, in deadline order.
     mutating func close(upTo time: Int64, into out: inout [DetectorOutput]) {
+        var none: [Closed]? = nil
+        closeTimers(upTo: time, into: &out, recording: &none)
+    }
+
+    /// What one timer emitted, for the tags of sharded detectors.
+    struct Closed {
+        var deadline: Int64
+        var first: EventStamp
+        var outputs: Int
+    }
+
+    /// `close(upTo:into:)`, recording what each timer emitted.
+    mutating func close(upTo time: Int64, into out: inout [DetectorOutput], recording: inout [Closed]) {
+        var r: [Closed]? = recording
+        recording = []
+        closeTimers(upTo: time, into: &out, recording: &r)
+        recording = r!
+    }
+
+    private mutating func closeTimers(upTo time: Int64, into out: inout [DetectorOutput], recording: inout [Closed]?) {
         while let t = state.timers.min, t.deadline <= time {
+            let before = out.count
+            defer { if recording != nil && out.count > before { recording!.append(Closed(deadline: t.deadline, first: t.first, outputs: out.count - before)) } }
             state.timers.pop()
             let s = Int(t.slot)
             guard let i = state.slots[s].firstIndex(where: { $0.seq == t.seq }) else { continue }

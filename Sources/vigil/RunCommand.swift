@@ -123,6 +123,9 @@ struct Run: ParsableCommand {
     @Option(help: "Color diagnostics: auto, always or never.")
     var color: ColorChoice = .auto
 
+    @Option(help: "Match on N threads, keys sharded across them; the output is the same as on one thread. Inputs that are files, without tables.")
+    var threads: Int = 1
+
     mutating func run() throws {
         let stderr = FileHandleOutput.standardError
         guard !inputs.isEmpty else {
@@ -223,6 +226,22 @@ struct Run: ParsableCommand {
         }
 
         var detector = Detector(program: program, references: references, partialMatchesPerKey: maxPartialMatches, keysPerRule: maxKeys)
+        guard threads >= 1 else {
+            stderr.write("error: --threads takes a number of threads, at least 1\n")
+            throw ExitCode(2)
+        }
+        // Sharding needs inputs read to their end in one go (live inputs wait on idle
+        // timeouts in processing time) and no checkpointed tables (a checkpoint would have
+        // to stop every shard at the same event).
+        var sharded: ShardedDetector?
+        if threads > 1 {
+            if !sources.allSatisfy({ Self.isRegularFile($0.path) }) || (!lakeOut.isEmpty && !noCheckpoint) {
+                stderr.write("note: --threads \(threads) applies to inputs that are files, and with tables only with --no-checkpoint; running on one thread\n")
+            } else {
+                sharded = ShardedDetector(program: program, references: references, partialMatchesPerKey: maxPartialMatches,
+                                          keysPerRule: maxKeys, threads: threads)
+            }
+        }
         // A checkpoint makes the tables exactly-once across runs; it needs inputs that can
         // be read again (files).
         let checkpointPath = Checkpoint.path(lake: lake, detectorId: appId)
@@ -273,8 +292,9 @@ struct Run: ParsableCommand {
         let progress = stderr.isTerminal
         var loggedPartialLimit = false, loggedKeyLimit = false
         // Limits are policies, never silent: the first time each bites, say so.
+        func stats() -> DetectorStats { sharded?.stats ?? detector.stats }
         func checkLimits() {
-            let s = detector.stats
+            let s = stats()
             if s.partialMatchesDroppedByLimit > 0 && !loggedPartialLimit {
                 loggedPartialLimit = true
                 stderr.write("warning: a key reached \(maxPartialMatches) partial matches; the oldest are dropped and counted (--max-partial-matches)\n")
@@ -287,13 +307,15 @@ struct Run: ParsableCommand {
         /// `raw`: the original line of the event just accepted (late outputs only come
         /// from accepting that event).
         func emit(_ outputs: [DetectorOutput], raw: UnsafeBufferPointer<UInt8>? = nil) {
-            for o in outputs {
+            for o in outputs { emitOne(o, raw: raw) }
+        }
+        func emitOne(_ o: DetectorOutput, raw: UnsafeBufferPointer<UInt8>?) {
                 switch o {
                 case .alert(let a):
                     dispatcher.send(DispatchAlert(a, streams: program.streams, matched: matchedMode))
                 case .row(let row):
                     lakeOut.add(row)
-                    guard let rowOut else { continue }
+                    guard let rowOut else { return }
                     writer.bytes.removeAll(keepingCapacity: true)
                     row.write(to: &writer)
                     rowOut.writeLine(bytes: writer.bytes)
@@ -307,8 +329,10 @@ struct Run: ParsableCommand {
                 case .stopped(let failure):
                     stopped = failure
                 }
-            }
         }
+        // Sharded: bronze rows, outputs and commits come back from the merge in input order.
+        func beforeShard(_ e: Event) { if bronze { lakeOut.addBronze(e, source: sourcePaths[Int(e.origin.input)]) } }
+        func afterShard(_ e: Event) { if writesTables && lakeOut.due(at: e.ts) { commitBatch() } }
         func handle(_ item: EventSource.Item, _ raw: UnsafeBufferPointer<UInt8>, input: Int? = nil) throws {
             if Signals.received != 0 || stopped != nil { throw Signals.Stop() }
             if checkpointing, let input {
@@ -323,6 +347,11 @@ struct Run: ParsableCommand {
             switch item {
             case .event(let e):
                 newEvents += 1
+                if let sharded {
+                    sharded.accept(e, raw: raw, before: beforeShard, output: emitOne, after: afterShard)
+                    if stopped != nil { throw Signals.Stop() }
+                    return
+                }
                 if bronze { lakeOut.addBronze(e, source: sourcePaths[Int(e.origin.input)]) }
                 emit(detector.accept(e), raw: raw)
                 if stopped != nil {
@@ -331,10 +360,11 @@ struct Run: ParsableCommand {
                     throw Signals.Stop()
                 }
                 if writesTables && lakeOut.due(at: e.ts) { commitBatch() }
-                if detector.eventsAccepted & 0xFFFF == 0 {
+                if (sharded?.eventsAdded ?? detector.eventsAccepted) & 0xFFFF == 0 {
                     checkLimits()
                     if progress {
-                        stderr.write("\r\(detector.stats.events) events, \(detector.stats.alerts) alerts, \(detector.stats.late) late")
+                        let s = stats()
+                        stderr.write("\r\(s.events) events, \(s.alerts) alerts, \(s.late) late")
                     }
                 }
             case .deadLetter(let d):
@@ -346,7 +376,9 @@ struct Run: ParsableCommand {
         // rules that also read other streams.
         let fed = Set(sources.compactMap(\.stream))
         if !sources.contains(where: { $0.stream == nil }) {
-            for s in program.streams.indices where !fed.contains(s) { emit(detector.markIdle(stream: s)) }
+            for s in program.streams.indices where !fed.contains(s) {
+                if let sharded { sharded.markIdle(stream: s) } else { emit(detector.markIdle(stream: s)) }
+            }
         }
         // Files are replayed one after another (deterministic); live inputs (stdin,
         // pipes) are then followed together, with idle timeouts in processing time.
@@ -409,7 +441,15 @@ struct Run: ParsableCommand {
         // A signal or a failed expectation stops reading: what is not due yet (open
         // windows, absences) is not flushed, since the input did not end. A resumed run
         // that read nothing new already committed its flush.
-        if Signals.received != 0 || stopped != nil {
+        if let sharded {
+            if Signals.received != 0 || stopped != nil {
+                sharded.stop(before: beforeShard, output: emitOne, after: afterShard)
+                commitBatch()
+            } else {
+                sharded.finish(before: beforeShard, output: emitOne, after: afterShard)
+                commitBatch(finished: true)
+            }
+        } else if Signals.received != 0 || stopped != nil {
             commitBatch()
         } else if !(resumed?.finished == true && newEvents == 0) {
             let before = checkpointing ? try? detector.snapshot() : nil
@@ -422,7 +462,8 @@ struct Run: ParsableCommand {
         rowOut?.flush()
         deadOut.flush()
         lateOut.flush()
-        let s = detector.stats
+        let s = stats()
+        let unreported = sharded?.suppressedUnreported ?? detector.suppressedUnreported
         for line in lakeOut.summary(s, program: program) { stderr.write(line + "\n") }
         if let error = lakeOut.error {
             stderr.write("error: \(error)\n")
@@ -433,8 +474,8 @@ struct Run: ParsableCommand {
         for (rule, n) in s.suppressed.sorted(by: { $0.key < $1.key }) {
             stderr.write("note: `\(rule)`: \(n) alert\(n == 1 ? "" : "s") suppressed; each emitted alert says how many it folded (\"suppressed\")\n")
         }
-        if detector.suppressedUnreported > 0 {
-            stderr.write("note: \(detector.suppressedUnreported) suppressed alert\(detector.suppressedUnreported == 1 ? " was" : "s were") not followed by another alert of the same rule and values before the input ended\n")
+        if unreported > 0 {
+            stderr.write("note: \(unreported) suppressed alert\(unreported == 1 ? " was" : "s were") not followed by another alert of the same rule and values before the input ended\n")
         }
         stderr.write("events: \(s.events), alerts: \(s.alerts)\(s.suppressed.isEmpty ? "" : " (\(s.suppressed.values.reduce(0, +)) suppressed)"), rows: \(s.rows)\(rowOut == nil && s.rows > 0 && lakeOut.isEmpty ? " (not written: no --rows)" : ""), "
                      + "late: \(s.late), \(s.lateAbsorbed > 0 ? "late updates: \(s.lateAbsorbed), " : "")dead-lettered: \(deadLettered), "

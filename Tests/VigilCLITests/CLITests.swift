@@ -546,4 +546,69 @@ import Testing
         #expect((record?["reason"] as? String)?.hasPrefix("late: event time 1000 is before the watermark 2000") == true)
         #expect(r.stderr.contains("late: 1"))
     }
+
+    /// `--threads N` shards keys over N threads; what comes out — alerts, rows, late and
+    /// dead-lettered lines, the summary's counts, the tables — is what one thread writes.
+    @Test func threadsChangeNothingButSpeed() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-threads-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // The bundled rules over the samples (flows, windows, sessions, tables), and the
+        // benchmark's queries over a generated workload with disorder beyond the lateness.
+        let gen = Process()
+        gen.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        let events = dir.appendingPathComponent("events.jsonl").path
+        gen.arguments = ["python3", Self.root.appendingPathComponent("../shared/bench/gen_events.py").path, "-n", "60000",
+                         "--keys", "500", "--disorder", "0.05", "--max-delay-ms", "9000", "-o", events]
+        try gen.run()
+        gen.waitUntilExit()
+        #expect(gen.terminationStatus == 0)
+        // A few broken lines: dead-lettered the same way.
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: events))
+        handle.seekToEndOfFile()
+        handle.write(Data("{\"ts\": \"soon\"}\nnot json\n".utf8))
+        try handle.close()
+        // The queries share one stream declaration: kept from the first file only.
+        var combined = ""
+        for (i, q) in ["q1", "q2", "q3", "q4", "tumbling", "session"].enumerated() {
+            let text = try String(contentsOfFile: Self.root.appendingPathComponent("Benchmarks/workload/\(q).vigil").path, encoding: .utf8)
+            combined += i == 0 ? text : String(text[text.range(of: "\n\n")!.upperBound...])
+            combined += "\n"
+        }
+        let workload = [try Self.temp("workload.vigil", Array(combined.utf8))]
+        let runs: [(String, [String])] = [
+            ("samples", ["run", "rules/"] + Self.sampleInputs),
+            ("workload", ["run"] + workload + ["--input", "events=\(events)"]),
+        ]
+        for (name, args) in runs {
+            var outputs: [[String]] = []
+            for threads in [1, 2, 3] {
+                let out = dir.appendingPathComponent("\(name)-\(threads)").path
+                let r = try Self.run(args + ["--threads", "\(threads)", "--no-checkpoint", "--lake", out + "-lake", "--commit-rows", "300",
+                                             "--rows", out + "-rows", "--late", out + "-late", "--dead-letter", out + "-dead"])
+                #expect(r.status == 0, "\(r.stderr)")
+                #expect(!r.stderr.contains("running on one thread"), "\(r.stderr)")
+                let summary = r.stderr.split(separator: "\n").first { $0.hasPrefix("events:") }.map(String.init) ?? ""
+                let files = try ["rows", "late", "dead"].map { try String(contentsOfFile: out + "-" + $0, encoding: .utf8) }
+                // Peaks are summed over shards (an upper bound); every other count must agree.
+                let counts = summary.components(separatedBy: ", peak")[0]
+                // The tables' commits: the same versions, committed at the same events.
+                let logs = (FileManager.default.enumerator(atPath: out + "-lake")?.allObjects as? [String] ?? [])
+                    .filter { $0.contains("_delta_log/") && $0.hasSuffix(".json") }.sorted()
+                outputs.append([r.stdout, counts] + files + [logs.joined(separator: " ")])
+            }
+            #expect(!outputs[0][0].isEmpty && !outputs[0][2].isEmpty && !outputs[0][5].isEmpty, "\(name): alerts, rows and tables")
+            if name == "workload" { #expect(!outputs[0][3].isEmpty && !outputs[0][4].isEmpty, "late and dead-lettered lines") }
+            for t in 1...2 {
+                for (i, what) in ["alerts", "summary", "rows", "late", "dead letters", "table commits"].enumerated() {
+                    #expect(outputs[t][i] == outputs[0][i], "\(name), \(t + 1) threads: \(what) differ")
+                }
+            }
+        }
+        // Where it cannot shard, it says so and runs on one thread.
+        let piped = try Self.run(["run", "rules/auth.vigil", "--input", "auth=/dev/stdin", "--threads", "2"])
+        #expect(piped.stderr.contains("note: --threads 2 applies to inputs that are files"), "\(piped.stderr)")
+        let zero = try Self.run(["run", "rules/auth.vigil", "--input", "auth=samples/auth.jsonl", "--threads", "0"])
+        #expect(zero.status == 2 && zero.stderr.contains("--threads takes a number of threads"))
+    }
 }
