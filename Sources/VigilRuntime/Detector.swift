@@ -427,9 +427,9 @@ public struct Detector: Sendable {
             if next == nil && deadline == nil { break }
             if let d = deadline, next == nil || d <= next! {
                 if shard.count > 1 {
-                    var closed: [WindowOperator.Closed] = []
+                    var closed: [WindowOperator.Closed]? = []
                     windows[i].close(upTo: next.map { min($0, w) } ?? w, into: &out, recording: &closed)
-                    for c in closed {
+                    for c in closed! {
                         for _ in 0..<c.outputs { tags.append(OutputTag(step: step, phase: Int32(1 + r), time: c.deadline, kind: 0, at: c.first)) }
                     }
                 } else {

@@ -251,7 +251,7 @@ struct WindowOperator: Sendable {
     /// allowed lateness is over, in deadline order.
     mutating func close(upTo time: Int64, into out: inout [DetectorOutput]) {
         var none: [Closed]? = nil
-        closeTimers(upTo: time, into: &out, recording: &none)
+        close(upTo: time, into: &out, recording: &none)
     }
 
     /// What one timer emitted, for the tags of sharded detectors.
@@ -261,15 +261,8 @@ struct WindowOperator: Sendable {
         var outputs: Int
     }
 
-    /// `close(upTo:into:)`, recording what each timer emitted.
-    mutating func close(upTo time: Int64, into out: inout [DetectorOutput], recording: inout [Closed]) {
-        var r: [Closed]? = recording
-        recording = []
-        closeTimers(upTo: time, into: &out, recording: &r)
-        recording = r!
-    }
-
-    private mutating func closeTimers(upTo time: Int64, into out: inout [DetectorOutput], recording: inout [Closed]?) {
+    /// `close(upTo:into:)`, recording what each timer emitted when `recording` is not nil.
+    mutating func close(upTo time: Int64, into out: inout [DetectorOutput], recording: inout [Closed]?) {
         while let t = state.timers.min, t.deadline <= time {
             let before = out.count
             defer { if recording != nil && out.count > before { recording!.append(Closed(deadline: t.deadline, first: t.first, outputs: out.count - before)) } }

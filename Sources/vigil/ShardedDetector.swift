@@ -97,7 +97,7 @@ final class ShardedDetector: @unchecked Sendable {
     private var ended = false
     private var lastStats: [DetectorStats]
     /// Events per batch, and batches the shards may be behind the reader.
-    private let batchSize = 4096
+    private let batchSize = 1024
     private let depth = 3
     public private(set) var eventsAdded = 0
 
