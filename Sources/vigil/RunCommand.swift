@@ -123,7 +123,7 @@ struct Run: ParsableCommand {
     @Option(help: "Color diagnostics: auto, always or never.")
     var color: ColorChoice = .auto
 
-    @Option(help: "Match on N threads, keys sharded across them; the output is the same as on one thread. Inputs that are files, without tables.")
+    @Option(help: "Match on N threads, keys sharded across them; the output is the same as on one thread. Inputs must be files; with tables, add --no-checkpoint.")
     var threads: Int = 1
 
     mutating func run() throws {
