@@ -69,7 +69,7 @@ public struct Detector: Sendable {
     var released: [Int64]
     var counters = DetectorStats()
     /// Per rule with `suppress`: its periods.
-    var suppressors: [Suppressor?]
+    var suppressors: RuleSuppressors
     /// When set, what the pattern rules do with one key (or every key) is recorded, step
     /// by step, for explanations. Never set on the detector's normal path.
     var trace: Trace?
@@ -87,7 +87,7 @@ public struct Detector: Sendable {
     private var matchTags: [OutputTag] = []
 
     /// Folded alerts that no later alert of their rule and values has reported.
-    public var suppressedUnreported: Int { suppressors.reduce(0) { $0 + ($1?.unreported ?? 0) } }
+    public var suppressedUnreported: Int { suppressors.unreported }
 
     /// Events accepted so far (cheap: for progress checks on the per-event path).
     public var eventsAccepted: Int { counters.events }
@@ -133,29 +133,18 @@ public struct Detector: Sendable {
         self.lastReclaim = Array(repeating: Int64.min, count: ruleCount)
         self.idle = Array(repeating: false, count: program.streams.count)
         self.released = Array(repeating: Int64.min, count: ruleCount)
-        self.suppressors = (program.rules.map { $0.suppress != nil } + program.windows.map { $0.suppress != nil }).map { $0 ? Suppressor() : nil }
-    }
-
-    private func suppression(ofRule r: Int) -> Suppression? {
-        r < program.rules.count ? program.rules[r].suppress : program.windows[r - program.rules.count].suppress
-    }
-
-    private func name(ofRule r: Int) -> String {
-        r < program.rules.count ? program.rules[r].name : program.windows[r - program.rules.count].name
+        self.suppressors = RuleSuppressors(program: program)
     }
 
     /// Applies rule `r`'s `suppress` to the alerts in `out` from `start` on: folded ones
     /// are removed and counted; the next one emitted carries the count.
     private mutating func suppress(rule r: Int, _ out: inout [DetectorOutput], from start: Int) {
-        guard shard.count == 1, suppressors[r] != nil, let s = suppression(ofRule: r), start < out.count else { return }
+        // Sharded, suppression waits for the merge: its values may span keys.
+        guard shard.count == 1, suppressors.applies(toRule: r), start < out.count else { return }
         var kept: [DetectorOutput] = []
         for o in out[start...] {
             guard case .alert(var a) = o else { kept.append(o); continue }
-            if suppressors[r]!.admit(&a, s) {
-                kept.append(.alert(a))
-            } else {
-                counters.suppressed[name(ofRule: r), default: 0] += 1
-            }
+            if suppressors.admit(&a, rule: r, counting: &counters.suppressed) { kept.append(.alert(a)) }
         }
         out.replaceSubrange(start..., with: kept)
     }
@@ -352,17 +341,15 @@ public struct Detector: Sendable {
                 let e = pending.pop(rule: r)
                 guard let slots = keyFields[r][Int(e.stream)] else { continue }
                 let n = matches.count
-                defer {
-                    if shard.count > 1 {
-                        for _ in n..<matches.count { matchTags.append(OutputTag(step: step, phase: Int32(1 + r), time: e.ts, kind: 0, at: EventStamp(e))) }
-                    }
-                }
                 if trace != nil, case let key = slots.map({ e.values[$0] }), trace!.watches(key) {
-                    let before = matchers[r].attempts(of: key), n = matches.count
+                    let before = matchers[r].attempts(of: key)
                     matchers[r].process(e, keyFields: slots, into: &matches)
                     trace!.log.append(.event(e, key: key, before: before, after: matchers[r].attempts(of: key), matches: Array(matches[n...])))
                 } else {
                     matchers[r].process(e, keyFields: slots, into: &matches)
+                }
+                if shard.count > 1 {
+                    for _ in n..<matches.count { matchTags.append(OutputTag(step: step, phase: Int32(1 + r), time: e.ts, kind: 0, at: EventStamp(e))) }
                 }
             } else {
                 let n = matches.count
@@ -408,7 +395,7 @@ public struct Detector: Sendable {
             suppress(rule: r, &out, from: first)
             count(out[first...])
         }
-        if suppressors[r] != nil, w != Int64.min { suppressors[r]!.reclaim(before: w, period: suppression(ofRule: r)!.periodMs) }
+        suppressors.reclaim(rule: r, watermark: w)
     }
 
     /// Releases events below the watermark into a window rule, closing each group once
@@ -442,10 +429,6 @@ public struct Detector: Sendable {
         }
         suppress(rule: r, &out, from: before)
         count(out[before...])
-        // A late event within the allowed lateness can still raise an alert detected
-        // that far behind the watermark: periods are kept until then.
-        if suppressors[r] != nil, w != Int64.min {
-            suppressors[r]!.reclaim(before: w.minus(program.windows[i].allowedLatenessMs), period: suppression(ofRule: r)!.periodMs)
-        }
+        suppressors.reclaim(rule: r, watermark: w)
     }
 }

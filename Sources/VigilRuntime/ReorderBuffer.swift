@@ -9,7 +9,8 @@ struct ReorderBuffer: Sendable {
         var input: Int32
         var slot: Int32
 
-        /// Event-time order: time, then input, then line (as `Event.precedes`).
+        /// Event-time order: time, then input, then line (as `EventStamp`; kept apart
+        /// so that the slot packs into 24 bytes).
         static func < (a: Ref, b: Ref) -> Bool {
             if a.ts != b.ts { return a.ts < b.ts }
             if a.input != b.input { return a.input < b.input }

@@ -59,9 +59,7 @@ public struct Event: Sendable, Codable {
     }
 
     /// Event-time order: time, then input, then line.
-    @inlinable public func precedes(_ other: Event) -> Bool {
-        (ts, origin.input, origin.line) < (other.ts, other.origin.input, other.origin.line)
-    }
+    public func precedes(_ other: Event) -> Bool { EventStamp(self) < EventStamp(other) }
 }
 
 /// A line that could not become an event, with why and where.

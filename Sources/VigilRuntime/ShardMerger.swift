@@ -4,8 +4,7 @@
 /// `fail` (which ends the output where the one detector would have stopped).
 /// Deterministic: the same shard outputs give the same merged outputs. No I/O.
 public struct ShardMerger: Sendable {
-    public let program: Program
-    private var suppressors: [Suppressor?]
+    private var suppressors: RuleSuppressors
     private var suppressedCounts: [String: Int] = [:]
     private var alerts = 0
     private var rows = 0
@@ -13,16 +12,7 @@ public struct ShardMerger: Sendable {
     public private(set) var stopped = false
 
     public init(program: Program) {
-        self.program = program
-        self.suppressors = (program.rules.map { $0.suppress != nil } + program.windows.map { $0.suppress != nil }).map { $0 ? Suppressor() : nil }
-    }
-
-    private func suppression(ofRule r: Int) -> Suppression? {
-        r < program.rules.count ? program.rules[r].suppress : program.windows[r - program.rules.count].suppress
-    }
-
-    private func name(ofRule r: Int) -> String {
-        r < program.rules.count ? program.rules[r].name : program.windows[r - program.rules.count].name
+        self.suppressors = RuleSuppressors(program: program)
     }
 
     /// The outputs of one span of input from every shard (each in its own order, with
@@ -41,12 +31,8 @@ public struct ShardMerger: Sendable {
             next[best] += 1
             switch o {
             case .alert(var a):
-                let r = Int(tag.phase) - 1
-                if suppressors[r] != nil, let s = suppression(ofRule: r) {
-                    guard suppressors[r]!.admit(&a, s) else {
-                        suppressedCounts[name(ofRule: r), default: 0] += 1
-                        continue
-                    }
+                if suppressors.applies(toRule: Int(tag.phase) - 1) {
+                    guard suppressors.admit(&a, rule: Int(tag.phase) - 1, counting: &suppressedCounts) else { continue }
                     o = .alert(a)
                 }
                 alerts += 1
@@ -68,14 +54,11 @@ public struct ShardMerger: Sendable {
     /// Forgets suppression periods no later alert can fall in; `released`: each rule's
     /// watermark after the outputs merged so far (`Detector.releasedWatermarks`).
     public mutating func reclaim(released: [Int64]) {
-        for r in suppressors.indices where suppressors[r] != nil && released[r] != Int64.min {
-            let allowed = r < program.rules.count ? 0 : program.windows[r - program.rules.count].allowedLatenessMs
-            suppressors[r]!.reclaim(before: released[r].minus(allowed), period: suppression(ofRule: r)!.periodMs)
-        }
+        for r in released.indices { suppressors.reclaim(rule: r, watermark: released[r]) }
     }
 
     /// Folded alerts that no later alert of their rule and values has reported.
-    public var suppressedUnreported: Int { suppressors.reduce(0) { $0 + ($1?.unreported ?? 0) } }
+    public var suppressedUnreported: Int { suppressors.unreported }
 
     /// The run's counters from the shards' own: events and lateness as every shard
     /// decided them (the first shard's), alerts, rows and suppression as merged, held

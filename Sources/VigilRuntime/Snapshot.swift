@@ -28,7 +28,7 @@ extension Detector {
     /// Serialises the state.
     public func snapshot() throws -> [UInt8] {
         let state = State(maxTs: maxTs, watermarks: watermarks, pending: released.indices.map { pending.waiting(rule: $0) }, lastReclaim: lastReclaim, stats: counters,
-                          matchers: matchers.map(\.state), windows: windows.map(\.state), idle: idle, released: released, suppressors: suppressors,
+                          matchers: matchers.map(\.state), windows: windows.map(\.state), idle: idle, released: released, suppressors: suppressors.states,
                           rules: program.rules.map(\.name) + program.windows.map(\.name))
         return [UInt8](try JSONEncoder().encode(state))
     }
@@ -50,7 +50,7 @@ extension Detector {
         counters = state.stats
         idle = state.idle
         released = state.released
-        suppressors = state.suppressors
+        suppressors.states = state.suppressors
         for i in matchers.indices { matchers[i].state = state.matchers[i] }
         for i in windows.indices { windows[i].state = state.windows[i] }
     }

@@ -68,3 +68,45 @@ struct Suppressor: Sendable, Codable {
     /// Alerts folded that no later alert has reported yet.
     var unreported: Int { periods.values.reduce(0) { $0 + $1.folded } }
 }
+
+/// Every rule's suppression (rules as the detector numbers them: pattern rules, then
+/// window rules; nil for a rule without `suppress`): what the detector applies to each
+/// rule's outputs, and the shard merger to the merged outputs.
+struct RuleSuppressors: Sendable {
+    private let specs: [Suppression?]
+    private let names: [String]
+    /// Per rule: how far behind its watermark an alert can still be detected (a window
+    /// rule's allowed lateness; 0 for pattern rules).
+    private let behind: [Int64]
+    /// Per rule, what the snapshot holds.
+    var states: [Suppressor?]
+
+    init(program: Program) {
+        specs = program.rules.map(\.suppress) + program.windows.map(\.suppress)
+        names = program.rules.map(\.name) + program.windows.map(\.name)
+        behind = program.rules.map { _ in 0 } + program.windows.map(\.allowedLatenessMs)
+        states = specs.map { $0 == nil ? nil : Suppressor() }
+    }
+
+    func applies(toRule r: Int) -> Bool { states[r] != nil }
+
+    /// Whether rule `r`'s alert `a` is emitted (it then carries the count folded before
+    /// it); a folded one is counted in `suppressed` under the rule's name.
+    mutating func admit(_ a: inout Alert, rule r: Int, counting suppressed: inout [String: Int]) -> Bool {
+        guard states[r] != nil, let s = specs[r] else { return true }
+        if states[r]!.admit(&a, s) { return true }
+        suppressed[names[r], default: 0] += 1
+        return false
+    }
+
+    /// Forgets rule `r`'s periods that no alert can fall in any more, its watermark being
+    /// `w`: an alert detected later is at most `behind` the watermark, so reclaiming
+    /// never changes what is suppressed.
+    mutating func reclaim(rule r: Int, watermark w: Int64) {
+        guard states[r] != nil, let s = specs[r], w != Int64.min else { return }
+        states[r]!.reclaim(before: w.minus(behind[r]), period: s.periodMs)
+    }
+
+    /// Folded alerts that no later alert of their rule and values has reported.
+    var unreported: Int { states.reduce(0) { $0 + ($1?.unreported ?? 0) } }
+}

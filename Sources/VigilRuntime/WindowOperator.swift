@@ -335,3 +335,38 @@ struct WindowOperator: Sendable {
                             at: ctx.detectedAt)))
     }
 }
+
+// Snapshots taken before groups recorded their first event (checkpoints of earlier
+// builds) still restore: such groups and timers take the earliest stamp, so among
+// themselves they keep breaking ties on creation order, as when they were taken, and
+// close before groups opened after the restore.
+extension WindowOperator.Group {
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        start = try c.decode(Int64.self, forKey: .start)
+        end = try c.decode(Int64.self, forKey: .end)
+        events = try c.decode(Int64.self, forKey: .events)
+        accumulators = try c.decode([Accumulator].self, forKey: .accumulators)
+        seq = try c.decode(UInt64.self, forKey: .seq)
+        first = try c.decodeIfPresent(EventStamp.self, forKey: .first) ?? .earliest
+        versions = try c.decode(Int.self, forKey: .versions)
+        rowLive = try c.decode(Bool.self, forKey: .rowLive)
+        alerted = try c.decode(Bool.self, forKey: .alerted)
+        closed = try c.decode(Bool.self, forKey: .closed)
+    }
+}
+
+extension WindowOperator.Timer {
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        deadline = try c.decode(Int64.self, forKey: .deadline)
+        first = try c.decodeIfPresent(EventStamp.self, forKey: .first) ?? .earliest
+        seq = try c.decode(UInt64.self, forKey: .seq)
+        slot = try c.decode(Int32.self, forKey: .slot)
+        purge = try c.decode(Bool.self, forKey: .purge)
+    }
+}
+
+extension EventStamp {
+    static let earliest = EventStamp(ts: .min, input: .min, line: .min)
+}

@@ -226,8 +226,8 @@ struct Run: ParsableCommand {
         }
 
         var detector = Detector(program: program, references: references, partialMatchesPerKey: maxPartialMatches, keysPerRule: maxKeys)
-        guard threads >= 1 else {
-            stderr.write("error: --threads takes a number of threads, at least 1\n")
+        guard (1...Self.maxThreads).contains(threads) else {
+            stderr.write("error: --threads takes a number of threads from 1 to \(Self.maxThreads), not \(threads)\n")
             throw ExitCode(2)
         }
         // Sharding needs inputs read to their end in one go (live inputs wait on idle
@@ -514,6 +514,9 @@ extension EventSource.Format: ExpressibleByArgument {}
 extension ParquetCodec: ExpressibleByArgument {}
 
 extension Run {
+    /// Every shard sees every event: past a few dozen, more shards only add work.
+    static let maxThreads = 64
+
     /// The default detector id: the lake path and the rule files' contents, hashed, so a
     /// detector keeps its id across runs and another rule set gets another.
     static func detectorID(lake: String, rules: [SourceFile]) -> String {

@@ -88,6 +88,9 @@ final class ShardedDetector: @unchecked Sendable {
         }
     }
 
+    /// Takes one merged output, with the raw line of its event for a late one.
+    typealias Emit = (DetectorOutput, UnsafeBufferPointer<UInt8>?) -> Void
+
     private let workers: [Worker]
     private var merger: ShardMerger
     private var current: Batch
@@ -99,7 +102,7 @@ final class ShardedDetector: @unchecked Sendable {
     /// Events per batch, and batches the shards may be behind the reader.
     private let batchSize = 1024
     private let depth = 3
-    public private(set) var eventsAdded = 0
+    private(set) var eventsAdded = 0
 
     init(program: Program, references: [ReferenceTable], partialMatchesPerKey: Int, keysPerRule: Int, threads: Int) {
         workers = (0..<threads).map {
@@ -116,8 +119,9 @@ final class ShardedDetector: @unchecked Sendable {
         }
     }
 
-    /// Takes one event (and its raw line); calls `emit` for what earlier batches caused.
-    func accept(_ e: Event, raw: UnsafeBufferPointer<UInt8>, before: (Event) -> Void, output: (DetectorOutput, UnsafeBufferPointer<UInt8>?) -> Void, after: (Event) -> Void) {
+    /// Takes one event (and its raw line); hands on what earlier batches caused (see
+    /// `collect`).
+    func accept(_ e: Event, raw: UnsafeBufferPointer<UInt8>, before: (Event) -> Void, output: Emit, after: (Event) -> Void) {
         eventsAdded += 1
         add(.event(e), raw: raw)
         if current.commands.count >= batchSize { submit(before: before, output: output, after: after) }
@@ -129,15 +133,13 @@ final class ShardedDetector: @unchecked Sendable {
 
     /// Ends the input: every shard finishes, and everything left is merged and emitted.
     /// The threads end.
-    func finish(before: (Event) -> Void, output: (DetectorOutput, UnsafeBufferPointer<UInt8>?) -> Void, after: (Event) -> Void) {
-        current.commands.append(.finish)
-        current.ranges.append(0..<0)
-        submit(before: before, output: output, after: after)
+    func finish(before: (Event) -> Void, output: Emit, after: (Event) -> Void) {
+        add(.finish, raw: nil)
         stop(before: before, output: output, after: after)
     }
 
     /// Merges and emits what was submitted, then ends the threads (a stop without finish).
-    func stop(before: (Event) -> Void, output: (DetectorOutput, UnsafeBufferPointer<UInt8>?) -> Void, after: (Event) -> Void) {
+    func stop(before: (Event) -> Void, output: Emit, after: (Event) -> Void) {
         if !current.commands.isEmpty { submit(before: before, output: output, after: after) }
         while !inFlight.isEmpty { collect(before: before, output: output, after: after) }
         for w in workers { w.submit(nil) }
@@ -157,7 +159,7 @@ final class ShardedDetector: @unchecked Sendable {
         step += 1
     }
 
-    private func submit(before: (Event) -> Void, output: (DetectorOutput, UnsafeBufferPointer<UInt8>?) -> Void, after: (Event) -> Void) {
+    private func submit(before: (Event) -> Void, output: Emit, after: (Event) -> Void) {
         let b = current
         for w in workers { w.submit(b) }
         inFlight.append(b)
@@ -169,7 +171,7 @@ final class ShardedDetector: @unchecked Sendable {
     /// order, as one detector would have produced it: `before` and `after` each event
     /// (bronze rows, commits), `output` for each output (with the raw line of its event,
     /// for late ones).
-    private func collect(before: (Event) -> Void, output: (DetectorOutput, UnsafeBufferPointer<UInt8>?) -> Void, after: (Event) -> Void) {
+    private func collect(before: (Event) -> Void, output: Emit, after: (Event) -> Void) {
         let b = inFlight.removeFirst()
         let results = workers.map { $0.takeResult() }
         lastStats = results.map(\.stats)

@@ -610,5 +610,7 @@ import Testing
         #expect(piped.stderr.contains("note: --threads 2 applies to inputs that are files"), "\(piped.stderr)")
         let zero = try Self.run(["run", "rules/auth.vigil", "--input", "auth=samples/auth.jsonl", "--threads", "0"])
         #expect(zero.status == 2 && zero.stderr.contains("--threads takes a number of threads"))
+        let many = try Self.run(["run", "rules/auth.vigil", "--input", "auth=samples/auth.jsonl", "--threads", "100000"])
+        #expect(many.status == 2 && many.stderr.contains("error: --threads takes a number of threads from 1 to 64, not 100000"), "\(many.stderr)")
     }
 }

@@ -82,31 +82,24 @@ import VigilRuntime
         var shards = (0..<n).map { Detector(program: program, shard: Shard($0, of: n)) }
         var merger = ShardMerger(program: program)
         var out: [String] = []
-        var spans = Array(repeating: [(outputs: [DetectorOutput], tags: [OutputTag])](), count: n)
+        let empty = (outputs: [DetectorOutput](), tags: [OutputTag]())
+        var pending = Array(repeating: empty, count: n)
+        func take(_ i: Int, _ o: [DetectorOutput]) {
+            #expect(o.count == shards[i].tags.count)
+            pending[i].outputs += o
+            pending[i].tags += shards[i].tags
+        }
         func flush() {
-            for i in 0..<n {
-                let joined = (spans[i].flatMap(\.outputs), spans[i].flatMap(\.tags))
-                spans[i] = [joined]
-            }
-            merger.merge(spans.map { $0[0] }) { o, _ in out.append(render(o, program)) }
+            merger.merge(pending) { o, _ in out.append(render(o, program)) }
             merger.reclaim(released: shards[0].releasedWatermarks)
-            spans = Array(repeating: [], count: n)
+            pending = Array(repeating: empty, count: n)
         }
-        var sinceFlush = 0
         let span = Int.random(in: 1...8, using: &rng)
-        for e in events {
-            for i in 0..<n {
-                let o = shards[i].accept(e)
-                #expect(o.count == shards[i].tags.count)
-                spans[i].append((o, shards[i].tags))
-            }
-            sinceFlush += 1
-            if sinceFlush == span { flush(); sinceFlush = 0 }
+        for (k, e) in events.enumerated() {
+            for i in 0..<n { take(i, shards[i].accept(e)) }
+            if (k + 1) % span == 0 { flush() }
         }
-        for i in 0..<n {
-            let o = shards[i].finish()
-            spans[i].append((o, shards[i].tags))
-        }
+        for i in 0..<n { take(i, shards[i].finish()) }
         flush()
         return (out, merger.stats(shards.map(\.stats)), merger.suppressedUnreported)
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import VigilRuntime
 
@@ -94,5 +95,50 @@ import VigilRuntime
             rows += detector.finish().count
             #expect(rows == 1002 && detector.stats.openGroups == 0, "\(clauses)")
         }
+    }
+
+    /// A checkpoint from a build whose groups and timers did not record their first event
+    /// still restores, and the run goes on to the same output (ties between keys closing
+    /// together included).
+    @Test func snapshotsWithoutFirstEventsStillRestore() throws {
+        let text = Harness.header.replacingOccurrences(of: "LATENESS", with: "2") + """
+            rule r
+              from s
+              window tumbling 5ms
+              alert "{k} {count()}"
+
+            rule g
+              from s
+              session gap 3ms
+              alert "{k} session {count()}"
+
+            """
+        let program = try Harness.compile(text)
+        let evs = Harness.events("a1@0#u1 a2@1#u2 a3@1#u3 a4@4#u1 a5@6#u2 a6@6#u3 a7@7#u1 a8@12#u2 a9@13#u3 a10@20#u1", program: program)
+        let whole = try Harness.run(program, evs).alerts.map(\.message)
+        var cutsWithGroups = 0
+        for cut in 1..<evs.count {
+            var d = Detector(program: program)
+            var messages: [String] = []
+            func take(_ o: [DetectorOutput]) { for case .alert(let a) in o { messages.append(a.message) } }
+            for e in evs[..<cut] { take(d.accept(e)) }
+            // The snapshot as an earlier build wrote it: no `first` anywhere.
+            var removed = 0
+            func strip(_ v: Any) -> Any {
+                if var o = v as? [String: Any] {
+                    if o.removeValue(forKey: "first") != nil { removed += 1 }
+                    return o.mapValues(strip)
+                }
+                if let a = v as? [Any] { return a.map(strip) }
+                return v
+            }
+            let old = try JSONSerialization.data(withJSONObject: strip(JSONSerialization.jsonObject(with: Data(d.snapshot()))))
+            if removed > 0 { cutsWithGroups += 1 }
+            d = try Detector(program: program, restoring: [UInt8](old))
+            for e in evs[cut...] { take(d.accept(e)) }
+            take(d.finish())
+            #expect(messages == whole, "restored after event \(cut)")
+        }
+        #expect(cutsWithGroups >= 4, "only \(cutsWithGroups) snapshots held groups")
     }
 }
