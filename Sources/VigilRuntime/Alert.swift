@@ -73,9 +73,17 @@ public struct FNV1a: Sendable {
         add([UInt8(ascii: "\""), 0xFF])
     }
 
+    /// 16 lowercase hex digits, zero-padded.
     public var hex: String {
-        let s = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
+        String(unsafeUninitializedCapacity: 16) { buf in
+            let digits: StaticString = "0123456789abcdef"
+            var v = value
+            for i in stride(from: 15, through: 0, by: -1) {
+                buf[i] = digits.utf8Start[Int(v & 15)]
+                v >>= 4
+            }
+            return 16
+        }
     }
 }
 
@@ -104,7 +112,7 @@ extension Match {
         let ctx = EvalContext(event: trigger ?? bound.last, bound: bound, key: key, detectedAt: detectedAt)
         // Per step, in bound order; a step with alternatives reports each run of events
         // under the alternative that bound it.
-        var matched: [(String, [Event])] = []
+        var matched: [(step: String, events: [Event])] = []
         matched.reserveCapacity(rule.pattern.steps.count)
         for step in rule.pattern.steps where !step.negated {
             if step.alternatives.count == 1 {
@@ -115,7 +123,7 @@ extension Match {
                 matched.append(events.isEmpty ? (step.name, []) : (rule.pattern.bindingNames[b], events))
                 continue
             }
-            var groups: [(Int32, [Event])] = []
+            var groups: [(binding: Int32, events: [Event])] = []
             for entry in bound.entries where step.alternatives.contains(where: { $0.binding == Int(entry.binding) }) {
                 if groups.last?.0 == entry.binding {
                     groups[groups.count - 1].1.append(entry.event)
@@ -130,7 +138,7 @@ extension Match {
             }
         }
         return Alert(id: h.hex, rule: rule.name, severity: rule.severity, tags: rule.tags,
-                     key: zip(rule.keyNames, key).map { ($0, $1) }, message: rule.message.render(ctx),
+                     key: zip(rule.keyNames, key).map { (name: $0, value: $1) }, message: rule.message.render(ctx),
                      detectedAt: detectedAt, matched: matched)
     }
 }

@@ -120,14 +120,14 @@ public struct Detector: Sendable {
         let ruleCount = program.rules.count + program.windows.count
         self.maxTs = Array(repeating: Int64.min, count: program.streams.count)
         self.watermarks = Array(repeating: Int64.min, count: program.streams.count)
-        self.pending = ReorderBuffer(rules: ruleCount)
+        self.keyFields = program.rules.map { rule in program.streams.indices.map { rule.keySlots[$0] } }
+        self.pending = ReorderBuffer(keyFields: keyFields + program.windows.map { _ in program.streams.map { _ in nil } })
         var readers = Array(repeating: [Int](), count: program.streams.count)
         for (r, rule) in program.rules.enumerated() {
             for s in rule.streams { readers[s].append(r) }
         }
         for (w, rule) in program.windows.enumerated() { readers[rule.stream].append(program.rules.count + w) }
         self.readers = readers
-        self.keyFields = program.rules.map { rule in program.streams.indices.map { rule.keySlots[$0] } }
         self.ruleStreams = program.rules.map(\.streams) + program.windows.map { [$0.stream] }
         self.ownerFields = keyFields + program.windows.map { w in program.streams.indices.map { $0 == w.stream ? w.keySlots : nil } }
         self.lastReclaim = Array(repeating: Int64.min, count: ruleCount)
@@ -338,15 +338,16 @@ public struct Detector: Sendable {
             let deadline = matchers[r].nextDeadline.flatMap { $0 < w ? $0 : nil }
             if next == nil && deadline == nil { break }
             if let ts = next, deadline == nil || ts <= deadline! {
-                let e = pending.pop(rule: r)
+                let (e, hash) = pending.pop(rule: r)
                 guard let slots = keyFields[r][Int(e.stream)] else { continue }
+                if let upcoming = pending.upcomingHash(rule: r, ahead: 4) { matchers[r].prefetch(hash: upcoming) }
                 let n = matches.count
                 if trace != nil, case let key = slots.map({ e.values[$0] }), trace!.watches(key) {
                     let before = matchers[r].attempts(of: key)
-                    matchers[r].process(e, keyFields: slots, into: &matches)
+                    matchers[r].process(e, keyFields: slots, hash: hash, into: &matches)
                     trace!.log.append(.event(e, key: key, before: before, after: matchers[r].attempts(of: key), matches: Array(matches[n...])))
                 } else {
-                    matchers[r].process(e, keyFields: slots, into: &matches)
+                    matchers[r].process(e, keyFields: slots, hash: hash, into: &matches)
                 }
                 if shard.count > 1 {
                     for _ in n..<matches.count { matchTags.append(OutputTag(step: step, phase: Int32(1 + r), time: e.ts, kind: 0, at: EventStamp(e))) }
@@ -423,7 +424,7 @@ public struct Detector: Sendable {
                     windows[i].close(upTo: next.map { min($0, w) } ?? w, into: &out)
                 }
             } else if next != nil {
-                let e = pending.pop(rule: r)
+                let e = pending.pop(rule: r).event
                 windows[i].process(e, key: program.windows[i].keySlots.map { e.values[$0] })
             }
         }

@@ -16,47 +16,66 @@ public struct JSONWriter {
 
     /// A JSON string literal.
     public mutating func string(_ s: String) {
-        bytes.append(UInt8(ascii: "\""))
         var s = s
         s.withUTF8 { utf8 in
-            var start = 0
-            for (i, c) in utf8.enumerated() where c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") {
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<i]))
-                switch c {
-                case UInt8(ascii: "\""): raw("\\\"")
-                case UInt8(ascii: "\\"): raw("\\\\")
-                case 10: raw("\\n")
-                case 13: raw("\\r")
-                case 9: raw("\\t")
-                default:
-                    raw("\\u00")
-                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                    bytes.append(hex[Int(c >> 4)])
-                    bytes.append(hex[Int(c & 15)])
-                }
-                start = i + 1
+            var plain = true
+            for c in utf8 where c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") {
+                plain = false
+                break
             }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))
+            if plain {
+                // The usual case: one append of quote, text, quote.
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: utf8.count + 2) { t in
+                    t[0] = UInt8(ascii: "\"")
+                    if let base = utf8.baseAddress { t.baseAddress!.advanced(by: 1).update(from: base, count: utf8.count) }
+                    t[utf8.count + 1] = UInt8(ascii: "\"")
+                    bytes.append(contentsOf: t)
+                }
+            } else {
+                escaped(utf8)
+            }
         }
+    }
+
+    private mutating func escaped(_ utf8: UnsafeBufferPointer<UInt8>) {
+        bytes.append(UInt8(ascii: "\""))
+        var start = 0
+        for (i, c) in utf8.enumerated() where c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") {
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<i]))
+            switch c {
+            case UInt8(ascii: "\""): raw("\\\"")
+            case UInt8(ascii: "\\"): raw("\\\\")
+            case 10: raw("\\n")
+            case 13: raw("\\r")
+            case 9: raw("\\t")
+            default:
+                raw("\\u00")
+                let hex: StaticString = "0123456789abcdef"
+                bytes.append(hex.utf8Start[Int(c >> 4)])
+                bytes.append(hex.utf8Start[Int(c & 15)])
+            }
+            start = i + 1
+        }
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))
         bytes.append(UInt8(ascii: "\""))
     }
 
     /// A decimal integer.
     public mutating func int(_ n: Int64) {
-        if n == 0 { bytes.append(UInt8(ascii: "0")); return }
-        var v = n.magnitude
-        var tmp: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                  UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        withUnsafeMutableBytes(of: &tmp) { digits in
-            while v > 0 {
-                digits[count] = UInt8(ascii: "0") + UInt8(v % 10)
+        // Digits are written backwards into a stack buffer, then appended at once.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { t in
+            var v = n.magnitude
+            var i = 20
+            repeat {
+                i -= 1
+                t[i] = UInt8(ascii: "0") + UInt8(v % 10)
                 v /= 10
-                count += 1
+            } while v > 0
+            if n < 0 {
+                i -= 1
+                t[i] = UInt8(ascii: "-")
             }
-            if n < 0 { bytes.append(UInt8(ascii: "-")) }
-            for i in stride(from: count - 1, through: 0, by: -1) { bytes.append(digits[i]) }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: t[i...]))
         }
     }
 
@@ -136,11 +155,12 @@ extension Alert {
                 if j > 0 { w.byte(UInt8(ascii: ",")) }
                 w.byte(UInt8(ascii: "{"))
                 let fields = streams[Int(e.stream)].fields
+                let keys = streams[Int(e.stream)].jsonKeys
                 var first = true
                 for (f, v) in zip(fields.indices, e.values) where !(omitNulls && v.isNull) {
                     if !first { w.byte(UInt8(ascii: ",")) }
                     first = false
-                    w.key(fields[f].name)
+                    w.bytes.append(contentsOf: keys[f])
                     w.value(v)
                 }
                 w.byte(UInt8(ascii: "}"))

@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// Partition keys interned to dense slots. An event is looked up by its key fields in
 /// place — hashed and compared slot by slot — so the per-event path builds no key
 /// array; the key's values are copied once, when the key gets a slot.
@@ -10,16 +12,23 @@ struct KeyTable: Sendable {
     private(set) var keys: [[Value]] = []
     private(set) var live: [Bool] = []
     private var hashes: [Int] = []
-    /// Per bucket: a slot, `empty` or `removed`.
-    private var buckets: [Int32] = Array(repeating: empty, count: 16)
+    /// Per bucket: `empty`, `removed`, or a slot (low 32 bits) with the high 32 bits of
+    /// its key's hash, so a probe compares hashes without touching another array.
+    private var buckets: [UInt64] = Array(repeating: empty, count: 16)
     private var freeSlots: [Int32] = []
     /// Live keys.
     private(set) var count = 0
     /// Buckets not empty (live keys and tombstones).
     private var used = 0
 
-    private static let empty: Int32 = -1
-    private static let removed: Int32 = -2
+    private static let empty: UInt64 = .max
+    private static let removed: UInt64 = .max - 1
+
+    @inline(__always) private static func bucket(_ slot: Int32, _ hash: Int) -> UInt64 {
+        UInt64(UInt32(bitPattern: Int32(truncatingIfNeeded: hash >> 32))) << 32 | UInt64(UInt32(bitPattern: slot))
+    }
+    @inline(__always) private static func slot(_ b: UInt64) -> Int32 { Int32(bitPattern: UInt32(truncatingIfNeeded: b)) }
+    @inline(__always) private static func isSlot(_ b: UInt64) -> Bool { b < removed }
 
     init() {}
 
@@ -27,27 +36,33 @@ struct KeyTable: Sendable {
     var slotCount: Int { keys.count }
 
     static func hash(_ e: Event, _ fields: [Int]) -> Int {
-        var h = Hasher()
-        for f in fields { e.values[f].hash(into: &h) }
-        return h.finalize()
+        var h = KeyHash()
+        for f in fields { h.add(e.values[f]) }
+        return h.value
     }
 
     static func hash(_ key: [Value]) -> Int {
-        var h = Hasher()
-        for v in key { v.hash(into: &h) }
-        return h.finalize()
+        var h = KeyHash()
+        for v in key { h.add(v) }
+        return h.value
     }
 
     /// The slot of the key made of `e`'s `fields`, if it has one.
     func find(_ e: Event, fields: [Int], hash: Int) -> Int32? {
         let mask = buckets.count - 1
         var i = hash & mask
+        let high = Self.bucket(0, hash) >> 32
         while true {
             let b = buckets[i]
             if b == Self.empty { return nil }
-            if b >= 0, hashes[Int(b)] == hash, Self.equal(keys[Int(b)], e, fields) { return b }
+            if Self.isSlot(b), b >> 32 == high, case let s = Self.slot(b), Self.equal(keys[Int(s)], e, fields) { return s }
             i = (i + 1) & mask
         }
+    }
+
+    /// Starts loading the bucket a key with `hash` probes first.
+    mutating func prefetch(hash: Int) {
+        buckets.withUnsafeBufferPointer { b in vigil_prefetch(b.baseAddress! + (hash & (b.count - 1))) }
     }
 
     /// The slot of `key`, if it has one.
@@ -55,10 +70,11 @@ struct KeyTable: Sendable {
         let hash = Self.hash(key)
         let mask = buckets.count - 1
         var i = hash & mask
+        let high = Self.bucket(0, hash) >> 32
         while true {
             let b = buckets[i]
             if b == Self.empty { return nil }
-            if b >= 0, hashes[Int(b)] == hash, keys[Int(b)] == key { return b }
+            if Self.isSlot(b), b >> 32 == high, case let s = Self.slot(b), keys[Int(s)] == key { return s }
             i = (i + 1) & mask
         }
     }
@@ -85,9 +101,9 @@ struct KeyTable: Sendable {
         }
         let mask = buckets.count - 1
         var i = hash & mask
-        while buckets[i] >= 0 { i = (i + 1) & mask }
+        while Self.isSlot(buckets[i]) { i = (i + 1) & mask }
         if buckets[i] == Self.empty { used += 1 }
-        buckets[i] = slot
+        buckets[i] = Self.bucket(slot, hash)
         count += 1
         return slot
     }
@@ -95,8 +111,9 @@ struct KeyTable: Sendable {
     /// Frees `slot` (its key leaves the table).
     mutating func remove(_ slot: Int32) {
         let mask = buckets.count - 1
-        var i = hashes[Int(slot)] & mask
-        while buckets[i] != slot { i = (i + 1) & mask }
+        let hash = hashes[Int(slot)]
+        var i = hash & mask
+        while buckets[i] != Self.bucket(slot, hash) { i = (i + 1) & mask }
         buckets[i] = Self.removed
         keys[Int(slot)] = []
         live[Int(slot)] = false
@@ -113,7 +130,7 @@ struct KeyTable: Sendable {
         for s in keys.indices where live[s] {
             var i = hashes[s] & mask
             while buckets[i] != Self.empty { i = (i + 1) & mask }
-            buckets[i] = Int32(s)
+            buckets[i] = Self.bucket(Int32(s), hashes[s])
             used += 1
         }
     }
@@ -138,5 +155,63 @@ extension KeyTable: Codable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(keys, forKey: .keys)
         try c.encode(live, forKey: .live)
+    }
+}
+
+/// A fast hash of key values, consistent with `Value`'s `==`: ASCII strings (the usual
+/// key) are hashed by their bytes, eight at a time; other strings by `Hasher`, which
+/// hashes their normalized form as `==` compares it. Seeded per process like `Hasher`,
+/// so no order in the output can depend on it.
+struct KeyHash {
+    private static let seed = UInt64(truncatingIfNeeded: Hasher().finalize()) | 1
+    private var h = KeyHash.seed
+
+    var value: Int {
+        let m = h.multipliedFullWidth(by: 0x9E37_79B9_7F4A_7C15)
+        return Int(truncatingIfNeeded: m.high ^ m.low)
+    }
+
+    @inline(__always) private mutating func mix(_ v: UInt64) {
+        let m = (h ^ v).multipliedFullWidth(by: 0xA076_1D64_78BD_642F)
+        h = m.high ^ m.low ^ 0xE703_7ED1_A0B4_28DB
+    }
+
+    mutating func add(_ v: Value) {
+        switch v {
+        case .null: mix(0)
+        case .int(let n): mix(1); mix(UInt64(bitPattern: n))
+        case .double(let d): mix(2); mix(d == 0 ? 0 : d.bitPattern)
+        case .bool(let b): mix(b ? 3 : 4)
+        case .timestamp(let n): mix(5); mix(UInt64(bitPattern: n))
+        case .duration(let n): mix(6); mix(UInt64(bitPattern: n))
+        case .string(var s):
+            mix(7)
+            let before = h
+            let ascii = s.withUTF8 { utf8 -> Bool in
+                var i = 0
+                var all: UInt64 = 0
+                let raw = UnsafeRawBufferPointer(utf8)
+                while i + 8 <= utf8.count {
+                    let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                    all |= w
+                    mix(w)
+                    i += 8
+                }
+                var tail: UInt64 = 0
+                var shift: UInt64 = 0
+                while i < utf8.count {
+                    tail |= UInt64(utf8[i]) << shift
+                    shift += 8
+                    i += 1
+                }
+                all |= tail
+                mix(tail ^ UInt64(utf8.count) << 56)
+                return all & 0x8080_8080_8080_8080 == 0
+            }
+            if !ascii {
+                h = before
+                mix(UInt64(truncatingIfNeeded: s.hashValue))
+            }
+        }
     }
 }

@@ -179,11 +179,15 @@ struct PatternMatcher: Sendable {
 
     // MARK: Events
 
+    /// Starts loading the bucket of a key with `hash` (see `ReorderBuffer`).
+    /// (Mutating only so that the call borrows the matcher in place: a non-mutating
+    /// call on an array element copied the whole matcher.)
+    mutating func prefetch(hash: Int) { state.table.prefetch(hash: hash) }
+
     /// Processes one event (already in event-time order) of the key made of its fields
-    /// `keyFields`.
-    mutating func process(_ e: Event, keyFields: [Int], into out: inout [Match]) {
+    /// `keyFields`, whose `KeyTable.hash` is `hash`.
+    mutating func process(_ e: Event, keyFields: [Int], hash: Int, into out: inout [Match]) {
         for i in memo.indices { memo[i] = -1 }
-        let hash = KeyTable.hash(e, keyFields)
         let slot = state.table.find(e, fields: keyFields, hash: hash)
         if slot == nil, state.table.count >= limits.keys {
             stats.keysDroppedByLimit += 1

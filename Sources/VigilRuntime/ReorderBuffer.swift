@@ -1,13 +1,22 @@
+import CPrefetch
+
 /// Events waiting for their rules' watermarks. Each event is stored once, however many
-/// rules read it; every rule orders small references to it (time, input, line, slot)
-/// in its own heap, so sifting moves 24 plain bytes instead of an event and its
-/// reference counts.
+/// rules read it; every rule orders small references to it (time, input, line, slot,
+/// and the hash of the event's key for that rule) in its own queues, so sifting moves
+/// 32 plain bytes instead of an event and its reference counts.
+///
+/// The key is hashed on arrival, while the event is in the cache: by the time the
+/// watermark releases it (thousands of events later) it is not, and the matcher would
+/// wait on memory twice, for the event and for its key's bucket. Releasing, the buffer
+/// prefetches the events a few places ahead instead.
 struct ReorderBuffer: Sendable {
     struct Ref: Comparable, Sendable {
         var ts: Int64
         var line: Int64
         var input: Int32
         var slot: Int32
+        /// `KeyTable.hash` of the event's key fields for the rule (0: the rule has none).
+        var hash: Int
 
         /// Event-time order: time, then input, then line (as `EventStamp`; kept apart
         /// so that the slot packs into 24 bytes).
@@ -20,13 +29,48 @@ struct ReorderBuffer: Sendable {
     }
 
     private var events: [Event] = []
+    /// Per slot: where the event's values are, for prefetching. Taken on arrival: asking
+    /// the event later retains its values, which writes to the very cache line the
+    /// prefetch is for. Valid while the slot holds the event (its values never change).
+    private var addresses: [UInt] = []
     /// Per slot: how many rules still hold the event.
     private var holders: [Int32] = []
     private var free: [Int32] = []
+    /// Per rule, two sorted sources merged on pop: refs that arrived in event-time
+    /// order queue in `inOrder` (O(1) each way, the common case), the rest sift through
+    /// the heap.
     private var heaps: [MinHeap<Ref>]
+    private var inOrder: [FIFO]
 
-    init(rules: Int) {
-        heaps = Array(repeating: MinHeap(), count: rules)
+    /// A queue of refs in ascending order: appended at the back, taken at the front.
+    struct FIFO: Sendable {
+        var items: [Ref] = []
+        var head = 0
+        var first: Ref? { head < items.count ? items[head] : nil }
+        var last: Ref? { head < items.count ? items[items.count - 1] : nil }
+        mutating func pop() -> Ref {
+            let r = items[head]
+            head += 1
+            if head == items.count {
+                items.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head >= 4096, head * 2 >= items.count {
+                items.removeFirst(head)
+                head = 0
+            }
+            return r
+        }
+        var waiting: ArraySlice<Ref> { items[head...] }
+    }
+
+    /// Per rule, per stream: the fields hashed into `Ref.hash` (nil: none).
+    let keyFields: [[[Int]?]]
+
+    /// `keyFields`: per rule, per stream, the key fields to hash (nil: none).
+    init(keyFields: [[[Int]?]]) {
+        self.keyFields = keyFields
+        heaps = Array(repeating: MinHeap(), count: keyFields.count)
+        inOrder = Array(repeating: FIFO(), count: keyFields.count)
     }
 
     /// Stores `e` for each rule in `rules`.
@@ -37,39 +81,74 @@ struct ReorderBuffer: Sendable {
             slot = f
             events[Int(f)] = e
             holders[Int(f)] = Int32(rules.count)
+            addresses[Int(f)] = e.values.withUnsafeBytes { UInt(bitPattern: $0.baseAddress) }
         } else {
             slot = Int32(events.count)
             events.append(e)
             holders.append(Int32(rules.count))
+            addresses.append(e.values.withUnsafeBytes { UInt(bitPattern: $0.baseAddress) })
         }
-        let ref = Ref(ts: e.ts, line: e.origin.line, input: e.origin.input, slot: slot)
-        for r in rules { heaps[r].push(ref) }
+        var ref = Ref(ts: e.ts, line: e.origin.line, input: e.origin.input, slot: slot, hash: 0)
+        for r in rules {
+            ref.hash = keyFields[r][Int(e.stream)].map { KeyTable.hash(e, $0) } ?? 0
+            if let last = inOrder[r].last, ref < last {
+                heaps[r].push(ref)
+            } else {
+                inOrder[r].items.append(ref)
+            }
+        }
     }
 
     /// The event time of rule `r`'s next event.
-    func nextTs(rule r: Int) -> Int64? { heaps[r].min?.ts }
+    func nextTs(rule r: Int) -> Int64? {
+        guard let q = inOrder[r].first else { return heaps[r].min?.ts }
+        guard let h = heaps[r].min else { return q.ts }
+        return min(q.ts, h.ts)
+    }
 
-    /// Takes rule `r`'s next event.
-    mutating func pop(rule r: Int) -> Event {
-        let ref = heaps[r].pop()!
+    /// How far ahead of the next event `pop` prefetches the event's values.
+    private static let prefetchDistance = 8
+
+    /// The hash of the key of the event `ahead` places after rule `r`'s next one, when
+    /// it has arrived in order (for prefetching its key's bucket).
+    func upcomingHash(rule r: Int, ahead: Int) -> Int? {
+        let q = inOrder[r]
+        let i = q.head + ahead
+        return i < q.items.count ? q.items[i].hash : nil
+    }
+
+    /// Takes rule `r`'s next event, and its key's hash.
+    mutating func pop(rule r: Int) -> (event: Event, hash: Int) {
+        let ref: Ref
+        if let q = inOrder[r].first, heaps[r].min.map({ q < $0 }) ?? true {
+            let ahead = inOrder[r].head + Self.prefetchDistance
+            if ahead < inOrder[r].items.count, let p = UnsafeRawPointer(bitPattern: addresses[Int(inOrder[r].items[ahead].slot)]) {
+                vigil_prefetch(p)
+                vigil_prefetch(p + 64)
+            }
+            ref = inOrder[r].pop()
+        } else {
+            ref = heaps[r].pop()!
+        }
         let s = Int(ref.slot)
         holders[s] -= 1
-        guard holders[s] == 0 else { return events[s] }
+        guard holders[s] == 0 else { return (events[s], ref.hash) }
         // The last rule to take it moves it out: the slot lets go of its values now.
         var e = Event(stream: 0, ts: 0, origin: EventOrigin(input: 0, line: 0), values: [])
         swap(&e, &events[s])
+        addresses[s] = 0
         free.append(ref.slot)
-        return e
+        return (e, ref.hash)
     }
 
     /// Rule `r`'s waiting events, in event-time order (for snapshots).
     func waiting(rule r: Int) -> [Event] {
-        heaps[r].items.sorted().map { events[Int($0.slot)] }
+        (heaps[r].items + inOrder[r].waiting).sorted().map { events[Int($0.slot)] }
     }
 
     /// A buffer holding `waiting[r]` for each rule `r`.
-    init(waiting: [[Event]]) {
-        self.init(rules: waiting.count)
+    init(keyFields: [[[Int]?]], waiting: [[Event]]) {
+        self.init(keyFields: keyFields)
         for (r, events) in waiting.enumerated() {
             for e in events { push(e, rules: CollectionOfOne(r)) }
         }

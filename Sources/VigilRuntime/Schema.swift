@@ -2,7 +2,10 @@
 public struct StreamSchema: Sendable, Codable {
     public var name: String
     /// Field names (dotted for nested fields) and types; an event's values use these slots.
-    public var fields: [Field]
+    public var fields: [Field] { didSet { jsonKeys = Self.jsonKeys(fields) } }
+    /// Per field, `"name":` as JSON bytes: alert lines write every matched event's
+    /// field names, and quoting them again for each one showed in profiles.
+    public private(set) var jsonKeys: [[UInt8]]
     /// Slots of the key fields, in key order.
     public var keySlots: [Int]
     /// Slot of the time field.
@@ -22,6 +25,7 @@ public struct StreamSchema: Sendable, Codable {
     public init(name: String, fields: [Field], keySlots: [Int], timeSlot: Int, latenessMs: Int64, idleTimeoutMs: Int64?) {
         self.name = name
         self.fields = fields
+        self.jsonKeys = Self.jsonKeys(fields)
         self.keySlots = keySlots
         self.timeSlot = timeSlot
         self.latenessMs = latenessMs
@@ -29,6 +33,34 @@ public struct StreamSchema: Sendable, Codable {
     }
 
     public func slot(of name: String) -> Int? { fields.firstIndex { $0.name == name } }
+
+    private static func jsonKeys(_ fields: [Field]) -> [[UInt8]] {
+        fields.map { f in
+            var w = JSONWriter(capacity: f.name.utf8.count + 3)
+            w.key(f.name)
+            return w.bytes
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey { case name, fields, keySlots, timeSlot, latenessMs, idleTimeoutMs }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(name: c.decode(String.self, forKey: .name), fields: c.decode([Field].self, forKey: .fields),
+                      keySlots: c.decode([Int].self, forKey: .keySlots), timeSlot: c.decode(Int.self, forKey: .timeSlot),
+                      latenessMs: c.decode(Int64.self, forKey: .latenessMs),
+                      idleTimeoutMs: c.decodeIfPresent(Int64.self, forKey: .idleTimeoutMs))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(fields, forKey: .fields)
+        try c.encode(keySlots, forKey: .keySlots)
+        try c.encode(timeSlot, forKey: .timeSlot)
+        try c.encode(latenessMs, forKey: .latenessMs)
+        try c.encodeIfPresent(idleTimeoutMs, forKey: .idleTimeoutMs)
+    }
 }
 
 /// Where an event came from: which `--input` and which line (1-based).

@@ -66,12 +66,13 @@ public struct Shard: Sendable {
 
     public static let whole = Shard(0, of: 1)
 
-    /// The shard that owns the key made of `e`'s `fields`. `Hasher` is seeded per
+    /// The shard that owns the key made of `e`'s `fields`. `KeyHash` is seeded per
     /// process, the same in every thread; which shard owns a key never shows in the
     /// output, whose order comes from the tags.
+    /// The shard comes from the hash's high bits (a multiply, not a modulo): the key
+    /// tables index buckets by the low ones, which would otherwise be the same for
+    /// every key of a shard.
     func owns(_ e: Event, fields: [Int]) -> Bool {
-        var h = Hasher()
-        for f in fields { e.values[f].hash(into: &h) }
-        return Int(UInt(bitPattern: h.finalize()) % UInt(count)) == index
+        Int(UInt(bitPattern: KeyTable.hash(e, fields)).multipliedFullWidth(by: UInt(count)).high) == index
     }
 }

@@ -45,7 +45,7 @@ extension Detector {
         self.init(program: program, references: references, partialMatchesPerKey: partialMatchesPerKey, keysPerRule: keysPerRule)
         maxTs = state.maxTs
         watermarks = state.watermarks
-        pending = ReorderBuffer(waiting: state.pending)
+        pending = ReorderBuffer(keyFields: pending.keyFields, waiting: state.pending)
         lastReclaim = state.lastReclaim
         counters = state.stats
         idle = state.idle

@@ -330,6 +330,8 @@ struct Run: ParsableCommand {
                     stopped = failure
                 }
         }
+        // Read once: a property wrapper's getter per event shows in profiles.
+        let bronze = bronze
         // Sharded: bronze rows, outputs and commits come back from the merge in input order.
         func beforeShard(_ e: Event) { if bronze { lakeOut.addBronze(e, source: sourcePaths[Int(e.origin.input)]) } }
         func afterShard(_ e: Event) { if writesTables && lakeOut.due(at: e.ts) { commitBatch() } }
