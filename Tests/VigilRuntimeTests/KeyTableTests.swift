@@ -3,22 +3,35 @@ import Testing
 @testable import VigilRuntime
 
 /// The interned key table against a dictionary: random inserts, removals and lookups
-/// (by key and by an event's fields), through growth, tombstones and a snapshot.
+/// (by key and by an event's fields), through growth, tombstones and a snapshot. Keys
+/// include strings longer than a word and non-ASCII strings in two normal forms, which
+/// `==` (and so the dictionary) takes as one key: `KeyHash` must hash them alike.
 @Suite struct KeyTableTests {
     @Test func behavesLikeADictionary() throws {
         var rng = DifferentialTests.SplitMix(state: 11)
         var table = KeyTable()
         var model: [[Value]: Int32] = [:]
-        func key(_ n: Int) -> [Value] { [.string("u\(n % 997)"), n % 3 == 0 ? .null : .int(Int64(n / 997)), .double(n % 5 == 0 ? -0.0 : 0.0)] }
+        // The same key comes back in either normal form at random.
+        func text(_ n: Int, composed: Bool) -> String {
+            switch n % 3 {
+            case 0: composed ? "caf\u{E9}" : "cafe\u{301}"
+            case 1: "a-user-name-longer-than-sixteen-bytes"
+            default: ""
+            }
+        }
+        func key(_ n: Int, composed: Bool = true) -> [Value] {
+            [.string("u\(n % 997)"), n % 3 == 0 ? .null : .int(Int64(n / 997)), .double(n % 5 == 0 ? -0.0 : 0.0),
+             .string(text(n / 3, composed: composed))]
+        }
         for step in 0..<60_000 {
             let n = Int.random(in: 0..<5_000, using: &rng)
-            let k = key(n)
+            let k = key(n, composed: Bool.random(using: &rng))
             let e = Event(stream: 0, ts: 0, origin: EventOrigin(input: 0, line: 0), values: [.int(1)] + k)
-            let found = table.find(e, fields: [1, 2, 3], hash: KeyTable.hash(e, [1, 2, 3]))
+            let found = table.find(e, fields: [1, 2, 3, 4], hash: KeyTable.hash(e, [1, 2, 3, 4]))
             #expect(found == model[k])
             #expect(table.find(k) == model[k])
             if let slot = found {
-                #expect(table.keys[Int(slot)] == k)
+                #expect(table.keys[Int(slot)] == k)   // `==`: either normal form
                 if Bool.random(using: &rng) {
                     table.remove(slot)
                     model[k] = nil
@@ -33,6 +46,8 @@ import Testing
             }
         }
         // -0.0 and 0.0 are one key, as in a dictionary.
-        #expect(table.find([.string("u5"), .int(0), .double(0.0)]) == table.find([.string("u5"), .int(0), .double(-0.0)]))
+        #expect(table.find([.string("u5"), .int(0), .double(0.0), .string("")]) == table.find([.string("u5"), .int(0), .double(-0.0), .string("")]))
+        #expect(KeyTable.hash([.string("caf\u{E9}")]) == KeyTable.hash([.string("cafe\u{301}")]))
+        #expect(KeyTable.hash([.string("ab")]) != KeyTable.hash([.string("ab\0")]))
     }
 }
