@@ -5,8 +5,8 @@ import CPrefetch
 /// array; the key's values are copied once, when the key gets a slot.
 ///
 /// Open addressing with linear probing over a power-of-two bucket array; removed keys
-/// leave tombstones until the next rehash. Equality and hashing are `Value`'s own, as a
-/// `[[Value]: _]` dictionary would use.
+/// leave tombstones until the next rehash. Equality is `Value`'s own, as a
+/// `[[Value]: _]` dictionary would use; hashing is `KeyHash`, consistent with it.
 struct KeyTable: Sendable {
     /// Per slot: the key's values (empty when the slot is free) and whether it is live.
     private(set) var keys: [[Value]] = []

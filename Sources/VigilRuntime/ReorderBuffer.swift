@@ -19,7 +19,7 @@ struct ReorderBuffer: Sendable {
         var hash: Int
 
         /// Event-time order: time, then input, then line (as `EventStamp`; kept apart
-        /// so that the slot packs into 24 bytes).
+        /// so that the slot and the hash pack into 32 bytes).
         static func < (a: Ref, b: Ref) -> Bool {
             if a.ts != b.ts { return a.ts < b.ts }
             if a.input != b.input { return a.input < b.input }
