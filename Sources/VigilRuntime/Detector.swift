@@ -322,6 +322,11 @@ public struct Detector: Sendable {
         return any ? max(w, released[r]) : released[r]
     }
 
+    /// How many events ahead of the one being matched its rule's key bucket is
+    /// prefetched: nearer than the reorder buffer's prefetch of the event's values
+    /// (8), as a bucket is one load and needs no event.
+    private static let bucketPrefetchDistance = 4
+
     /// Releases events with ts < the rule's watermark in event-time order, interleaved
     /// with absence deadlines (an event at the deadline is still inside the window).
     private mutating func drain(rule r: Int, into out: inout [DetectorOutput]) {
@@ -340,7 +345,9 @@ public struct Detector: Sendable {
             if let ts = next, deadline == nil || ts <= deadline! {
                 let (e, hash) = pending.pop(rule: r)
                 guard let slots = keyFields[r][Int(e.stream)] else { continue }
-                if let upcoming = pending.upcomingHash(rule: r, ahead: 4) { matchers[r].prefetch(hash: upcoming) }
+                if let upcoming = pending.upcomingHash(rule: r, ahead: Self.bucketPrefetchDistance) {
+                    matchers[r].prefetch(hash: upcoming)
+                }
                 let n = matches.count
                 if trace != nil, case let key = slots.map({ e.values[$0] }), trace!.watches(key) {
                     let before = matchers[r].attempts(of: key)
