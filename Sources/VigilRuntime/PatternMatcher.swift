@@ -23,6 +23,15 @@ struct Attempt: Sendable, Codable {
     var timerArmed = false
 }
 
+/// An alternative's plain facts (no references).
+struct AlternativeShape: Sendable {
+    var stream: Int32
+    var binding: Int32
+    /// Its predicate's index in the per-event memo.
+    var predicate: Int32
+    var usesBindings: Bool
+}
+
 /// A step's plain facts (no references).
 struct StepShape: Sendable {
     var negated: Bool
@@ -77,11 +86,20 @@ struct PatternMatcher: Sendable {
     /// For each step index, its ordinal among the positive steps (gap numbering).
     private var ordinal: [Int]
     private var memo: [Int8]
+    /// The event being processed, as predicates that read only it see it: made once per
+    /// event, not per evaluation (each made its own copy of the event, and released it).
+    private var eventContext = EvalContext(event: nil, bound: BoundEvents(), key: [], detectedAt: 0)
     /// The pattern's steps (stored: read for every attempt and event).
     let steps: [PatternStep]
     /// The plain facts of each step, copied without reference counting on the path
     /// every attempt takes per event.
     private let shapes: [StepShape]
+    /// Every step's alternatives, flat and plain (`altRanges[s]` are step `s`'s), with
+    /// their predicates' code beside them: read per attempt and event, where copying a
+    /// `PatternStep.Alternative` retained its predicate's closure, text and parts.
+    private let alternatives: [AlternativeShape]
+    private let altRanges: [Range<Int>]
+    private let predicates: [CompiledExpr]
     /// Buffers reused across events (the steady state allocates nothing for them).
     private var scratchAttempts: [Attempt] = []
     private var scratchCompleted: [Attempt] = []
@@ -172,6 +190,19 @@ struct PatternMatcher: Sendable {
         self.memo = [Int8](repeating: -1, count: rule.pattern.predicateCount)
         self.steps = rule.pattern.steps
         self.shapes = rule.pattern.steps.map(StepShape.init)
+        var alternatives: [AlternativeShape] = [], altRanges: [Range<Int>] = [], predicates: [CompiledExpr] = []
+        for step in rule.pattern.steps {
+            let from = alternatives.count
+            for alt in step.alternatives {
+                alternatives.append(AlternativeShape(stream: Int32(alt.stream), binding: Int32(alt.binding),
+                                                     predicate: Int32(alt.predicate.id), usesBindings: alt.predicate.usesBindings))
+                predicates.append(alt.predicate.eval)
+            }
+            altRanges.append(from..<alternatives.count)
+        }
+        self.alternatives = alternatives
+        self.altRanges = altRanges
+        self.predicates = predicates
     }
 
     /// The earliest pending absence deadline.
@@ -188,6 +219,9 @@ struct PatternMatcher: Sendable {
     /// `keyFields`, whose `KeyTable.hash` is `hash`.
     mutating func process(_ e: Event, keyFields: [Int], hash: Int, into out: inout [Match]) {
         for i in memo.indices { memo[i] = -1 }
+        eventContext.event = e
+        eventContext.detectedAt = e.ts
+        defer { eventContext.event = nil }
         let slot = state.table.find(e, fields: keyFields, hash: hash)
         if slot == nil, state.table.count >= limits.keys {
             stats.keysDroppedByLimit += 1
@@ -259,20 +293,29 @@ struct PatternMatcher: Sendable {
     }
 
     private mutating func matches(_ p: CompiledPredicate, _ e: Event, _ a: borrowing Attempt, key: [Value]) -> Bool {
-        if !p.usesBindings, memo[p.id] >= 0 { return memo[p.id] == 1 }
-        let ctx = EvalContext(event: e, bound: p.usesBindings ? a.bound : BoundEvents(), key: key, detectedAt: e.ts)
-        let r = p.eval(ctx).isTrue
-        if !p.usesBindings { memo[p.id] = r ? 1 : 0 }
-        return r
+        if !p.usesBindings {
+            if memo[p.id] >= 0 { return memo[p.id] == 1 }
+            let r = p.eval(eventContext).isTrue
+            memo[p.id] = r ? 1 : 0
+            return r
+        }
+        return p.eval(EvalContext(event: e, bound: a.bound, key: key, detectedAt: e.ts)).isTrue
     }
 
     /// The alternative of step `s` that `e` satisfies, if any.
     /// (`a` is borrowed: an optional would copy it per call; a new attempt passes the
     /// placeholder, which has bound nothing.)
     private mutating func alternative(_ s: Int, _ e: Event, _ a: borrowing Attempt) -> Int? {
-        let stream = Int(e.stream)
-        for i in steps[s].alternatives.indices where steps[s].alternatives[i].stream == stream {
-            if matches(steps[s].alternatives[i].predicate, e, a, key: []) { return i }
+        let stream = e.stream
+        let range = altRanges[s]
+        for k in range where alternatives[k].stream == stream {
+            let alt = alternatives[k]
+            if !alt.usesBindings {
+                if memo[Int(alt.predicate)] < 0 { memo[Int(alt.predicate)] = predicates[k](eventContext).isTrue ? 1 : 0 }
+                if memo[Int(alt.predicate)] == 1 { return k - range.lowerBound }
+            } else if predicates[k](EvalContext(event: e, bound: a.bound, key: [], detectedAt: e.ts)).isTrue {
+                return k - range.lowerBound
+            }
         }
         return nil
     }
@@ -283,12 +326,12 @@ struct PatternMatcher: Sendable {
     /// past optional steps (min 0), one up to the first that must bind.
     private mutating func endsRun(next n: Int, _ e: Event, _ a: borrowing Attempt) -> Bool {
         if alternative(n, e, a) != nil { return true }
-        if steps[n].min > 0 { return false }
+        if shapes[n].min > 0 { return false }
         var k = ordinal[n] + 1
         while k < positiveSteps.count {
             let m = positiveSteps[k]
             if alternative(m, e, a) != nil { return true }
-            if steps[m].min > 0 { return false }
+            if shapes[m].min > 0 { return false }
             k += 1
         }
         return false
@@ -302,7 +345,7 @@ struct PatternMatcher: Sendable {
     }
 
     private mutating func negated(_ range: Range<Int>, _ e: Event, _ a: borrowing Attempt) -> Bool {
-        for s in range where steps[s].negated {
+        for s in range where shapes[s].negated {
             if alternative(s, e, a) != nil { return true }
         }
         return false
@@ -323,7 +366,7 @@ struct PatternMatcher: Sendable {
                 afterBind(a, survivors: &survivors, completed: &completed)
                 return
             }
-            if steps[s].min > 0 { return }
+            if shapes[s].min > 0 { return }
         }
     }
 
@@ -333,7 +376,7 @@ struct PatternMatcher: Sendable {
         if to > from, a.pendingGaps != 0 {
             for g in from..<min(to, 64) where a.pendingGaps & (1 << UInt64(g)) != 0 { return false }
         }
-        a.bound.append(steps[s].alternatives[alt].binding, e)
+        a.bound.append(Int(alternatives[altRanges[s].lowerBound + alt].binding), e)
         a.step = s
         a.boundStep = s
         a.count += 1
@@ -348,7 +391,7 @@ struct PatternMatcher: Sendable {
         let isLast = nextPositive(after: a.step) == nil
         let full = s.max.map { a.count >= $0 } ?? false
         if isLast && a.count >= s.min {
-            if steps.last!.negated, let within = rule.pattern.withinMs {
+            if shapes.last!.negated, let within = rule.pattern.withinMs {
                 a.absenceDeadline = a.startTs.plus(within)
                 survivors.append(a)
             } else {
@@ -380,15 +423,15 @@ struct PatternMatcher: Sendable {
         // past optional next steps, the first step that must bind.
         if s.isQuantified, let n = next, endsRun(next: n, e, a) {
             guard a.count >= s.min else { return }
-            if steps[n].contiguity == .strict && a.gap { return }
+            if shapes[n].contiguity == .strict && a.gap { return }
             // The next step takes the event — or, if it is quantified and the event also
             // satisfies the step after it, hands it on (priority cascades).
             a.step = n
             a.count = 0
             // When the next step takes the event, its own skip-till-any branch is made
             // there; when it hands the event on, the branch that skips it is made here.
-            let handsOn = steps[n].isQuantified && nextPositive(after: n).map { endsRun(next: $0, e, a) } ?? false
-            let waiting: Attempt? = steps[n].contiguity == .any && handsOn ? a : nil
+            let handsOn = shapes[n].isQuantified && nextPositive(after: n).map { endsRun(next: $0, e, a) } ?? false
+            let waiting: Attempt? = shapes[n].contiguity == .any && handsOn ? a : nil
             advance(a, e, &survivors, &completed)
             if var w = waiting, ignore(&w, e) {
                 w.id = newID()
@@ -445,14 +488,14 @@ struct PatternMatcher: Sendable {
                 let left = positiveSteps[g]
                 let right = g + 1 < positiveSteps.count ? positiveSteps[g + 1] : nil
                 if g < 64, negated(negations(between: left, and: right), e, a) { a.pendingGaps |= 1 << UInt64(g) }
-                guard let r = right, steps[r].isQuantified, steps[r].min == 0 else { break }
+                guard let r = right, shapes[r].isQuantified, shapes[r].min == 0 else { break }
                 g += 1
             }
         }
         if s.contiguity == .strict && (a.count == 0 || s.isQuantified) {
             guard s.isQuantified, a.count >= s.min, let n = next else { return false }
             // The strict run ended; the next step starts from here with its own contiguity.
-            if steps[n].contiguity == .strict { return false }
+            if shapes[n].contiguity == .strict { return false }
             a.step = n
             a.count = 0
         }

@@ -1,5 +1,5 @@
 /// What compiled expressions read: the current event, the events bound so far, the key.
-public struct EvalContext {
+public struct EvalContext: Sendable {
     /// The event being matched (nil when rendering an alert fired by the watermark).
     public var event: Event?
     public var bound: BoundEvents
