@@ -4,16 +4,48 @@ public struct Alert: Sendable {
     public var rule: String
     public var severity: String
     public var tags: [String]
-    public var key: [(name: String, value: Value)]
+    /// The key's field names and values, in key order (kept apart: both are shared with
+    /// the rule and the matcher, where pairing them cost an array per alert).
+    public var keyNames: [String]
+    public var keyValues: [Value]
     public var message: String
     public var detectedAt: Int64
-    /// Steps in pattern order, each with the events it bound.
-    public var matched: [(step: String, events: [Event])]
     /// For window and session rules: the group's start and end (session: last event).
     public var window: (start: Int64, end: Int64)?
     /// Alerts of the same rule and `suppress ... by` values folded into this one since
     /// the last one emitted.
     public var suppressed = 0
+    /// The matched events: a pattern rule's alert keeps the match's bound events and
+    /// its rule's plan, and groups them by step as it is written (building the groups
+    /// cost four arrays per alert); an alert built from given steps keeps those.
+    private var events: MatchedEvents
+
+    private enum MatchedEvents: Sendable {
+        case steps([(step: String, events: [Event])])
+        case bound(BoundEvents, MatchPlan)
+    }
+
+    public var key: [(name: String, value: Value)] {
+        get { zip(keyNames, keyValues).map { (name: $0, value: $1) } }
+        set {
+            keyNames = newValue.map(\.name)
+            keyValues = newValue.map(\.value)
+        }
+    }
+
+    /// Steps in pattern order, each with the events it bound.
+    public var matched: [(step: String, events: [Event])] {
+        get {
+            switch events {
+            case .steps(let steps): return steps
+            case .bound(let bound, let plan):
+                var steps: [(step: String, events: [Event])] = []
+                plan.visit(bound, step: { steps.append(($0, [])) }, event: { steps[steps.count - 1].events.append($0) })
+                return steps
+            }
+        }
+        set { events = .steps(newValue) }
+    }
 
     public init(id: String, rule: String, severity: String, tags: [String], key: [(name: String, value: Value)],
                 message: String, detectedAt: Int64, matched: [(step: String, events: [Event])],
@@ -22,11 +54,40 @@ public struct Alert: Sendable {
         self.rule = rule
         self.severity = severity
         self.tags = tags
-        self.key = key
+        self.keyNames = key.map(\.name)
+        self.keyValues = key.map(\.value)
         self.message = message
         self.detectedAt = detectedAt
-        self.matched = matched
+        self.events = .steps(matched)
         self.window = window
+    }
+
+    /// A pattern rule's alert: its matched events are `bound`, reported by `plan`.
+    public init(id: String, rule: String, severity: String, tags: [String], keyNames: [String], keyValues: [Value],
+                message: String, detectedAt: Int64, bound: BoundEvents, plan: MatchPlan) {
+        self.id = id
+        self.rule = rule
+        self.severity = severity
+        self.tags = tags
+        self.keyNames = keyNames
+        self.keyValues = keyValues
+        self.message = message
+        self.detectedAt = detectedAt
+        self.events = .bound(bound, plan)
+    }
+
+    /// Calls `step` for each step reported (its name) and then `event` for each of its
+    /// events, in the order `matched` lists them, without building the list.
+    public func visitMatched(step: (String) -> Void, event: (Event) -> Void) {
+        switch events {
+        case .steps(let steps):
+            for s in steps {
+                step(s.step)
+                for e in s.events { event(e) }
+            }
+        case .bound(let bound, let plan):
+            plan.visit(bound, step: step, event: event)
+        }
     }
 
     /// The default alert line: one JSON object, event time only, so replays are
@@ -35,6 +96,49 @@ public struct Alert: Sendable {
         var w = JSONWriter()
         write(to: &w, streams: streams)
         return String(decoding: w.bytes, as: UTF8.self)
+    }
+}
+
+/// How a pattern rule's alerts report the events a match bound: per positive step, in
+/// pattern order, the events of its one alternative under the alternative's name (the
+/// step's name when it bound none); a step with several alternatives reports each run
+/// of events under the alternative that bound it.
+public struct MatchPlan: Sendable {
+    struct Step: Sendable {
+        var name: String
+        var bindings: [Int32]
+    }
+    var steps: [Step]
+    var bindingNames: [String]
+
+    public init(_ pattern: CompiledPattern) {
+        steps = pattern.steps.filter { !$0.negated }.map { Step(name: $0.name, bindings: $0.alternatives.map { Int32($0.binding) }) }
+        bindingNames = pattern.bindingNames
+    }
+
+    /// Calls `step` with each reported step's name, then `event` with each of its events.
+    func visit(_ bound: BoundEvents, step: (String) -> Void, event: (Event) -> Void) {
+        for s in steps {
+            if s.bindings.count == 1 {
+                let b = s.bindings[0]
+                guard bound.entries.contains(where: { $0.binding == b }) else {
+                    step(s.name)
+                    continue
+                }
+                step(bindingNames[Int(b)])
+                for entry in bound.entries where entry.binding == b { event(entry.event) }
+                continue
+            }
+            var current: Int32?
+            for entry in bound.entries where s.bindings.contains(entry.binding) {
+                if entry.binding != current {
+                    current = entry.binding
+                    step(bindingNames[Int(entry.binding)])
+                }
+                event(entry.event)
+            }
+            if current == nil { step(s.name) }
+        }
     }
 }
 
@@ -110,35 +214,7 @@ extension Match {
             h.add(entry.event.origin.line)
         }
         let ctx = EvalContext(event: trigger ?? bound.last, bound: bound, key: key, detectedAt: detectedAt)
-        // Per step, in bound order; a step with alternatives reports each run of events
-        // under the alternative that bound it.
-        var matched: [(step: String, events: [Event])] = []
-        matched.reserveCapacity(rule.pattern.steps.count)
-        for step in rule.pattern.steps where !step.negated {
-            if step.alternatives.count == 1 {
-                // One alternative: its events are one run, collected straight.
-                let b = step.alternatives[0].binding
-                var events: [Event] = []
-                for entry in bound.entries where Int(entry.binding) == b { events.append(entry.event) }
-                matched.append(events.isEmpty ? (step.name, []) : (rule.pattern.bindingNames[b], events))
-                continue
-            }
-            var groups: [(binding: Int32, events: [Event])] = []
-            for entry in bound.entries where step.alternatives.contains(where: { $0.binding == Int(entry.binding) }) {
-                if groups.last?.0 == entry.binding {
-                    groups[groups.count - 1].1.append(entry.event)
-                } else {
-                    groups.append((entry.binding, [entry.event]))
-                }
-            }
-            if groups.isEmpty {
-                matched.append((step.name, []))
-            } else {
-                for g in groups { matched.append((rule.pattern.bindingNames[Int(g.0)], g.1)) }
-            }
-        }
-        return Alert(id: h.hex, rule: rule.name, severity: rule.severity, tags: rule.tags,
-                     key: zip(rule.keyNames, key).map { (name: $0, value: $1) }, message: rule.message.render(ctx),
-                     detectedAt: detectedAt, matched: matched)
+        return Alert(id: h.hex, rule: rule.name, severity: rule.severity, tags: rule.tags, keyNames: rule.keyNames, keyValues: key,
+                     message: rule.message.render(ctx), detectedAt: detectedAt, bound: bound, plan: rule.matchPlan)
     }
 }

@@ -136,37 +136,39 @@ extension Alert {
             w.byte(UInt8(ascii: "]"))
         }
         w.raw(",\"key\":{")
-        for (i, k) in key.enumerated() {
+        for (i, name) in keyNames.enumerated() {
             if i > 0 { w.byte(UInt8(ascii: ",")) }
-            w.key(k.name)
-            w.value(k.value)
+            w.key(name)
+            w.value(keyValues[i])
         }
         w.raw("},\"message\":")
         w.string(message)
         w.raw(",\"detected_at\":")
         w.int(detectedAt)
         w.raw(",\"matched\":[")
-        for (i, step) in matched.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
+        var steps = 0, events = 0
+        visitMatched(step: { name in
+            if steps > 0 { w.raw("]},") }
+            steps += 1
+            events = 0
             w.raw("{\"step\":")
-            w.string(step.step)
+            w.string(name)
             w.raw(",\"events\":[")
-            for (j, e) in step.events.enumerated() {
-                if j > 0 { w.byte(UInt8(ascii: ",")) }
-                w.byte(UInt8(ascii: "{"))
-                let fields = streams[Int(e.stream)].fields
-                let keys = streams[Int(e.stream)].jsonKeys
-                var first = true
-                for (f, v) in zip(fields.indices, e.values) where !(omitNulls && v.isNull) {
-                    if !first { w.byte(UInt8(ascii: ",")) }
-                    first = false
-                    w.bytes.append(contentsOf: keys[f])
-                    w.value(v)
-                }
-                w.byte(UInt8(ascii: "}"))
+        }, event: { e in
+            if events > 0 { w.byte(UInt8(ascii: ",")) }
+            events += 1
+            w.byte(UInt8(ascii: "{"))
+            let keys = streams[Int(e.stream)].jsonKeys
+            var first = true
+            for (f, v) in zip(keys.indices, e.values) where !(omitNulls && v.isNull) {
+                if !first { w.byte(UInt8(ascii: ",")) }
+                first = false
+                w.bytes.append(contentsOf: keys[f])
+                w.value(v)
             }
-            w.raw("]}")
-        }
+            w.byte(UInt8(ascii: "}"))
+        })
+        if steps > 0 { w.raw("]}") }
         w.byte(UInt8(ascii: "]"))
         if let win = window {
             w.raw(",\"window\":{\"start\":")

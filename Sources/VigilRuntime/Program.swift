@@ -185,7 +185,9 @@ public struct PatternRule: Sendable {
     public var keySlots: [Int: [Int]]
     /// Names of the key fields, in key order.
     public var keyNames: [String]
-    public var pattern: CompiledPattern
+    public var pattern: CompiledPattern { didSet { matchPlan = MatchPlan(pattern) } }
+    /// How its matches report their events by step (derived from `pattern`).
+    public private(set) var matchPlan: MatchPlan
     public var message: MessageTemplate
     public var hasAlert: Bool
     public var suppress: Suppression?
@@ -201,6 +203,7 @@ public struct PatternRule: Sendable {
         self.keySlots = keySlots
         self.keyNames = keyNames
         self.pattern = pattern
+        self.matchPlan = MatchPlan(pattern)
         self.message = message
         self.hasAlert = hasAlert
     }

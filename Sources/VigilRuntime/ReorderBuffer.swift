@@ -112,9 +112,8 @@ struct ReorderBuffer: Sendable {
     /// The hash of the key of the event `ahead` places after rule `r`'s next one, when
     /// it has arrived in order (for prefetching its key's bucket).
     func upcomingHash(rule r: Int, ahead: Int) -> Int? {
-        let q = inOrder[r]
-        let i = q.head + ahead
-        return i < q.items.count ? q.items[i].hash : nil
+        let i = inOrder[r].head + ahead
+        return i < inOrder[r].items.count ? inOrder[r].items[i].hash : nil
     }
 
     /// Takes rule `r`'s next event, and its key's hash.
