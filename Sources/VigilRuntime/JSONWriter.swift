@@ -110,6 +110,110 @@ public struct JSONWriter {
         bytes.append(contentsOf: formatDouble(d).utf8)
     }
 
+    /// An event's fields as `"name":value` pairs, comma-separated, without braces;
+    /// `keys[f]` is field f's `"name":` (`StreamSchema.jsonKeys`). Written into a stack
+    /// buffer and appended at once: appended field by field, the appends were most of
+    /// what an alert line cost. A value the buffer does not take (a string to escape or
+    /// too long, a double that is not a plain amount) sends the event the
+    /// field-by-field way; the bytes are the same either way.
+    public mutating func fields(_ values: [Value], keys: [[UInt8]], omitNulls: Bool) {
+        let written = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { buf -> Bool in
+            var out = Cursor(buf: buf)
+            var first = true
+            for (f, v) in zip(keys.indices, values) where !(omitNulls && v.isNull) {
+                guard out.room >= keys[f].count + 48 else { return false }
+                if !first { out.put(UInt8(ascii: ",")) }
+                first = false
+                keys[f].withUnsafeBufferPointer { out.put($0) }
+                guard out.put(v) else { return false }
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buf[..<out.count]))
+            return true
+        }
+        guard !written else { return }
+        var first = true
+        for (f, v) in zip(keys.indices, values) where !(omitNulls && v.isNull) {
+            if !first { byte(UInt8(ascii: ",")) }
+            first = false
+            bytes.append(contentsOf: keys[f])
+            value(v)
+        }
+    }
+
+    /// Writes into a fixed buffer; the caller checks `room` (48 bytes hold any number).
+    private struct Cursor {
+        let buf: UnsafeMutableBufferPointer<UInt8>
+        var count = 0
+        var room: Int { buf.count - count }
+
+        mutating func put(_ b: UInt8) {
+            buf[count] = b
+            count += 1
+        }
+
+        mutating func put(_ p: UnsafeBufferPointer<UInt8>) {
+            guard let base = p.baseAddress else { return }
+            (buf.baseAddress! + count).update(from: base, count: p.count)
+            count += p.count
+        }
+
+        mutating func put(_ s: StaticString) { s.withUTF8Buffer { put($0) } }
+
+        mutating func put(_ n: Int64) {
+            var v = n.magnitude
+            var digits = 1
+            var rest = v / 10
+            while rest > 0 { digits += 1; rest /= 10 }
+            if n < 0 { put(UInt8(ascii: "-")) }
+            var i = count + digits
+            count = i
+            repeat {
+                i -= 1
+                buf[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+            } while v > 0
+        }
+
+        /// False when the value is one it leaves to `JSONWriter.value`.
+        mutating func put(_ v: Value) -> Bool {
+            switch v {
+            case .null: put("null")
+            case .bool(let b): b ? put("true") : put("false")
+            case .int(let n), .timestamp(let n), .duration(let n): put(n)
+            case .double(let d):
+                // `JSONWriter.double`'s two cases that build no String: amounts with
+                // cents, and integral values (`formatDouble` writes them with `.0`).
+                guard d.isFinite else { put("null"); return true }
+                if d == d.rounded(), abs(d) < 1e15 {
+                    put(Int64(d))
+                    put(".0")
+                    return true
+                }
+                let m = (d * 100).rounded()
+                guard abs(m) < 1e15, m / 100 == d else { return false }
+                let n = Int64(m)
+                if n < 0 { put(UInt8(ascii: "-")) }
+                put(Int64(n.magnitude / 100))
+                put(UInt8(ascii: "."))
+                let cents = Int(n.magnitude % 100)
+                put(UInt8(ascii: "0") + UInt8(cents / 10))
+                if cents % 10 != 0 { put(UInt8(ascii: "0") + UInt8(cents % 10)) }
+            case .string(var s):
+                let room = room
+                let ok = s.withUTF8 { utf8 -> Bool in
+                    guard utf8.count + 2 <= room else { return false }
+                    for c in utf8 where c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") { return false }
+                    put(UInt8(ascii: "\""))
+                    put(utf8)
+                    put(UInt8(ascii: "\""))
+                    return true
+                }
+                return ok
+            }
+            return true
+        }
+    }
+
     /// `"name":` — a key with its colon.
     public mutating func key(_ name: String) {
         string(name)
@@ -158,14 +262,7 @@ extension Alert {
             if events > 0 { w.byte(UInt8(ascii: ",")) }
             events += 1
             w.byte(UInt8(ascii: "{"))
-            let keys = streams[Int(e.stream)].jsonKeys
-            var first = true
-            for (f, v) in zip(keys.indices, e.values) where !(omitNulls && v.isNull) {
-                if !first { w.byte(UInt8(ascii: ",")) }
-                first = false
-                w.bytes.append(contentsOf: keys[f])
-                w.value(v)
-            }
+            w.fields(e.values, keys: streams[Int(e.stream)].jsonKeys, omitNulls: omitNulls)
             w.byte(UInt8(ascii: "}"))
         })
         if steps > 0 { w.raw("]}") }

@@ -20,4 +20,40 @@ import VigilRuntime
             #expect(String(decoding: w.bytes, as: UTF8.self) == expected, "\(d.bitPattern)")
         }
     }
+
+    /// An event's fields written at once (`fields`) are the bytes written field by field,
+    /// whichever values send it the slow way (escapes, long strings, long doubles).
+    @Test func fieldsAreWrittenAsValueByValue() {
+        var rng = DifferentialTests.SplitMix(state: 11)
+        let strings = ["", "u163", "caf\u{E9}", "quote\"d", "back\\slash", "tab\there", "line\nbreak", "\u{1}",
+                       String(repeating: "x", count: 1500), String(repeating: "ab", count: 400)]
+        for _ in 0..<20_000 {
+            let count = Int.random(in: 0...8, using: &rng)
+            let values: [Value] = (0..<count).map { _ in
+                switch Int.random(in: 0...7, using: &rng) {
+                case 0: .null
+                case 1: .bool(Bool.random(using: &rng))
+                case 2: .int(Int64.random(in: Int64.min...Int64.max, using: &rng))
+                case 3: .timestamp(Int64.random(in: 0...2_000_000_000_000, using: &rng))
+                case 4: .double(Double(Int64.random(in: -1_000_000...1_000_000, using: &rng)) / 100)
+                case 5: .double([1e16, -0.0, 0.001, .nan, -.infinity, 1e15 - 0.5, 42][Int.random(in: 0...6, using: &rng)])
+                case 6: .duration(Int64.random(in: -1000...1000, using: &rng))
+                default: .string(strings[Int.random(in: 0..<strings.count, using: &rng)])
+                }
+            }
+            let keys: [[UInt8]] = (0..<count).map { Array("\"f\($0)\":".utf8) }
+            let omitNulls = Bool.random(using: &rng)
+            var fast = JSONWriter()
+            fast.fields(values, keys: keys, omitNulls: omitNulls)
+            var slow = JSONWriter()
+            var first = true
+            for (k, v) in zip(keys, values) where !(omitNulls && v.isNull) {
+                if !first { slow.byte(UInt8(ascii: ",")) }
+                first = false
+                slow.bytes.append(contentsOf: k)
+                slow.value(v)
+            }
+            #expect(fast.bytes == slow.bytes, "\(values)")
+        }
+    }
 }
