@@ -62,20 +62,10 @@ public struct JSONWriter {
 
     /// A decimal integer.
     public mutating func int(_ n: Int64) {
-        // Digits are written backwards into a stack buffer, then appended at once.
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { t in
-            var v = n.magnitude
-            var i = 20
-            repeat {
-                i -= 1
-                t[i] = UInt8(ascii: "0") + UInt8(v % 10)
-                v /= 10
-            } while v > 0
-            if n < 0 {
-                i -= 1
-                t[i] = UInt8(ascii: "-")
-            }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: t[i...]))
+            var out = Cursor(buf: t)
+            out.put(n)
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: t[..<out.count]))
         }
     }
 
@@ -91,23 +81,16 @@ public struct JSONWriter {
     }
 
     /// A double as `formatDouble` writes it (non-finite: null). Amounts — at most two
-    /// decimals — are written digit by digit: their shortest round-trip text is the
-    /// integer m = d × 100 with the decimal point put back, and building it costs no
-    /// String.
+    /// decimals — and integral values are written digit by digit (`Cursor`), building
+    /// no String; the rest go through `formatDouble`.
     public mutating func double(_ d: Double) {
-        guard d.isFinite else { raw("null"); return }
-        let m = (d * 100).rounded()
-        if abs(m) < 1e15, m / 100 == d, m.truncatingRemainder(dividingBy: 100) != 0 {
-            let n = Int64(m)
-            if n < 0 { bytes.append(UInt8(ascii: "-")) }
-            int(Int64(n.magnitude / 100))
-            bytes.append(UInt8(ascii: "."))
-            let cents = Int(n.magnitude % 100)
-            bytes.append(UInt8(ascii: "0") + UInt8(cents / 10))
-            if cents % 10 != 0 { bytes.append(UInt8(ascii: "0") + UInt8(cents % 10)) }
-            return
+        let written = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { t -> Bool in
+            var out = Cursor(buf: t)
+            guard out.put(.double(d)) else { return false }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: t[..<out.count]))
+            return true
         }
-        bytes.append(contentsOf: formatDouble(d).utf8)
+        if !written { bytes.append(contentsOf: formatDouble(d).utf8) }
     }
 
     /// An event's fields as `"name":value` pairs, comma-separated, without braces;
@@ -181,8 +164,9 @@ public struct JSONWriter {
             case .bool(let b): b ? put("true") : put("false")
             case .int(let n), .timestamp(let n), .duration(let n): put(n)
             case .double(let d):
-                // `JSONWriter.double`'s two cases that build no String: amounts with
-                // cents, and integral values (`formatDouble` writes them with `.0`).
+                // The doubles whose `formatDouble` text is their digits: integral values
+                // (written with `.0`), and amounts whose shortest round-trip text is
+                // m = d × 100 with the decimal point put back.
                 guard d.isFinite else { put("null"); return true }
                 if d == d.rounded(), abs(d) < 1e15 {
                     put(Int64(d))

@@ -292,14 +292,15 @@ struct PatternMatcher: Sendable {
         scratchCompleted = completed
     }
 
-    private mutating func matches(_ p: CompiledPredicate, _ e: Event, _ a: borrowing Attempt, key: [Value]) -> Bool {
-        if !p.usesBindings {
-            if memo[p.id] >= 0 { return memo[p.id] == 1 }
-            let r = p.eval(eventContext).isTrue
-            memo[p.id] = r ? 1 : 0
-            return r
+    /// Whether the predicate `eval` (memo slot `id`) holds for `e` in attempt `a`: one
+    /// that reads only the event is evaluated once per event, in the event's context.
+    @inline(__always)
+    private mutating func holds(_ eval: CompiledExpr, id: Int, usesBindings: Bool, _ e: Event, _ a: borrowing Attempt) -> Bool {
+        if !usesBindings {
+            if memo[id] < 0 { memo[id] = eval(eventContext).isTrue ? 1 : 0 }
+            return memo[id] == 1
         }
-        return p.eval(EvalContext(event: e, bound: a.bound, key: key, detectedAt: e.ts)).isTrue
+        return eval(EvalContext(event: e, bound: a.bound, key: [], detectedAt: e.ts)).isTrue
     }
 
     /// The alternative of step `s` that `e` satisfies, if any.
@@ -309,11 +310,7 @@ struct PatternMatcher: Sendable {
         let stream = e.stream
         let range = altRanges[s]
         for k in range where alternatives[k].stream == stream {
-            let alt = alternatives[k]
-            if !alt.usesBindings {
-                if memo[Int(alt.predicate)] < 0 { memo[Int(alt.predicate)] = predicates[k](eventContext).isTrue ? 1 : 0 }
-                if memo[Int(alt.predicate)] == 1 { return k - range.lowerBound }
-            } else if predicates[k](EvalContext(event: e, bound: a.bound, key: [], detectedAt: e.ts)).isTrue {
+            if holds(predicates[k], id: Int(alternatives[k].predicate), usesBindings: alternatives[k].usesBindings, e, a) {
                 return k - range.lowerBound
             }
         }
@@ -439,7 +436,7 @@ struct PatternMatcher: Sendable {
             }
             return
         }
-        if s.isQuantified, s.hasUntil, let until = steps[j].until, matches(until, e, a, key: []) {
+        if s.isQuantified, s.hasUntil, let until = steps[j].until, holds(until.eval, id: until.id, usesBindings: until.usesBindings, e, a) {
             guard a.count >= s.min else { return }
             guard let n = next else {
                 completed.append(a)
