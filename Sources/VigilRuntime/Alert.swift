@@ -168,10 +168,7 @@ public struct FNV1a: Sendable {
     /// building the text for plain strings.
     public mutating func add(json v: Value) {
         guard case .string(var s) = v else { add(v.json); return }
-        let plain = s.withUTF8 { utf8 in
-            utf8.allSatisfy { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
-        }
-        guard plain else { add(v.json); return }
+        guard s.withUTF8(JSONWriter.isPlain) else { add(v.json); return }
         add(CollectionOfOne(UInt8(ascii: "\"")))
         s.withUTF8 { add($0) }
         add([UInt8(ascii: "\""), 0xFF])

@@ -18,12 +18,7 @@ public struct JSONWriter {
     public mutating func string(_ s: String) {
         var s = s
         s.withUTF8 { utf8 in
-            var plain = true
-            for c in utf8 where c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") {
-                plain = false
-                break
-            }
-            if plain {
+            if Self.isPlain(utf8) {
                 // The usual case: one append of quote, text, quote.
                 withUnsafeTemporaryAllocation(of: UInt8.self, capacity: utf8.count + 2) { t in
                     t[0] = UInt8(ascii: "\"")
@@ -37,10 +32,21 @@ public struct JSONWriter {
         }
     }
 
+    /// Whether byte `c` of a string must be escaped in JSON (a quote, a backslash, a
+    /// control character).
+    @inline(__always) static func needsEscape(_ c: UInt8) -> Bool {
+        c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\")
+    }
+
+    /// Whether a string's UTF-8 goes into JSON as it is, between quotes.
+    @inline(__always) static func isPlain(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        !utf8.contains(where: needsEscape)
+    }
+
     private mutating func escaped(_ utf8: UnsafeBufferPointer<UInt8>) {
         bytes.append(UInt8(ascii: "\""))
         var start = 0
-        for (i, c) in utf8.enumerated() where c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") {
+        for (i, c) in utf8.enumerated() where Self.needsEscape(c) {
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<i]))
             switch c {
             case UInt8(ascii: "\""): raw("\\\"")
@@ -186,7 +192,7 @@ public struct JSONWriter {
                 let room = room
                 let ok = s.withUTF8 { utf8 -> Bool in
                     guard utf8.count + 2 <= room else { return false }
-                    for c in utf8 where c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") { return false }
+                    guard JSONWriter.isPlain(utf8) else { return false }
                     put(UInt8(ascii: "\""))
                     put(utf8)
                     put(UInt8(ascii: "\""))
