@@ -40,6 +40,13 @@ public struct DetectorStats: Sendable, Codable {
 /// they are batched. No I/O, no clock.
 public struct Detector: Sendable {
     public let program: Program
+    /// Facts of the program read per event, as plain arrays: reading them through
+    /// `program` copied the whole stream or rule (a retain and a release per field).
+    private let latenessMs: [Int64]
+    private let ruleBoxes: [RuleBox]
+    private let withinMs: [Int64?]
+    private let windowKeySlots: [[Int]]
+    private let windowLatenessMs: [Int64]
     var matchers: [PatternMatcher]
     /// Window and session rules; rule index `r >= matchers.count` is `windows[r - matchers.count]`.
     var windows: [WindowOperator]
@@ -107,6 +114,11 @@ public struct Detector: Sendable {
     public init(program: Program, references: [ReferenceTable] = [], partialMatchesPerKey: Int = 10_000, keysPerRule: Int = 1_000_000,
                 shard: Shard = .whole) {
         self.program = program
+        self.latenessMs = program.streams.map(\.latenessMs)
+        self.ruleBoxes = program.rules.map(RuleBox.init)
+        self.withinMs = program.rules.map(\.pattern.withinMs)
+        self.windowKeySlots = program.windows.map(\.keySlots)
+        self.windowLatenessMs = program.windows.map(\.allowedLatenessMs)
         self.shard = shard
         self.flows = program.flows.map(FlowOperator.init)
         var flowReaders = Array(repeating: [Int](), count: program.streams.count)
@@ -234,11 +246,11 @@ public struct Detector: Sendable {
                     drain(rule: r, into: &out)
                 }
                 taken = true
-            } else if r >= matchers.count, e.ts >= w.minus(program.windows[r - matchers.count].allowedLatenessMs) {
+            } else if r >= matchers.count, e.ts >= w.minus(windowLatenessMs[r - matchers.count]) {
                 if owns(rule: r, e) {
                     let i = r - matchers.count
                     let before = out.count, heldBefore = windows[i].state.openGroups
-                    windows[i].absorbLate(e, key: program.windows[i].keySlots.map { e.values[$0] }, watermark: w, into: &out)
+                    windows[i].absorbLate(e, key: windowKeySlots[i].map { e.values[$0] }, watermark: w, into: &out)
                     tag(out, from: before, phase: Int32(1 + r), time: e.ts, kind: 0, at: EventStamp(e))
                     suppress(rule: r, &out, from: before)
                     count(out[before...])
@@ -266,7 +278,7 @@ public struct Detector: Sendable {
     private mutating func advance(stream s: Int, to ts: Int64) {
         if ts > maxTs[s] {
             maxTs[s] = ts
-            watermarks[s] = ts.minus(program.streams[s].latenessMs)
+            watermarks[s] = ts.minus(latenessMs[s])
         }
     }
 
@@ -376,7 +388,7 @@ public struct Detector: Sendable {
         let openNow = matchers[r].stats.partialMatches
         counters.partialMatches += openNow - openBefore
         counters.peakPartialMatches = max(counters.peakPartialMatches, counters.partialMatches)
-        if let within = program.rules[r].pattern.withinMs, w != Int64.min,
+        if let within = withinMs[r], w != Int64.min,
            lastReclaim[r] == Int64.min || w.minus(lastReclaim[r]) > max(within, 1000) {
             let before = trace != nil ? matchers[r].keys.filter { trace!.watches($0.key) } : [:]
             matchers[r].reclaim(watermark: w)
@@ -390,13 +402,14 @@ public struct Detector: Sendable {
         }
         if !matches.isEmpty {
             let first = out.count
-            let rule = program.rules[r]
-            for (k, match) in matches.enumerated() where rule.hasAlert || rule.rows != nil {
-                let alert = match.alert(rule)
+            // Read through a box: a copy out of the program retained each of its fields.
+            let box = ruleBoxes[r]
+            for (k, match) in matches.enumerated() where box.rule.hasAlert || box.rule.rows != nil {
+                let alert = match.alert(box.rule)
                 let before = out.count
                 // Every match is a row of the detections table; suppression is about alerts.
-                if let rows = rule.rows { out.append(.row(match.detectionRow(alert, rows))) }
-                if rule.hasAlert { out.append(.alert(alert)) }
+                if let rows = box.rule.rows { out.append(.row(match.detectionRow(alert, rows))) }
+                if box.rule.hasAlert { out.append(.alert(alert)) }
                 if shard.count > 1 { for _ in before..<out.count { tags.append(matchTags[k]) } }
             }
             matchTags.removeAll(keepingCapacity: true)
@@ -432,11 +445,17 @@ public struct Detector: Sendable {
                 }
             } else if next != nil {
                 let e = pending.pop(rule: r).event
-                windows[i].process(e, key: program.windows[i].keySlots.map { e.values[$0] })
+                windows[i].process(e, key: windowKeySlots[i].map { e.values[$0] })
             }
         }
         suppress(rule: r, &out, from: before)
         count(out[before...])
         suppressors.reclaim(rule: r, watermark: w)
     }
+}
+
+/// A rule in a class: its `let` is read in place, where a struct's copy retained each field.
+private final class RuleBox: Sendable {
+    let rule: PatternRule
+    init(_ rule: PatternRule) { self.rule = rule }
 }

@@ -143,6 +143,9 @@ extension KeyTable: Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let keys = try c.decode([[Value]].self, forKey: .keys)
         let live = try c.decode([Bool].self, forKey: .live)
+        guard live.count == keys.count else {
+            throw DecodingError.dataCorruptedError(forKey: .live, in: c, debugDescription: "\(keys.count) keys but \(live.count) live flags")
+        }
         self.keys = keys
         self.live = live
         hashes = keys.map(Self.hash)

@@ -25,18 +25,31 @@ extension Detector {
         public var description: String
     }
 
-    /// Serialises the state.
-    public func snapshot() throws -> [UInt8] {
+    /// How a snapshot is written: `binary` (`SnapshotCoder`) unless asked otherwise;
+    /// `json` is what builds before it wrote, kept for tests of restoring those.
+    public enum SnapshotFormat: Sendable {
+        case binary, json
+    }
+
+    /// Serialises the state. Either format restores.
+    public func snapshot(format: SnapshotFormat = .binary) throws -> [UInt8] {
         let state = State(maxTs: maxTs, watermarks: watermarks, pending: released.indices.map { pending.waiting(rule: $0) }, lastReclaim: lastReclaim, stats: counters,
                           matchers: matchers.map(\.state), windows: windows.map(\.state), idle: idle, released: released, suppressors: suppressors.states,
                           rules: program.rules.map(\.name) + program.windows.map(\.name))
-        return [UInt8](try JSONEncoder().encode(state))
+        switch format {
+        case .binary: return try SnapshotCoder.encode(state)
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            return [UInt8](try encoder.encode(state))
+        }
     }
 
     /// A detector for `program` in the state of `bytes` (from `snapshot()`).
     public init(program: Program, restoring bytes: [UInt8], references: [ReferenceTable] = [], partialMatchesPerKey: Int = 10_000,
                 keysPerRule: Int = 1_000_000) throws {
-        let state = try JSONDecoder().decode(State.self, from: Data(bytes))
+        let state = SnapshotCoder.isBinary(bytes) ? try SnapshotCoder.decode(State.self, from: bytes)
+            : try JSONDecoder().decode(State.self, from: Data(bytes))
         guard state.rules == program.rules.map(\.name) + program.windows.map(\.name), state.windows.count == program.windows.count,
               state.watermarks.count == program.streams.count,
               state.pending.count == program.rules.count + program.windows.count else {

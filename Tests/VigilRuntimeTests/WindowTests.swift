@@ -132,7 +132,7 @@ import VigilRuntime
                 if let a = v as? [Any] { return a.map(strip) }
                 return v
             }
-            let old = try JSONSerialization.data(withJSONObject: strip(JSONSerialization.jsonObject(with: Data(d.snapshot()))))
+            let old = try JSONSerialization.data(withJSONObject: strip(JSONSerialization.jsonObject(with: Data(d.snapshot(format: .json)))))
             if removed > 0 { cutsWithGroups += 1 }
             d = try Detector(program: program, restoring: [UInt8](old))
             for e in evs[cut...] { take(d.accept(e)) }
