@@ -90,6 +90,7 @@ public struct Detector: Sendable {
     /// Per rule: its key fields in each stream (nil: the rule does not read it).
     private let ownerFields: [[[Int]?]]
     private var owned: [Int] = []
+    private var ownedHashes: [Int] = []
     /// Sharded: the tag of each match of the rule being drained.
     private var matchTags: [OutputTag] = []
 
@@ -203,9 +204,19 @@ public struct Detector: Sendable {
         if shard.count == 1 {
             pending.push(e, rules: readers[s])
         } else {
+            // Each rule's key is hashed once: to see whether this shard owns it, and for
+            // the reorder buffer (which hashed it again before).
             owned.removeAll(keepingCapacity: true)
-            for r in readers[s] where owns(rule: r, e) { owned.append(r) }
-            pending.push(e, rules: owned)
+            ownedHashes.removeAll(keepingCapacity: true)
+            for r in readers[s] {
+                guard let fields = ownerFields[r][s] else {
+                    if shard.index == 0 { owned.append(r); ownedHashes.append(0) }
+                    continue
+                }
+                let h = KeyTable.hash(e, fields)
+                if shard.owns(hash: h) { owned.append(r); ownedHashes.append(h) }
+            }
+            pending.push(e, rules: owned, hashes: ownedHashes)
         }
         for r in readers[s] {
             drain(rule: r, into: &out)

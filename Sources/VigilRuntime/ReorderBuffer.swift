@@ -73,8 +73,10 @@ struct ReorderBuffer: Sendable {
         inOrder = Array(repeating: FIFO(), count: keyFields.count)
     }
 
-    /// Stores `e` for each rule in `rules`.
-    mutating func push(_ e: Event, rules: some Collection<Int>) {
+    /// Stores `e` for each rule in `rules`. `hashes[i]`, when given, is `KeyTable.hash`
+    /// of the event's key fields for `rules[i]` (a sharded detector hashed them to see
+    /// which rules it owns the event for: it is not hashed twice).
+    mutating func push(_ e: Event, rules: some Collection<Int>, hashes: [Int]? = nil) {
         guard !rules.isEmpty else { return }
         let slot: Int32
         if let f = free.popLast() {
@@ -89,8 +91,8 @@ struct ReorderBuffer: Sendable {
             addresses.append(e.values.withUnsafeBytes { UInt(bitPattern: $0.baseAddress) })
         }
         var ref = Ref(ts: e.ts, line: e.origin.line, input: e.origin.input, slot: slot, hash: 0)
-        for r in rules {
-            ref.hash = keyFields[r][Int(e.stream)].map { KeyTable.hash(e, $0) } ?? 0
+        for (i, r) in rules.enumerated() {
+            ref.hash = keyFields[r][Int(e.stream)].map { hashes?[i] ?? KeyTable.hash(e, $0) } ?? 0
             if let last = inOrder[r].last, ref < last {
                 heaps[r].push(ref)
             } else {

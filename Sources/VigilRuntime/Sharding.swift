@@ -72,7 +72,10 @@ public struct Shard: Sendable {
     /// The shard comes from the hash's high bits (a multiply, not a modulo): the key
     /// tables index buckets by the low ones, which would otherwise be the same for
     /// every key of a shard.
-    func owns(_ e: Event, fields: [Int]) -> Bool {
-        Int(UInt(bitPattern: KeyTable.hash(e, fields)).multipliedFullWidth(by: UInt(count)).high) == index
+    func owns(_ e: Event, fields: [Int]) -> Bool { owns(hash: KeyTable.hash(e, fields)) }
+
+    /// Whether it owns the key whose `KeyTable.hash` is `hash`.
+    func owns(hash: Int) -> Bool {
+        Int(UInt(bitPattern: hash).multipliedFullWidth(by: UInt(count)).high) == index
     }
 }

@@ -114,7 +114,7 @@ extension TestFile {
         } catch {
             throw TestFileError(path: path, line: 1, column: 1, message: "cannot read YAML: \(error)")
         }
-        var p = Reader(path: path)
+        let p = Reader(path: path)
         guard let top = root.mapping else { throw p.error(root, "the test file must be a mapping with `cases:`") }
         try p.onlyKeys(top, ["rules", "cases"], in: "the test file")
         let dir = (path as NSString).deletingLastPathComponent
