@@ -48,8 +48,13 @@ extension Detector {
     /// A detector for `program` in the state of `bytes` (from `snapshot()`).
     public init(program: Program, restoring bytes: [UInt8], references: [ReferenceTable] = [], partialMatchesPerKey: Int = 10_000,
                 keysPerRule: Int = 1_000_000) throws {
-        let state = SnapshotCoder.isBinary(bytes) ? try SnapshotCoder.decode(State.self, from: bytes)
-            : try JSONDecoder().decode(State.self, from: Data(bytes))
+        let state: State
+        do {
+            state = SnapshotCoder.isBinary(bytes) ? try SnapshotCoder.decode(State.self, from: bytes)
+                : try JSONDecoder().decode(State.self, from: Data(bytes))
+        } catch let error as DecodingError {
+            throw SnapshotError(description: "the snapshot cannot be read: \(Self.reason(error))")
+        }
         guard state.rules == program.rules.map(\.name) + program.windows.map(\.name), state.windows.count == program.windows.count,
               state.watermarks.count == program.streams.count,
               state.pending.count == program.rules.count + program.windows.count else {
@@ -66,6 +71,16 @@ extension Detector {
         suppressors.states = state.suppressors
         for i in matchers.indices { matchers[i].state = state.matchers[i] }
         for i in windows.indices { windows[i].state = state.windows[i] }
+    }
+
+    /// What a decoding error says, without its type's name and wrapping.
+    private static func reason(_ error: DecodingError) -> String {
+        switch error {
+        case .dataCorrupted(let c), .keyNotFound(_, let c), .typeMismatch(_, let c), .valueNotFound(_, let c):
+            return c.debugDescription
+        @unknown default:
+            return "\(error)"
+        }
     }
 
     /// Zeroes the counters a run reports (events, alerts, rows, late, suppressed, flows,

@@ -389,7 +389,7 @@ final class SnapshotReader {
     }
 
     static func corrupt(_ what: String, at offset: Int) -> DecodingError {
-        DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "snapshot: \(what) at byte \(offset)"))
+        DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "\(what) at byte \(offset)"))
     }
 
     func byte(_ p: inout Int) throws -> UInt8 {
@@ -712,7 +712,7 @@ private struct KeyedReader<Key: CodingKey>: KeyedDecodingContainerProtocol, Prim
 
     private func value(_ key: Key) throws -> Int {
         guard let p = try find(key) else {
-            throw DecodingError.keyNotFound(key, .init(codingPath: [], debugDescription: "snapshot: no field \(key.stringValue)"))
+            throw DecodingError.keyNotFound(key, .init(codingPath: [], debugDescription: "no field \(key.stringValue)"))
         }
         return p
     }

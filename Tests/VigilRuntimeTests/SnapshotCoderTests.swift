@@ -207,7 +207,7 @@ import Testing
                 let at = Int.random(in: 0..<bytes.count, using: &rng)
                 broken[at] ^= UInt8.random(in: 1...255, using: &rng)
             }
-            #expect(throws: (any Error).self, "damage \(n)") { try Detector(program: program, restoring: broken) }
+            #expect(throws: Detector.SnapshotError.self, "damage \(n)") { try Detector(program: program, restoring: broken) }
         }
     }
 }
