@@ -176,6 +176,30 @@ import Testing
         #expect(t["cards"] as? [String] == ["c1", "c2", "c3", "c4", "c5", "c6"])
     }
 
+    /// A damaged checkpoint stops the run with one line saying what is wrong (exit 2),
+    /// and `--reset` starts over from it.
+    @Test func aDamagedCheckpointIsAnErrorAndResetStartsOver() throws {
+        let lake = Self.freshLake("damaged")
+        defer { try? FileManager.default.removeItem(atPath: lake) }
+        let rules = try CLITests.temp("damaged.vigil", Array(Self.resumeRules.utf8))
+        let input = try CLITests.temp("damaged-\(UUID().uuidString).jsonl", Array((1...50).map {
+            "{\"user\":\"u\($0 % 4)\",\"ts\":\($0 * 1000),\"n\":\($0)}\n"
+        }.joined().utf8))
+        let args = ["run", rules, "--lake", lake, "--input", "ev=\(input)"]
+        #expect(try CLITests.run(args).status == 0)
+        let dir = lake + "/_vigil"
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: dir).first { $0.hasSuffix(".checkpoint") })
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/" + name)))
+        bytes[bytes.count - 10] ^= 0x20
+        try Data(bytes).write(to: URL(fileURLWithPath: dir + "/" + name))
+        let damaged = try CLITests.run(args)
+        #expect(damaged.status == 2)
+        #expect(damaged.stderr.contains("cannot resume from the checkpoint") && damaged.stderr.contains("checksum mismatch"), "\(damaged.stderr)")
+        #expect(damaged.stderr.split(separator: "\n").count == 1, "\(damaged.stderr)")
+        let reset = try CLITests.run(args + ["--reset"])
+        #expect(reset.status == 0, "\(reset.stderr)")
+    }
+
     static let resumeRules = """
         stream ev
           key user
