@@ -25,14 +25,17 @@ extension Detector {
         public var description: String
     }
 
-    /// How a snapshot is written: `binary` (`SnapshotCoder`) unless asked otherwise;
-    /// `json` is what builds before it wrote, kept for tests of restoring those.
-    public enum SnapshotFormat: Sendable {
+    /// How a snapshot is written: `binary` (`SnapshotCoder`), or `json`, what builds
+    /// before it wrote — kept (internal) for the tests that restore those.
+    enum SnapshotFormat: Sendable {
         case binary, json
     }
 
-    /// Serialises the state. Either format restores.
-    public func snapshot(format: SnapshotFormat = .binary) throws -> [UInt8] {
+    /// Serialises the state (in `SnapshotCoder`'s binary form).
+    public func snapshot() throws -> [UInt8] { try snapshot(format: .binary) }
+
+    /// Serialises the state in `format`. Either format restores.
+    func snapshot(format: SnapshotFormat) throws -> [UInt8] {
         let state = State(maxTs: maxTs, watermarks: watermarks, pending: released.indices.map { pending.waiting(rule: $0) }, lastReclaim: lastReclaim, stats: counters,
                           matchers: matchers.map(\.state), windows: windows.map(\.state), idle: idle, released: released, suppressors: suppressors.states,
                           rules: program.rules.map(\.name) + program.windows.map(\.name))

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import VigilRuntime
+@testable import VigilRuntime
 
 /// Tumbling and hopping windows and sessions, with the expected alerts inline:
 /// each as its message and detection time.
