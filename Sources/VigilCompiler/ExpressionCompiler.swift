@@ -29,7 +29,7 @@ struct ExpressionCompiler {
         case .tableField(let table, let name):
             if case .enriched(_, let tables) = fields, let (offset, schema) = tables[table] {
                 let slot = offset + schema.slot(of: name)!
-                return { ctx in ctx.event?.values[slot] ?? .null }
+                return { ctx in ctx.field(slot) }
             }
             return compileField(name)
         case .field(let name):
@@ -46,15 +46,15 @@ struct ExpressionCompiler {
             let (b, schema) = bindings[step]!
             let slot = schema.slot(of: field)!
             let last = selector == .last
-            return { ctx in ctx.bound.event(b, last: last)?.values[slot] ?? .null }
+            return { ctx in ctx.boundField(b, last: last, slot) }
         case .stepCount(let step):
             let b = bindings[step]!.index
-            return { ctx in .int(Int64(ctx.bound.count(b))) }
+            return { ctx in .int(Int64(ctx.boundCount(b))) }
         case .stepAggregate(let function, let step, let field):
             let (b, schema) = bindings[step]!
             let slot = schema.slot(of: field)!
             let type = schema.fields[slot].type
-            return { ctx in Aggregates.apply(function, ctx.bound.events(b), slot: slot, type: type) }
+            return { ctx in Aggregates.apply(function, ctx.boundEvents(b), slot: slot, type: type) }
         case .groupAggregate(let function, let argument):
             guard let collector = aggregates else { return { _ in .null } }
             let slot = collector.slot(function, argument)
@@ -111,7 +111,7 @@ struct ExpressionCompiler {
         switch fields {
         case .event(let schema), .enriched(let schema, _):
             let slot = schema.slot(of: name)!
-            return { ctx in ctx.event?.values[slot] ?? .null }
+            return { ctx in ctx.field(slot) }
         case .key(let names):
             guard let i = names.firstIndex(of: name) else { return { _ in .null } }
             return { ctx in ctx.key[i] }
@@ -129,28 +129,28 @@ struct ExpressionCompiler {
         case .string(let k):
             if op == .eq || op == .ne {
                 return { ctx in
-                    if case .string(let x)? = ctx.event?.values[slot] { return Self.holds(op, x == k ? 0 : 1) }
+                    if case .string(let x) = ctx.field(slot) { return Self.holds(op, x == k ? 0 : 1) }
                     return general(ctx)
                 }
             }
             return { ctx in
-                if case .string(let x)? = ctx.event?.values[slot] { return Self.holds(op, x < k ? -1 : (x == k ? 0 : 1)) }
+                if case .string(let x) = ctx.field(slot) { return Self.holds(op, x < k ? -1 : (x == k ? 0 : 1)) }
                 return general(ctx)
             }
         case .double(let k):
             return { ctx in
-                switch ctx.event?.values[slot] {
-                case .double(let x)?: return Self.holds(op, x < k ? -1 : (x == k ? 0 : 1))
-                case .int(let n)?: let x = Double(n); return Self.holds(op, x < k ? -1 : (x == k ? 0 : 1))
+                switch ctx.field(slot) {
+                case .double(let x): return Self.holds(op, x < k ? -1 : (x == k ? 0 : 1))
+                case .int(let n): let x = Double(n); return Self.holds(op, x < k ? -1 : (x == k ? 0 : 1))
                 default: return general(ctx)
                 }
             }
         case .int(let k):
             let kd = Double(k)
             return { ctx in
-                switch ctx.event?.values[slot] {
-                case .int(let x)?: return Self.holds(op, x < k ? -1 : (x == k ? 0 : 1))
-                case .double(let x)?: return Self.holds(op, x < kd ? -1 : (x == kd ? 0 : 1))
+                switch ctx.field(slot) {
+                case .int(let x): return Self.holds(op, x < k ? -1 : (x == k ? 0 : 1))
+                case .double(let x): return Self.holds(op, x < kd ? -1 : (x == kd ? 0 : 1))
                 default: return general(ctx)
                 }
             }

@@ -33,33 +33,47 @@ public struct EventSource: Sendable {
 
     /// Reads the whole source, calling `body` per non-blank line with what it decoded to
     /// and the line's bytes (valid only during the call; kept for late-event records).
-    public func read(schemas: [StreamSchema], _ body: (Item, UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+    /// (`body` owns the item: an event's values can move on without a copy.)
+    public func read(schemas: [StreamSchema], _ body: (consuming Item, UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+        try read(schemas: schemas, events: { e, raw in try body(.event(e), raw) },
+                 deadLetters: { d, raw in try body(.deadLetter(d), raw) })
+    }
+
+    /// Reads the whole source: `events` per event, `deadLetters` per line that is not
+    /// one, each with the line's bytes (valid only during the call).
+    ///
+    /// Every event of a stream is decoded into the same `Event`: when `events` takes its
+    /// values (swapping them out, as `Detector.accept(taking:)` does) the next line is
+    /// decoded into the storage left behind, so reading allocates nothing per line.
+    public func read(schemas: [StreamSchema], events: (inout Event, UnsafeBufferPointer<UInt8>) throws -> Void,
+                     deadLetters: (DeadLetter, UnsafeBufferPointer<UInt8>) throws -> Void) throws {
         let reader = try LineReader(path: path)
         let decoders = schemas.enumerated().map { JSONLineDecoder(schema: $0.element, stream: Int32($0.offset)) }
+        var scratch = schemas.indices.map { Event(stream: Int32($0), ts: 0, origin: EventOrigin(input: inputIndex, line: 0), values: []) }
         let index = Dictionary(schemas.enumerated().map { ($0.element.name, $0.offset) }, uniquingKeysWith: { a, _ in a })
         var csv = format == .csv ? stream.map { CSVDecoder(schema: schemas[$0], stream: Int32($0)) } : nil
         let source = path == "-" ? "<stdin>" : path
-        func dead(_ streamName: String, _ line: Int64, _ reason: String, _ raw: [UInt8]) -> Item {
-            .deadLetter(DeadLetter(stream: streamName, source: source, line: line, reason: reason,
-                                   raw: String(decoding: raw, as: UTF8.self)))
+        func dead(_ streamName: String, _ line: Int64, _ reason: String, _ raw: [UInt8]) -> DeadLetter {
+            DeadLetter(stream: streamName, source: source, line: line, reason: reason,
+                       raw: String(decoding: raw, as: UTF8.self))
         }
         let fixedName = stream.map { schemas[$0].name } ?? ""
         try reader.forEachLine { line in
             switch line {
             case .oversized(let prefix, let number):
-                try body(dead(fixedName, number, "event larger than \(LineReader.maxLineBytes) bytes", prefix), UnsafeBufferPointer(start: nil, count: 0))
+                try deadLetters(dead(fixedName, number, "event larger than \(LineReader.maxLineBytes) bytes", prefix), UnsafeBufferPointer(start: nil, count: 0))
             case .text(let bytes, let number):
                 if bytes.allSatisfy({ $0 == 32 || $0 == 9 }) { return }
                 let origin = EventOrigin(input: inputIndex, line: number)
                 if var decoder = csv {
                     defer { csv = decoder }
                     if !decoder.hasHeader {
-                        if let problem = decoder.readHeader(bytes) { try body(dead(fixedName, number, problem, Array(bytes)), bytes) }
+                        if let problem = decoder.readHeader(bytes) { try deadLetters(dead(fixedName, number, problem, Array(bytes)), bytes) }
                         return
                     }
                     switch decoder.decode(bytes, origin: origin) {
-                    case .success(let e): try body(.event(e), bytes)
-                    case .failure(let f): try body(dead(fixedName, number, f.reason, Array(bytes)), bytes)
+                    case .success(var e): try events(&e, bytes)
+                    case .failure(let f): try deadLetters(dead(fixedName, number, f.reason, Array(bytes)), bytes)
                     }
                     return
                 }
@@ -68,18 +82,19 @@ public struct EventSource: Sendable {
                     s = fixed
                 } else {
                     guard let name = JSONLineDecoder.streamName(in: bytes) else {
-                        try body(dead("", number, "no top-level \"stream\" field naming the event's stream", Array(bytes)), bytes)
+                        try deadLetters(dead("", number, "no top-level \"stream\" field naming the event's stream", Array(bytes)), bytes)
                         return
                     }
                     guard let found = index[name] else {
-                        try body(dead(name, number, "unknown stream \(JSON.quote(name))", Array(bytes)), bytes)
+                        try deadLetters(dead(name, number, "unknown stream \(JSON.quote(name))", Array(bytes)), bytes)
                         return
                     }
                     s = found
                 }
-                switch decoders[s].decode(bytes, origin: origin) {
-                case .success(let e): try body(.event(e), bytes)
-                case .failure(let f): try body(dead(schemas[s].name, number, f.reason, Array(bytes)), bytes)
+                if let f = decoders[s].decode(bytes, origin: origin, into: &scratch[s]) {
+                    try deadLetters(dead(schemas[s].name, number, f.reason, Array(bytes)), bytes)
+                } else {
+                    try events(&scratch[s], bytes)
                 }
             }
         }

@@ -55,6 +55,8 @@ public struct Detector: Sendable {
     var watermarks: [Int64]
     /// Per rule: events waiting for the watermark, in event-time order.
     var pending: ReorderBuffer
+    /// Every event a rule still waits for or a partial match holds, stored once.
+    var store: EventStore
     /// Rules that read each stream.
     private let readers: [[Int]]
     /// Per pattern rule, per stream: the key fields (nil for streams it does not read);
@@ -135,6 +137,7 @@ public struct Detector: Sendable {
         self.watermarks = Array(repeating: Int64.min, count: program.streams.count)
         self.keyFields = program.rules.map { rule in program.streams.indices.map { rule.keySlots[$0] } }
         self.pending = ReorderBuffer(keyFields: keyFields + program.windows.map { _ in program.streams.map { _ in nil } })
+        self.store = EventStore(widths: program.streams.map(\.fields.count), capacity: Self.storeCapacity)
         var readers = Array(repeating: [Int](), count: program.streams.count)
         for (r, rule) in program.rules.enumerated() {
             for s in rule.streams { readers[s].append(r) }
@@ -165,17 +168,67 @@ public struct Detector: Sendable {
     /// Per rule: the watermark it has released events up to.
     public var releasedWatermarks: [Int64] { released }
 
+    /// The event store's first capacity. Debug builds (the tests) start with two slots,
+    /// so that reclaiming slots runs all the time there; it cannot change an output.
+    #if DEBUG
+    static let storeCapacity = 2
+    #else
+    static let storeCapacity = 1024
+    #endif
+
+    /// Stores `e` (once, however many rules wait for it) and returns its slot; when the
+    /// store is full, the slots nothing refers to any more are reclaimed first.
+    private mutating func stored(_ e: borrowing Event) -> Int32 {
+        makeRoom()
+        return store.add(e)
+    }
+
+    /// `stored(_:)`, taking `e`'s values (it is left with others).
+    private mutating func stored(taking e: inout Event) -> Int32 {
+        makeRoom()
+        return store.add(taking: &e)
+    }
+
+    private mutating func makeRoom() {
+        // A copied detector shares its store until one of them adds to it.
+        if !isKnownUniquelyReferenced(&store) { store = store.copy() }
+        if store.isFull {
+            store.beginMark()
+            pending.mark(store)
+            for i in matchers.indices { matchers[i].mark(store) }
+            store.sweep()
+        }
+    }
+
     /// The watermark of stream `s` (Int64.min before its first event).
     public func watermark(ofStream s: Int) -> Int64 { watermarks[s] }
 
-    /// Accepts one decoded event (in arrival order) and returns what it caused.
+    /// Accepts one decoded event (in arrival order) and returns what it caused. Its
+    /// values are copied into the detector's store (the caller may still share them);
+    /// `accept(taking:into:)` moves them instead.
     public mutating func accept(_ e: Event) -> [DetectorOutput] {
         var out: [DetectorOutput] = []
+        var e = e
+        accept(&e, take: false, into: &out)
+        return out
+    }
+
+    /// Accepts one decoded event; `out` is replaced by what it caused. The event's values
+    /// move into the detector's store: `e` is left with other values (storage the next
+    /// decoded event can reuse), its time, stream and origin unchanged. Taking values
+    /// another array still shares copies them first, so the run loop decodes every
+    /// event into the one `e`.
+    public mutating func accept(taking e: inout Event, into out: inout [DetectorOutput]) {
+        accept(&e, take: true, into: &out)
+    }
+
+    private mutating func accept(_ e: inout Event, take: Bool, into out: inout [DetectorOutput]) {
+        out.removeAll(keepingCapacity: true)
         if shard.count > 1 {
             tags.removeAll(keepingCapacity: true)
             step += 1
         }
-        guard failure == nil else { return out }
+        guard failure == nil else { return }
         let s = Int(e.stream)
         // Flows take every event at arrival, late or not: they keep no state in event time.
         // Sharded, the first shard runs them (they keep no keyed state either).
@@ -184,7 +237,9 @@ public struct Detector: Sendable {
                 if let failed = flows[f].process(e, references: references, stats: &counters.flows[f], into: &out) {
                     failure = failed
                     if shard.count > 1 { tags = [OutputTag(step: step, phase: 0, time: e.ts, kind: 0, at: EventStamp(e))] }
-                    return [.stopped(failed)]
+                    out.removeAll(keepingCapacity: true)
+                    out.append(.stopped(failed))
+                    return
                 }
             }
             counters.rows += out.count
@@ -197,12 +252,17 @@ public struct Detector: Sendable {
         var behind = Int64.min
         for r in readers[s] where released[r] > behind { behind = released[r] }
         if e.ts < watermarks[s] || e.ts < behind {
-            return acceptLate(e, into: &out)
+            acceptLate(e, into: &out)
+            return
         }
         counters.events += 1
         advance(stream: s, to: e.ts)
         if shard.count == 1 {
-            pending.push(e, rules: readers[s])
+            if !readers[s].isEmpty {
+                let slot = take ? stored(taking: &e) : stored(e), view = store.view
+                // In place: passing `readers[s]` retained and released it per event.
+                readers[s].withUnsafeBufferPointer { pending.push(slot: slot, store: view, rules: $0) }
+            }
         } else {
             // Each rule's key is hashed once: to see whether this shard owns it, and for
             // the reorder buffer (which hashed it again before).
@@ -216,12 +276,11 @@ public struct Detector: Sendable {
                 let h = KeyTable.hash(e, fields)
                 if shard.owns(hash: h) { owned.append(r); ownedHashes.append(h) }
             }
-            pending.push(e, rules: owned, hashes: ownedHashes)
+            if !owned.isEmpty { pending.push(slot: take ? stored(taking: &e) : stored(e), store: store.view, rules: owned, hashes: ownedHashes) }
         }
         for r in readers[s] {
             drain(rule: r, into: &out)
         }
-        return out
     }
 
     /// Whether this shard matches `e` for rule `r` (a rule without key fields for the
@@ -243,17 +302,19 @@ public struct Detector: Sendable {
     /// rule that has not released past it still takes it in order; a window rule whose
     /// allowed lateness covers it takes it in as an update (emitting changed rows at
     /// once); for every other rule it is late.
-    private mutating func acceptLate(_ e: Event, into out: inout [DetectorOutput]) -> [DetectorOutput] {
+    private mutating func acceptLate(_ e: Event, into out: inout [DetectorOutput]) {
         let s = Int(e.stream)
         advance(stream: s, to: e.ts)
         var rejectedAt = readers[s].isEmpty && flowReaders[s].isEmpty ? watermarks[s] : Int64.min
         var taken = false
         var updated = false
+        var slot: Int32?
         for r in readers[s] {
             let w = max(released[r], watermarks[s])
             if e.ts >= w {
                 if owns(rule: r, e) {
-                    pending.push(e, rules: CollectionOfOne(r))
+                    if slot == nil { slot = stored(e) }
+                    pending.push(slot: slot!, store: store.view, rules: CollectionOfOne(r))
                     drain(rule: r, into: &out)
                 }
                 taken = true
@@ -282,7 +343,6 @@ public struct Detector: Sendable {
             out.append(.late(e, watermark: rejectedAt))
             tag(out, from: out.count - 1, phase: OutputTag.latePhase, time: e.ts, kind: 0, at: EventStamp(e))
         }
-        return out
     }
 
     /// Moves the stream's watermark when `ts` is its newest event time.
@@ -361,30 +421,34 @@ public struct Detector: Sendable {
         }
         var matches: [Match] = []
         let openBefore = matchers[r].stats.partialMatches
+        // Draining adds no event, so the store stays where it is.
+        let view = store.view
         while true {
             let next = pending.nextTs(rule: r).flatMap { $0 < w ? $0 : nil }
             let deadline = matchers[r].nextDeadline.flatMap { $0 < w ? $0 : nil }
             if next == nil && deadline == nil { break }
             if let ts = next, deadline == nil || ts <= deadline! {
-                let (e, hash) = pending.pop(rule: r)
-                guard let slots = keyFields[r][Int(e.stream)] else { continue }
+                let (slot, hash) = pending.pop(rule: r, store: view)
+                guard let slots = keyFields[r][Int(view.streams[Int(slot)])] else { continue }
                 if let upcoming = pending.upcomingHash(rule: r, ahead: Self.bucketPrefetchDistance) {
                     matchers[r].prefetch(hash: upcoming)
                 }
                 let n = matches.count
-                if trace != nil, case let key = slots.map({ e.values[$0] }), trace!.watches(key) {
-                    let before = matchers[r].attempts(of: key)
-                    matchers[r].process(e, keyFields: slots, hash: hash, into: &matches)
-                    trace!.log.append(.event(e, key: key, before: before, after: matchers[r].attempts(of: key), matches: Array(matches[n...])))
+                if trace != nil, case let key = slots.map({ store.row(slot)[$0] }), trace!.watches(key) {
+                    let before = matchers[r].attempts(of: key, store: store)
+                    matchers[r].process(slot, store: view, keyFields: slots, hash: hash, into: &matches)
+                    trace!.log.append(.event(store.event(slot), key: key, before: before, after: matchers[r].attempts(of: key, store: store),
+                                             matches: Array(matches[n...])))
                 } else {
-                    matchers[r].process(e, keyFields: slots, hash: hash, into: &matches)
+                    matchers[r].process(slot, store: view, keyFields: slots, hash: hash, into: &matches)
                 }
                 if shard.count > 1 {
-                    for _ in n..<matches.count { matchTags.append(OutputTag(step: step, phase: Int32(1 + r), time: e.ts, kind: 0, at: EventStamp(e))) }
+                    let at = view.stamp(slot)
+                    for _ in n..<matches.count { matchTags.append(OutputTag(step: step, phase: Int32(1 + r), time: at.ts, kind: 0, at: at)) }
                 }
             } else {
                 let n = matches.count
-                matchers[r].fireAbsences(before: next ?? w, into: &matches)
+                matchers[r].fireAbsences(before: next ?? w, store: view, into: &matches)
                 if shard.count > 1 {
                     for m in matches[n...] {
                         let first = m.bound.entries.first.map { EventStamp($0.event) } ?? EventStamp(ts: m.detectedAt, input: 0, line: 0)
@@ -401,11 +465,11 @@ public struct Detector: Sendable {
         counters.peakPartialMatches = max(counters.peakPartialMatches, counters.partialMatches)
         if let within = withinMs[r], w != Int64.min,
            lastReclaim[r] == Int64.min || w.minus(lastReclaim[r]) > max(within, 1000) {
-            let before = trace != nil ? matchers[r].keys.filter { trace!.watches($0.key) } : [:]
+            let before = trace != nil ? matchers[r].keys(store).filter { trace!.watches($0.key) } : [:]
             matchers[r].reclaim(watermark: w)
             lastReclaim[r] = w
             for (key, attempts) in before {
-                let after = Set(matchers[r].attempts(of: key).map(\.id))
+                let after = Set(matchers[r].attempts(of: key, store: store).map(\.id))
                 let gone = attempts.filter { !after.contains($0.id) }
                 if !gone.isEmpty { trace!.log.append(.expired(gone, key: key, watermark: w)) }
             }
@@ -455,8 +519,10 @@ public struct Detector: Sendable {
                     windows[i].close(upTo: next.map { min($0, w) } ?? w, into: &out)
                 }
             } else if next != nil {
-                let e = pending.pop(rule: r).event
-                windows[i].process(e, key: windowKeySlots[i].map { e.values[$0] })
+                let slot = pending.pop(rule: r, store: store.view).slot
+                let row = store.row(slot)
+                windows[i].process(EventPlace(ts: store.times[Int(slot)], origin: store.origins[Int(slot)], row: row),
+                                   key: windowKeySlots[i].map { row[$0] })
             }
         }
         suppress(rule: r, &out, from: before)

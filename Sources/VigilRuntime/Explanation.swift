@@ -122,7 +122,7 @@ extension Detector {
         if let key, keys.isEmpty { keys = [key] }
         var narrator = Narrator(rule: rule, matcher: d.matchers[0])
         return keys.prefix(limit).map { k in
-            var x = narrator.story(of: k, log: d.trace!.log, open: d.matchers[0].attempts(of: k))
+            var x = narrator.story(of: k, log: d.trace!.log, open: d.matchers[0].attempts(of: k, store: d.store))
             x.late = late[k] ?? []
             return x
         }

@@ -24,13 +24,37 @@ public final class JSONLineDecoder: Sendable {
     ///
     /// - Complexity: O(n) in the line length.
     public func decode(_ line: UnsafeBufferPointer<UInt8>, origin: EventOrigin) -> Result<Event, Failure> {
+        var e = Event(stream: stream, ts: 0, origin: origin, values: [])
+        if let failure = decode(line, origin: origin, into: &e) { return .failure(failure) }
+        return .success(e)
+    }
+
+    /// Decodes `line` into `e`, reusing its values' storage when `e` holds the only
+    /// reference to it (the run loop's event, whose values the detector took): no
+    /// allocation per line. On failure `e` is left with unspecified values.
+    public func decode(_ line: UnsafeBufferPointer<UInt8>, origin: EventOrigin, into e: inout Event) -> Failure? {
+        let n = schema.fields.count
+        e.stream = stream
+        e.origin = origin
         if let fast {
-            var values = [Value](repeating: .null, count: schema.fields.count)
-            if fast.scan(line, into: &values) {
-                return EventAssembly.finish(values, schema: schema, stream: stream, origin: origin)
+            if e.values.count == n {
+                e.values.withUnsafeMutableBufferPointer { v in
+                    for i in 0..<n { v[i] = .null }
+                }
+            } else {
+                e.values = [Value](repeating: .null, count: n)
+            }
+            if fast.scan(line, into: &e.values) {
+                return EventAssembly.finish(&e, schema: schema)
             }
         }
-        return decodeFully(line, origin: origin)
+        switch decodeFully(line, origin: origin) {
+        case .success(let full):
+            e = full
+            return nil
+        case .failure(let f):
+            return f
+        }
     }
 
     /// The general decoder: nested fields, escapes, every error worded.
@@ -159,6 +183,23 @@ extension FieldType {
 
 /// The checks every decoder shares once the values are read: key and time present.
 enum EventAssembly {
+    /// Checks `e`'s key fields and sets its time from its values.
+    static func finish(_ e: inout Event, schema: StreamSchema) -> JSONLineDecoder.Failure? {
+        for slot in schema.keySlots where e.values[slot].isNull {
+            return .init(reason: "missing key field `\(schema.fields[slot].name)`")
+        }
+        // Reference tables have no time field (slot -1).
+        if schema.timeSlot < 0 {
+            e.ts = 0
+            return nil
+        }
+        guard case .timestamp(let ts) = e.values[schema.timeSlot] else {
+            return .init(reason: "missing time field `\(schema.fields[schema.timeSlot].name)`")
+        }
+        e.ts = ts
+        return nil
+    }
+
     static func finish(_ values: [Value], schema: StreamSchema, stream: Int32, origin: EventOrigin) -> Result<Event, JSONLineDecoder.Failure> {
         for slot in schema.keySlots where values[slot].isNull {
             return .failure(.init(reason: "missing key field `\(schema.fields[slot].name)`"))

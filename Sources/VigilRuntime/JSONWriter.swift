@@ -105,27 +105,38 @@ public struct JSONWriter {
     /// what an alert line cost. A value the buffer does not take (a string to escape or
     /// too long, a double that is not a plain amount) sends the event the
     /// field-by-field way; the bytes are the same either way.
-    public mutating func fields(_ values: [Value], keys: [[UInt8]], omitNulls: Bool) {
-        let written = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { buf -> Bool in
-            var out = Cursor(buf: buf)
-            var first = true
-            for (f, v) in zip(keys.indices, values) where !(omitNulls && v.isNull) {
-                guard out.room >= keys[f].count + 48 else { return false }
-                if !first { out.put(UInt8(ascii: ",")) }
-                first = false
-                keys[f].withUnsafeBufferPointer { out.put($0) }
-                guard out.put(v) else { return false }
+    public mutating func fields(_ values: [Value], keys: JSONKeys, omitNulls: Bool) {
+        let n = min(keys.count, values.count)
+        let written = keys.bytes.withUnsafeBufferPointer { kb in
+            keys.ends.withUnsafeBufferPointer { ke in
+                values.withUnsafeBufferPointer { vals in
+                    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { buf -> Bool in
+                        var out = Cursor(buf: buf)
+                        var first = true
+                        var start = 0
+                        for f in 0..<n {
+                            let end = ke[f]
+                            defer { start = end }
+                            if omitNulls && vals[f].isNull { continue }
+                            guard out.room >= end - start + 48 else { return false }
+                            if !first { out.put(UInt8(ascii: ",")) }
+                            first = false
+                            out.put(UnsafeBufferPointer(rebasing: kb[start..<end]))
+                            guard out.put(vals[f]) else { return false }
+                        }
+                        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buf[..<out.count]))
+                        return true
+                    }
+                }
             }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buf[..<out.count]))
-            return true
         }
         guard !written else { return }
         var first = true
-        for (f, v) in zip(keys.indices, values) where !(omitNulls && v.isNull) {
+        for f in 0..<n where !(omitNulls && values[f].isNull) {
             if !first { byte(UInt8(ascii: ",")) }
             first = false
             bytes.append(contentsOf: keys[f])
-            value(v)
+            value(values[f])
         }
     }
 

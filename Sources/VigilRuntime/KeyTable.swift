@@ -41,21 +41,28 @@ struct KeyTable: Sendable {
         return h.value
     }
 
+    static func hash(row: UnsafePointer<Value>, _ fields: [Int]) -> Int {
+        var h = KeyHash()
+        for f in fields { h.add(row[f]) }
+        return h.value
+    }
+
     static func hash(_ key: [Value]) -> Int {
         var h = KeyHash()
         for v in key { h.add(v) }
         return h.value
     }
 
-    /// The slot of the key made of `e`'s `fields`, if it has one.
-    func find(_ e: Event, fields: [Int], hash: Int) -> Int32? {
+    /// The slot of the key made of the `fields` of the event whose values are `row`, if
+    /// it has one.
+    func find(row: UnsafePointer<Value>, fields: [Int], hash: Int) -> Int32? {
         let mask = buckets.count - 1
         var i = hash & mask
         let high = Self.bucket(0, hash) >> 32
         while true {
             let b = buckets[i]
             if b == Self.empty { return nil }
-            if Self.isSlot(b), b >> 32 == high, case let s = Self.slot(b), Self.equal(keys[Int(s)], e, fields) { return s }
+            if Self.isSlot(b), b >> 32 == high, case let s = Self.slot(b), Self.equal(keys[Int(s)], row, fields) { return s }
             i = (i + 1) & mask
         }
     }
@@ -79,8 +86,8 @@ struct KeyTable: Sendable {
         }
     }
 
-    @inline(__always) private static func equal(_ key: [Value], _ e: Event, _ fields: [Int]) -> Bool {
-        for k in fields.indices where key[k] != e.values[fields[k]] { return false }
+    @inline(__always) private static func equal(_ key: [Value], _ row: UnsafePointer<Value>, _ fields: [Int]) -> Bool {
+        for k in fields.indices where key[k] != row[fields[k]] { return false }
         return true
     }
 

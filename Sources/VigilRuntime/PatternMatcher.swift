@@ -1,4 +1,5 @@
-/// A partial match: where it is in the pattern and what it has bound.
+/// A partial match as snapshots and explanations see it: where it is in the pattern
+/// and the events it has bound.
 struct Attempt: Sendable, Codable {
     /// Creation order; keeps output deterministic.
     var id: UInt64
@@ -21,6 +22,63 @@ struct Attempt: Sendable, Codable {
     var absenceDeadline: Int64?
     /// Its absence timer has been scheduled.
     var timerArmed = false
+}
+
+/// A partial match as the matcher keeps it: like `Attempt`, with its bound events by
+/// slot in the detector's `EventStore` (binding one copies nothing).
+struct PartialMatch: Sendable {
+    var id: UInt64
+    var startTs: Int64
+    var startOrigin: EventOrigin
+    var step: Int
+    var count: Int64
+    var boundStep = 0
+    var pendingGaps: UInt64 = 0
+    var gap = false
+    var bound = BoundList()
+    var absenceDeadline: Int64?
+    var timerArmed = false
+
+    /// Fills an array slot whose partial match was moved out.
+    static let placeholder = PartialMatch(id: 0, startTs: 0, startOrigin: EventOrigin(input: 0, line: 0), step: 0, count: 0)
+
+    /// `a`, its events added to `store`.
+    init(_ a: Attempt, store: EventStore) {
+        self.init(id: a.id, startTs: a.startTs, startOrigin: a.startOrigin, step: a.step, count: a.count, boundStep: a.boundStep,
+                  pendingGaps: a.pendingGaps, gap: a.gap, bound: BoundList(a.bound.entries.map { BoundSlot(binding: $0.binding, slot: store.add($0.event)) }),
+                  absenceDeadline: a.absenceDeadline, timerArmed: a.timerArmed)
+    }
+
+    init(id: UInt64, startTs: Int64, startOrigin: EventOrigin, step: Int, count: Int64, boundStep: Int = 0, pendingGaps: UInt64 = 0,
+         gap: Bool = false, bound: BoundList = BoundList(), absenceDeadline: Int64? = nil, timerArmed: Bool = false) {
+        self.id = id
+        self.startTs = startTs
+        self.startOrigin = startOrigin
+        self.step = step
+        self.count = count
+        self.boundStep = boundStep
+        self.pendingGaps = pendingGaps
+        self.gap = gap
+        self.bound = bound
+        self.absenceDeadline = absenceDeadline
+        self.timerArmed = timerArmed
+    }
+
+    /// The partial match with its events.
+    func record(_ store: EventStore) -> Attempt {
+        Attempt(id: id, startTs: startTs, startOrigin: startOrigin, step: step, count: count, boundStep: boundStep,
+                pendingGaps: pendingGaps, gap: gap, bound: PatternMatcher.events(bound, store.view), absenceDeadline: absenceDeadline,
+                timerArmed: timerArmed)
+    }
+}
+
+/// The event being matched, as the matcher reads it per partial match (plain facts:
+/// its values are read in place, through the evaluation context).
+struct CurrentEvent {
+    var slot: Int32
+    var stream: Int32
+    var ts: Int64
+    var origin: EventOrigin
 }
 
 /// An alternative's plain facts (no references).
@@ -49,11 +107,6 @@ struct StepShape: Sendable {
         isQuantified = step.isQuantified
         hasUntil = step.until != nil
     }
-}
-
-extension Attempt {
-    /// Fills an array slot whose attempt was moved out.
-    static let placeholder = Attempt(id: 0, startTs: 0, startOrigin: EventOrigin(input: 0, line: 0), step: 0, count: 0)
 }
 
 /// A completed match, before it becomes an alert.
@@ -88,7 +141,7 @@ struct PatternMatcher: Sendable {
     private var memo: [Int8]
     /// The event being processed, as predicates that read only it see it: made once per
     /// event, not per evaluation (each made its own copy of the event, and released it).
-    private var eventContext = EvalContext(event: nil, bound: BoundEvents(), key: [], detectedAt: 0)
+    private var eventContext = EvalContext(row: nil, store: nil, detectedAt: 0)
     /// The pattern's steps (stored: read for every attempt and event).
     let steps: [PatternStep]
     /// The plain facts of each step, copied without reference counting on the path
@@ -101,25 +154,69 @@ struct PatternMatcher: Sendable {
     private let altRanges: [Range<Int>]
     private let predicates: [CompiledExpr]
     /// Buffers reused across events (the steady state allocates nothing for them).
-    private var scratchAttempts: [Attempt] = []
-    private var scratchCompleted: [Attempt] = []
+    private var scratchAttempts: [PartialMatch] = []
+    private var scratchCompleted: [PartialMatch] = []
 
     /// The mutable part of the matcher.
-    struct State: Sendable, Codable {
+    struct State: Sendable {
         /// Keys with open partial matches, interned to slots; a slot's attempts change
         /// in place, so an event costs one lookup of its key fields.
         var table = KeyTable()
         /// Per slot: the open partial matches, oldest first.
-        var attempts: [[Attempt]] = []
+        var attempts: [[PartialMatch]] = []
         var nextAttemptID: UInt64 = 0
         var stats = MatcherStats()
         /// Absence deadlines not yet fired, in deadline order.
         var absenceTimers = MinHeap<AbsenceTimer>()
     }
 
+    /// The state as snapshots hold it: the partial matches with their events (the form
+    /// earlier builds wrote, which still restores).
+    struct StateRecord: Sendable, Codable {
+        var table: KeyTable
+        var attempts: [[Attempt]]
+        var nextAttemptID: UInt64
+        var stats: MatcherStats
+        var absenceTimers: MinHeap<AbsenceTimer>
+    }
+
+    func record(_ store: EventStore) -> StateRecord {
+        StateRecord(table: state.table, attempts: state.attempts.map { $0.map { $0.record(store) } }, nextAttemptID: state.nextAttemptID,
+                    stats: state.stats, absenceTimers: state.absenceTimers)
+    }
+
+    /// Takes the state of `record`, its events added to `store`.
+    mutating func restore(_ record: StateRecord, store: EventStore) {
+        state = State(table: record.table, attempts: record.attempts.map { $0.map { PartialMatch($0, store: store) } },
+                      nextAttemptID: record.nextAttemptID, stats: record.stats, absenceTimers: record.absenceTimers)
+    }
+
+    /// Marks the slots of every event a partial match holds (see `EventStore`).
+    func mark(_ store: EventStore) {
+        // In place: iterating by value copied every list and every partial match.
+        state.attempts.withUnsafeBufferPointer { lists in
+            for l in lists.indices {
+                lists[l].withUnsafeBufferPointer { list in
+                    for i in list.indices {
+                        let n = list[i].bound.count
+                        for k in 0..<n { store.mark(list[i].bound[k].slot) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The bound events of `slots` as `BoundEvents`; `current` (when given) is the
+    /// event in slot `current.slot`, already made.
+    static func events(_ slots: BoundList, _ store: StoreView, current: (slot: Int32, event: Event)? = nil) -> BoundEvents {
+        var b = BoundEvents()
+        for s in slots { b.append(Int(s.binding), s.slot == current?.slot ? current!.event : store.event(s.slot)) }
+        return b
+    }
+
     /// The open partial matches of `key`, oldest first.
-    func attempts(of key: [Value]) -> [Attempt] {
-        state.table.find(key).map { state.attempts[Int($0)] } ?? []
+    func attempts(of key: [Value], store: EventStore) -> [Attempt] {
+        state.table.find(key).map { state.attempts[Int($0)].map { $0.record(store) } } ?? []
     }
 
     var stats: MatcherStats {
@@ -133,15 +230,15 @@ struct PatternMatcher: Sendable {
     }
 
     /// Every key with open partial matches, and them (in no particular order).
-    var keys: [[Value]: [Attempt]] {
+    func keys(_ store: EventStore) -> [[Value]: [Attempt]] {
         var all: [[Value]: [Attempt]] = [:]
-        for slot in state.attempts.indices where state.table.live[slot] { all[state.table.keys[slot]] = state.attempts[slot] }
+        for slot in state.attempts.indices where state.table.live[slot] { all[state.table.keys[slot]] = state.attempts[slot].map { $0.record(store) } }
         return all
     }
 
     /// Stores `attempts` as the key's (at `slot` when it has one; else `key`, which has
     /// `hash`, gets one), freeing the slot when none are left.
-    private mutating func store(_ attempts: inout [Attempt], slot: Int32?, key: @autoclosure () -> [Value], hash: Int) {
+    private mutating func keep(_ attempts: inout [PartialMatch], slot: Int32?, key: @autoclosure () -> [Value], hash: Int) {
         if let slot {
             if attempts.isEmpty {
                 state.table.remove(slot)
@@ -215,57 +312,69 @@ struct PatternMatcher: Sendable {
     /// call on an array element copied the whole matcher.)
     mutating func prefetch(hash: Int) { state.table.prefetch(hash: hash) }
 
-    /// Processes one event (already in event-time order) of the key made of its fields
-    /// `keyFields`, whose `KeyTable.hash` is `hash`.
-    mutating func process(_ e: Event, keyFields: [Int], hash: Int, into out: inout [Match]) {
+    /// Processes the event in `store`'s slot `eventSlot` (events come in event-time
+    /// order) of the key made of its fields `keyFields`, whose `KeyTable.hash` is `hash`.
+    mutating func process(_ eventSlot: Int32, store: StoreView, keyFields: [Int], hash: Int, into out: inout [Match]) {
         for i in memo.indices { memo[i] = -1 }
-        eventContext.event = e
+        let row = store.row(eventSlot)
+        let i = Int(eventSlot)
+        let e = CurrentEvent(slot: eventSlot, stream: store.streams[i], ts: store.times[i], origin: store.origins[i])
+        eventContext.row = row
+        eventContext.store = store
         eventContext.detectedAt = e.ts
-        defer { eventContext.event = nil }
-        let slot = state.table.find(e, fields: keyFields, hash: hash)
+        defer { eventContext.row = nil }
+        let slot = state.table.find(row: row, fields: keyFields, hash: hash)
         if slot == nil, state.table.count >= limits.keys {
             stats.keysDroppedByLimit += 1
             return
         }
         // The key's attempts are taken out of their slot, and the survivors built in a
         // reused buffer: they swap places at the end.
-        var attempts: [Attempt] = []
+        var attempts: [PartialMatch] = []
         if let slot { swap(&attempts, &state.attempts[Int(slot)]) }
         let before = attempts.count
-        var survivors: [Attempt] = []
+        var survivors: [PartialMatch] = []
         swap(&survivors, &scratchAttempts)
         survivors.removeAll(keepingCapacity: true)
-        var completed: [Attempt] = []
+        var completed: [PartialMatch] = []
         swap(&completed, &scratchCompleted)
         completed.removeAll(keepingCapacity: true)
         // Each attempt is moved out of the array (a placeholder takes its place), so
         // binding an event appends to its events without copying them.
         for i in attempts.indices {
-            var a = Attempt.placeholder
+            var a = PartialMatch.placeholder
             swap(&a, &attempts[i])
             advance(a, e, &survivors, &completed)
         }
         start(e, &survivors, &completed)
         // The key's values: the interned ones, or built once for a key that has none yet.
-        let key = slot.map { state.table.keys[Int($0)] } ?? (completed.isEmpty && survivors.isEmpty ? [] : keyFields.map { e.values[$0] })
+        let key = slot.map { state.table.keys[Int($0)] } ?? (completed.isEmpty && survivors.isEmpty ? [] : keyFields.map { row[$0] })
         // Completions are emitted in start order; each one's skip strategy also applies
         // to the completions after it, which were partial matches until this event.
-        if case .noSkip = rule.pattern.skip {
-            for c in completed {
-                out.append(Match(rule: ruleIndex, key: key, bound: c.bound, detectedAt: e.ts, trigger: e))
-            }
-        } else {
-            var pendingCompletions = completed[...]
-            while let c = pendingCompletions.popFirst() {
-                survivors = applySkip(c, to: survivors)
-                pendingCompletions = applySkip(c, to: Array(pendingCompletions))[...]
-                out.append(Match(rule: ruleIndex, key: key, bound: c.bound, detectedAt: e.ts, trigger: e))
+        // A match's events are made from the store once, the completing one shared.
+        if !completed.isEmpty {
+            let trigger = store.event(eventSlot)
+            if case .noSkip = rule.pattern.skip {
+                for c in completed {
+                    out.append(Match(rule: ruleIndex, key: key, bound: Self.events(c.bound, store, current: (eventSlot, trigger)),
+                                     detectedAt: e.ts, trigger: trigger))
+                }
+            } else {
+                var pendingCompletions = completed[...]
+                while let c = pendingCompletions.popFirst() {
+                    survivors = applySkip(c, to: survivors, store)
+                    pendingCompletions = applySkip(c, to: Array(pendingCompletions), store)[...]
+                    out.append(Match(rule: ruleIndex, key: key, bound: Self.events(c.bound, store, current: (eventSlot, trigger)),
+                                     detectedAt: e.ts, trigger: trigger))
+                }
             }
         }
         for i in survivors.indices where survivors[i].absenceDeadline != nil && !survivors[i].timerArmed {
             survivors[i].timerArmed = true
             let a = survivors[i]
-            let order = a.bound.entries.flatMap { [$0.event.ts, Int64($0.event.origin.input), $0.event.origin.line] }
+            let order = a.bound.flatMap { b in
+                [store.times[Int(b.slot)], Int64(store.origins[Int(b.slot)].input), store.origins[Int(b.slot)].line]
+            }
             absenceTimers.push(AbsenceTimer(deadline: a.absenceDeadline!, order: order, id: a.id, key: key))
         }
         if survivors.count > limits.partialMatchesPerKey {
@@ -282,10 +391,10 @@ struct PatternMatcher: Sendable {
             // own buffer, holding copies of the survivors.
             attempts.append(contentsOf: survivors)
             survivors.removeAll(keepingCapacity: true)
-            store(&attempts, slot: slot, key: key, hash: hash)
+            keep(&attempts, slot: slot, key: key, hash: hash)
             scratchAttempts = survivors
         } else {
-            store(&survivors, slot: slot, key: key, hash: hash)
+            keep(&survivors, slot: slot, key: key, hash: hash)
             // `survivors` now holds the slot's old buffer (or an empty one): reused next time.
             scratchAttempts = attempts.capacity >= survivors.capacity ? attempts : survivors
         }
@@ -295,22 +404,28 @@ struct PatternMatcher: Sendable {
     /// Whether the predicate `eval` (memo slot `id`) holds for `e` in attempt `a`: one
     /// that reads only the event is evaluated once per event, in the event's context.
     @inline(__always)
-    private mutating func holds(_ eval: CompiledExpr, id: Int, usesBindings: Bool, _ e: Event, _ a: borrowing Attempt) -> Bool {
+    private mutating func holds(_ eval: CompiledExpr, id: Int, usesBindings: Bool, _ e: CurrentEvent, _ a: borrowing PartialMatch) -> Bool {
         if !usesBindings {
             if memo[id] < 0 { memo[id] = eval(eventContext).isTrue ? 1 : 0 }
             return memo[id] == 1
         }
-        return eval(EvalContext(event: e, bound: a.bound, key: [], detectedAt: e.ts)).isTrue
+        return eval(EvalContext(row: eventContext.row, store: eventContext.store, boundSlots: a.bound, detectedAt: e.ts)).isTrue
     }
 
     /// The alternative of step `s` that `e` satisfies, if any.
     /// (`a` is borrowed: an optional would copy it per call; a new attempt passes the
     /// placeholder, which has bound nothing.)
-    private mutating func alternative(_ s: Int, _ e: Event, _ a: borrowing Attempt) -> Int? {
+    private mutating func alternative(_ s: Int, _ e: CurrentEvent, _ a: borrowing PartialMatch) -> Int? {
         let stream = e.stream
         let range = altRanges[s]
         for k in range where alternatives[k].stream == stream {
-            if holds(predicates[k], id: Int(alternatives[k].predicate), usesBindings: alternatives[k].usesBindings, e, a) {
+            let alt = alternatives[k]
+            // The memo first: taking the predicate out of its array retains its closure.
+            if !alt.usesBindings {
+                let id = Int(alt.predicate)
+                if memo[id] < 0 { memo[id] = predicates[k](eventContext).isTrue ? 1 : 0 }
+                if memo[id] == 1 { return k - range.lowerBound }
+            } else if holds(predicates[k], id: Int(alt.predicate), usesBindings: true, e, a) {
                 return k - range.lowerBound
             }
         }
@@ -321,7 +436,7 @@ struct PatternMatcher: Sendable {
 
     /// Whether `e` ends a run whose next positive step is `n`: that step accepts it, or,
     /// past optional steps (min 0), one up to the first that must bind.
-    private mutating func endsRun(next n: Int, _ e: Event, _ a: borrowing Attempt) -> Bool {
+    private mutating func endsRun(next n: Int, _ e: CurrentEvent, _ a: borrowing PartialMatch) -> Bool {
         if alternative(n, e, a) != nil { return true }
         if shapes[n].min > 0 { return false }
         var k = ordinal[n] + 1
@@ -341,7 +456,7 @@ struct PatternMatcher: Sendable {
         return from..<max(from, to)
     }
 
-    private mutating func negated(_ range: Range<Int>, _ e: Event, _ a: borrowing Attempt) -> Bool {
+    private mutating func negated(_ range: Range<Int>, _ e: CurrentEvent, _ a: borrowing PartialMatch) -> Bool {
         for s in range where shapes[s].negated {
             if alternative(s, e, a) != nil { return true }
         }
@@ -355,10 +470,10 @@ struct PatternMatcher: Sendable {
 
     /// Starts attempts at `e`: at the first step, or at a later one when every step
     /// before it is optional.
-    private mutating func start(_ e: Event, _ survivors: inout [Attempt], _ completed: inout [Attempt]) {
+    private mutating func start(_ e: CurrentEvent, _ survivors: inout [PartialMatch], _ completed: inout [PartialMatch]) {
         for s in positiveSteps {
-            if let alt = alternative(s, e, Attempt.placeholder) {
-                var a = Attempt(id: newID(), startTs: e.ts, startOrigin: e.origin, step: s, count: 0, boundStep: s)
+            if let alt = alternative(s, e, PartialMatch.placeholder) {
+                var a = PartialMatch(id: newID(), startTs: e.ts, startOrigin: e.origin, step: s, count: 0, boundStep: s)
                 _ = bind(&a, s, alt, e)
                 afterBind(a, survivors: &survivors, completed: &completed)
                 return
@@ -368,12 +483,12 @@ struct PatternMatcher: Sendable {
     }
 
     /// Binds `e` to step `s`; false when a pending negation lies in a gap it crosses.
-    private func bind(_ a: inout Attempt, _ s: Int, _ alt: Int, _ e: Event) -> Bool {
+    private func bind(_ a: inout PartialMatch, _ s: Int, _ alt: Int, _ e: CurrentEvent) -> Bool {
         let from = ordinal[a.boundStep], to = ordinal[s]
         if to > from, a.pendingGaps != 0 {
             for g in from..<min(to, 64) where a.pendingGaps & (1 << UInt64(g)) != 0 { return false }
         }
-        a.bound.append(Int(alternatives[altRanges[s].lowerBound + alt].binding), e)
+        a.bound.append(BoundSlot(binding: alternatives[altRanges[s].lowerBound + alt].binding, slot: e.slot))
         a.step = s
         a.boundStep = s
         a.count += 1
@@ -383,7 +498,7 @@ struct PatternMatcher: Sendable {
     }
 
     /// After a bind: complete, wait for the trailing absence, move on, or keep collecting.
-    private mutating func afterBind(_ a: consuming Attempt, survivors: inout [Attempt], completed: inout [Attempt]) {
+    private mutating func afterBind(_ a: consuming PartialMatch, survivors: inout [PartialMatch], completed: inout [PartialMatch]) {
         let s = shapes[a.step]
         let isLast = nextPositive(after: a.step) == nil
         let full = s.max.map { a.count >= $0 } ?? false
@@ -404,7 +519,7 @@ struct PatternMatcher: Sendable {
     }
 
     /// Moves one attempt over event `e`.
-    private mutating func advance(_ a: consuming Attempt, _ e: Event, _ survivors: inout [Attempt], _ completed: inout [Attempt]) {
+    private mutating func advance(_ a: consuming PartialMatch, _ e: CurrentEvent, _ survivors: inout [PartialMatch], _ completed: inout [PartialMatch]) {
         if let deadline = a.absenceDeadline {
             // Waiting for the window to pass: a negated event inside it kills the attempt.
             if e.ts <= deadline, negated(negations(between: a.step, and: nil), e, a) { return }
@@ -428,7 +543,7 @@ struct PatternMatcher: Sendable {
             // When the next step takes the event, its own skip-till-any branch is made
             // there; when it hands the event on, the branch that skips it is made here.
             let handsOn = shapes[n].isQuantified && nextPositive(after: n).map { endsRun(next: $0, e, a) } ?? false
-            let waiting: Attempt? = shapes[n].contiguity == .any && handsOn ? a : nil
+            let waiting: PartialMatch? = shapes[n].contiguity == .any && handsOn ? a : nil
             advance(a, e, &survivors, &completed)
             if var w = waiting, ignore(&w, e) {
                 w.id = newID()
@@ -452,7 +567,7 @@ struct PatternMatcher: Sendable {
         if canTake, let alt = alternative(j, e, a) {
             // Copied only when it branches: a copy shares the bound events, and the bind
             // below would then copy them.
-            let waiting: Attempt? = s.contiguity == .any && a.count == 0 ? a : nil
+            let waiting: PartialMatch? = s.contiguity == .any && a.count == 0 ? a : nil
             if bind(&a, j, alt, e) {
                 afterBind(a, survivors: &survivors, completed: &completed)
             }
@@ -469,7 +584,7 @@ struct PatternMatcher: Sendable {
 
     /// Moves `a` past an event it does not bind; false when negations or strict
     /// contiguity end it. (In place: returning a new optional attempt copied it.)
-    private mutating func ignore(_ a: inout Attempt, _ e: Event) -> Bool {
+    private mutating func ignore(_ a: inout PartialMatch, _ e: CurrentEvent) -> Bool {
         let j = a.step
         let s = shapes[j]
         let next = nextPositive(after: j)
@@ -501,9 +616,9 @@ struct PatternMatcher: Sendable {
     }
 
     /// Applies the after-match skip strategy of a completed attempt to the others.
-    func applySkip(_ c: Attempt, to attempts: [Attempt]) -> [Attempt] {
+    func applySkip(_ c: PartialMatch, to attempts: [PartialMatch], _ store: StoreView) -> [PartialMatch] {
         let startKey = (c.startTs, c.startOrigin)
-        func order(_ a: Attempt) -> (Int64, EventOrigin) { (a.startTs, a.startOrigin) }
+        func order(_ a: PartialMatch) -> (Int64, EventOrigin) { (a.startTs, a.startOrigin) }
         func before(_ x: (Int64, EventOrigin), _ y: (Int64, EventOrigin)) -> Bool { x.0 < y.0 || (x.0 == y.0 && x.1 < y.1) }
         switch rule.pattern.skip {
         case .noSkip:
@@ -511,32 +626,40 @@ struct PatternMatcher: Sendable {
         case .toNext:
             return attempts.filter { !(order($0).0 == startKey.0 && order($0).1 == startKey.1) }
         case .pastLast:
-            guard let last = c.bound.last else { return attempts }
-            let end = (last.ts, last.origin)
+            guard let last = c.bound.last?.slot else { return attempts }
+            let end = (store.times[Int(last)], store.origins[Int(last)])
             return attempts.filter { before(order($0), startKey) || before(end, order($0)) }
         case .toFirst(let bindings), .toLast(let bindings):
             let isFirst = { if case .toFirst = rule.pattern.skip { true } else { false } }()
-            let candidates = c.bound.entries.filter { bindings.contains(Int($0.binding)) }.map(\.event)
+            let candidates = c.bound.filter { bindings.contains(Int($0.binding)) }.map(\.slot)
             guard let target = isFirst ? candidates.first : candidates.last else { return attempts }
-            let t = (target.ts, target.origin)
+            let t = (store.times[Int(target)], store.origins[Int(target)])
             return attempts.filter { before(order($0), startKey) || !before(order($0), t) }
         }
+    }
+
+    /// `applySkip` over partial matches with their events (for explanations).
+    func applySkip(_ c: Attempt, to attempts: [Attempt]) -> [Attempt] {
+        // Skipping reads only the bound events' times and origins.
+        let store = EventStore(widths: [1])
+        let kept = Set(applySkip(PartialMatch(c, store: store), to: attempts.map { PartialMatch($0, store: store) }, store.view).map(\.id))
+        return attempts.filter { kept.contains($0.id) }
     }
 
     // MARK: Watermark
 
     /// Fires trailing absences whose window ended at or before `time` (deadline < time).
-    mutating func fireAbsences(before time: Int64, into out: inout [Match]) {
+    mutating func fireAbsences(before time: Int64, store: StoreView, into out: inout [Match]) {
         while let t = absenceTimers.min, t.deadline < time {
             absenceTimers.pop()
             guard let slot = state.table.find(t.key) else { continue }
             var attempts = state.attempts[Int(slot)]
             guard let i = attempts.firstIndex(where: { $0.id == t.id }) else { continue }
             let a = attempts.remove(at: i)
-            attempts = applySkip(a, to: attempts)
+            attempts = applySkip(a, to: attempts, store)
             stats.partialMatches -= state.attempts[Int(slot)].count - attempts.count
-            store(&attempts, slot: slot, key: t.key, hash: 0)
-            out.append(Match(rule: ruleIndex, key: t.key, bound: a.bound, detectedAt: t.deadline, trigger: nil))
+            keep(&attempts, slot: slot, key: t.key, hash: 0)
+            out.append(Match(rule: ruleIndex, key: t.key, bound: Self.events(a.bound, store), detectedAt: t.deadline, trigger: nil))
         }
     }
 
@@ -548,7 +671,7 @@ struct PatternMatcher: Sendable {
             var kept = attempts.filter { $0.absenceDeadline != nil || $0.startTs.plus(within) >= watermark }
             if kept.count != attempts.count {
                 stats.partialMatches -= attempts.count - kept.count
-                store(&kept, slot: Int32(slot), key: [], hash: 0)
+                keep(&kept, slot: Int32(slot), key: [], hash: 0)
             }
         }
     }

@@ -1,6 +1,12 @@
-/// What compiled expressions read: the current event, the events bound so far, the key.
-public struct EvalContext: Sendable {
-    /// The event being matched (nil when rendering an alert fired by the watermark).
+/// What an expression is evaluated against: the event, the events a partial match
+/// bound, the key, the detection time, and (windows) the group.
+///
+/// The detector evaluates in place: the event's values where its `EventStore` keeps
+/// them (`row`), and the bound events by slot (`boundSlots`). Expressions read fields
+/// through `field`, `boundField`, `boundCount` and `boundEvents`, which serve either form.
+public struct EvalContext: @unchecked Sendable {
+    /// The event being matched (nil when rendering an alert fired by the watermark, or
+    /// when the event is given in place).
     public var event: Event?
     public var bound: BoundEvents
     /// The key values of the partition, in key order.
@@ -9,6 +15,11 @@ public struct EvalContext: Sendable {
     public var detectedAt: Int64
     /// The window or session being closed, for `having`, templates and `select`.
     public var group: GroupView?
+    /// The event's values in place (the detector's store), instead of `event`.
+    @usableFromInline var row: UnsafePointer<Value>?
+    /// The bound events by slot of `store`, instead of `bound`.
+    var boundSlots = BoundList()
+    var store: StoreView?
 
     public init(event: Event?, bound: BoundEvents, key: [Value], detectedAt: Int64, group: GroupView? = nil) {
         self.event = event
@@ -16,6 +27,51 @@ public struct EvalContext: Sendable {
         self.key = key
         self.detectedAt = detectedAt
         self.group = group
+    }
+
+    /// A context over an event in place, with the bound events of a partial match.
+    init(row: UnsafePointer<Value>?, store: StoreView?, boundSlots: BoundList = BoundList(), key: [Value] = [], detectedAt: Int64) {
+        self.event = nil
+        self.bound = BoundEvents()
+        self.key = key
+        self.detectedAt = detectedAt
+        self.row = row
+        self.store = store
+        self.boundSlots = boundSlots
+    }
+
+    /// Field `slot` of the event.
+    @inlinable public func field(_ slot: Int) -> Value {
+        if let row { return row[slot] }
+        return event?.values[slot] ?? .null
+    }
+
+    /// Field `slot` of the first or last event bound under `binding`.
+    public func boundField(_ binding: Int, last: Bool, _ slot: Int) -> Value {
+        if let store {
+            let b = Int32(binding)
+            let found = last ? boundSlots.last { $0.binding == b } : boundSlots.first { $0.binding == b }
+            return found.map { store.row($0.slot)[slot] } ?? .null
+        }
+        return bound.event(binding, last: last)?.values[slot] ?? .null
+    }
+
+    /// How many events are bound under `binding`.
+    public func boundCount(_ binding: Int) -> Int {
+        if store != nil {
+            let b = Int32(binding)
+            return boundSlots.reduce(0) { $0 + ($1.binding == b ? 1 : 0) }
+        }
+        return bound.count(binding)
+    }
+
+    /// Every event bound under `binding`, in order.
+    public func boundEvents(_ binding: Int) -> [Event] {
+        if let store {
+            let b = Int32(binding)
+            return boundSlots.compactMap { $0.binding == b ? store.event($0.slot) : nil }
+        }
+        return bound.events(binding)
     }
 }
 

@@ -1,9 +1,10 @@
 import CPrefetch
 
-/// Events waiting for their rules' watermarks. Each event is stored once, however many
-/// rules read it; every rule orders small references to it (time, input, line, slot,
-/// and the hash of the event's key for that rule) in its own queues, so sifting moves
-/// 32 plain bytes instead of an event and its reference counts.
+/// Events waiting for their rules' watermarks. Each event is stored once, in the
+/// detector's `EventStore`, however many rules read it; every rule orders small
+/// references to it (time, input, line, slot, and the hash of the event's key for that
+/// rule) in its own queues, so sifting moves 32 plain bytes instead of an event and its
+/// reference counts.
 ///
 /// The key is hashed on arrival, while the event is in the cache: by the time the
 /// watermark releases it (thousands of events later) it is not, and the matcher would
@@ -28,14 +29,6 @@ struct ReorderBuffer: Sendable {
         static func == (a: Ref, b: Ref) -> Bool { a.ts == b.ts && a.input == b.input && a.line == b.line }
     }
 
-    private var events: [Event] = []
-    /// Per slot: where the event's values are, for prefetching. Taken on arrival: asking
-    /// the event later retains its values, which writes to the very cache line the
-    /// prefetch is for. Valid while the slot holds the event (its values never change).
-    private var addresses: [UInt] = []
-    /// Per slot: how many rules still hold the event.
-    private var holders: [Int32] = []
-    private var free: [Int32] = []
     /// Per rule, two sorted sources merged on pop: refs that arrived in event-time
     /// order queue in `inOrder` (O(1) each way, the common case), the rest sift through
     /// the heap.
@@ -73,26 +66,14 @@ struct ReorderBuffer: Sendable {
         inOrder = Array(repeating: FIFO(), count: keyFields.count)
     }
 
-    /// Stores `e` for each rule in `rules`. `hashes[i]`, when given, is `KeyTable.hash`
-    /// of the event's key fields for `rules[i]` (a sharded detector hashed them to see
-    /// which rules it owns the event for: it is not hashed twice).
-    mutating func push(_ e: Event, rules: some Collection<Int>, hashes: [Int]? = nil) {
-        guard !rules.isEmpty else { return }
-        let slot: Int32
-        if let f = free.popLast() {
-            slot = f
-            events[Int(f)] = e
-            holders[Int(f)] = Int32(rules.count)
-            addresses[Int(f)] = e.values.withUnsafeBytes { UInt(bitPattern: $0.baseAddress) }
-        } else {
-            slot = Int32(events.count)
-            events.append(e)
-            holders.append(Int32(rules.count))
-            addresses.append(e.values.withUnsafeBytes { UInt(bitPattern: $0.baseAddress) })
-        }
-        var ref = Ref(ts: e.ts, line: e.origin.line, input: e.origin.input, slot: slot, hash: 0)
+    /// Queues the event in `store`'s `slot` for each rule in `rules`. `hashes[i]`, when given,
+    /// is `KeyTable.hash` of the event's key fields for `rules[i]` (a sharded detector
+    /// hashed them to see which rules it owns the event for: it is not hashed twice).
+    mutating func push(slot: Int32, store: StoreView, rules: some Collection<Int>, hashes: [Int]? = nil) {
+        let i = Int(slot), stream = Int(store.streams[i])
+        var ref = Ref(ts: store.times[i], line: store.origins[i].line, input: store.origins[i].input, slot: slot, hash: 0)
         for (i, r) in rules.enumerated() {
-            ref.hash = keyFields[r][Int(e.stream)].map { hashes?[i] ?? KeyTable.hash(e, $0) } ?? 0
+            ref.hash = keyFields[r][stream].map { hashes?[i] ?? KeyTable.hash(row: store.row(slot), $0) } ?? 0
             if let last = inOrder[r].last, ref < last {
                 heaps[r].push(ref)
             } else {
@@ -118,48 +99,33 @@ struct ReorderBuffer: Sendable {
         return i < inOrder[r].items.count ? inOrder[r].items[i].hash : nil
     }
 
-    /// Takes rule `r`'s next event, and its key's hash.
-    mutating func pop(rule r: Int) -> (event: Event, hash: Int) {
+    /// Takes rule `r`'s next event: its slot in `store`, and its key's hash.
+    mutating func pop(rule r: Int, store: StoreView) -> (slot: Int32, hash: Int) {
         let ref: Ref
         if let q = inOrder[r].first, heaps[r].min.map({ q < $0 }) ?? true {
             let ahead = inOrder[r].head + Self.prefetchDistance
-            if ahead < inOrder[r].items.count, let p = UnsafeRawPointer(bitPattern: addresses[Int(inOrder[r].items[ahead].slot)]) {
+            if ahead < inOrder[r].items.count {
+                let p = UnsafeRawPointer(store.row(inOrder[r].items[ahead].slot))
                 vigil_prefetch(p)
                 vigil_prefetch(p + 64)
-            }
-            // Twice as far ahead: the event's own place and its values' address, which
-            // the line above reads when the event is 8 places ahead.
-            let further = ahead + Self.prefetchDistance
-            if further < inOrder[r].items.count {
-                let slot = Int(inOrder[r].items[further].slot)
-                events.withUnsafeBufferPointer { vigil_prefetch($0.baseAddress! + slot) }
-                addresses.withUnsafeBufferPointer { vigil_prefetch($0.baseAddress! + slot) }
             }
             ref = inOrder[r].pop()
         } else {
             ref = heaps[r].pop()!
         }
-        let s = Int(ref.slot)
-        holders[s] -= 1
-        guard holders[s] == 0 else { return (events[s], ref.hash) }
-        // The last rule to take it moves it out: the slot lets go of its values now.
-        var e = Event(stream: 0, ts: 0, origin: EventOrigin(input: 0, line: 0), values: [])
-        swap(&e, &events[s])
-        addresses[s] = 0
-        free.append(ref.slot)
-        return (e, ref.hash)
+        return (ref.slot, ref.hash)
     }
 
-    /// Rule `r`'s waiting events, in event-time order (for snapshots).
-    func waiting(rule r: Int) -> [Event] {
-        (heaps[r].items + inOrder[r].waiting).sorted().map { events[Int($0.slot)] }
+    /// Rule `r`'s waiting events' slots, in event-time order (for snapshots).
+    func waiting(rule r: Int) -> [Int32] {
+        (heaps[r].items + inOrder[r].waiting).sorted().map(\.slot)
     }
 
-    /// A buffer holding `waiting[r]` for each rule `r`.
-    init(keyFields: [[[Int]?]], waiting: [[Event]]) {
-        self.init(keyFields: keyFields)
-        for (r, events) in waiting.enumerated() {
-            for e in events { push(e, rules: CollectionOfOne(r)) }
+    /// Marks the slot of every waiting event (see `EventStore`).
+    func mark(_ store: EventStore) {
+        for r in heaps.indices {
+            for ref in heaps[r].items { store.mark(ref.slot) }
+            for ref in inOrder[r].waiting { store.mark(ref.slot) }
         }
     }
 }

@@ -5,7 +5,7 @@ public struct StreamSchema: Sendable, Codable {
     public var fields: [Field] { didSet { jsonKeys = Self.jsonKeys(fields) } }
     /// Per field, `"name":` as JSON bytes: alert lines write every matched event's
     /// field names, and quoting them again for each one showed in profiles.
-    public private(set) var jsonKeys: [[UInt8]]
+    public private(set) var jsonKeys: JSONKeys
     /// Slots of the key fields, in key order.
     public var keySlots: [Int]
     /// Slot of the time field.
@@ -34,12 +34,12 @@ public struct StreamSchema: Sendable, Codable {
 
     public func slot(of name: String) -> Int? { fields.firstIndex { $0.name == name } }
 
-    private static func jsonKeys(_ fields: [Field]) -> [[UInt8]] {
-        fields.map { f in
+    private static func jsonKeys(_ fields: [Field]) -> JSONKeys {
+        JSONKeys(fields.map { f in
             var w = JSONWriter(capacity: f.name.utf8.count + 3)
             w.key(f.name)
             return w.bytes
-        }
+        })
     }
 
     private enum CodingKeys: String, CodingKey { case name, fields, keySlots, timeSlot, latenessMs, idleTimeoutMs }
@@ -115,4 +115,24 @@ public struct DeadLetter: Sendable, Codable, Equatable {
         JSON.object([("stream", JSON.quote(stream)), ("source", JSON.quote(source)), ("line", String(line)),
                      ("reason", JSON.quote(reason)), ("raw", JSON.quote(raw))])
     }
+}
+
+/// Each field's `"name":` as JSON bytes, all in one array (an array per field was a
+/// reference count touched per field written).
+public struct JSONKeys: Sendable {
+    /// Every key's bytes, one after another.
+    let bytes: [UInt8]
+    /// Where key f ends in `bytes` (it starts where key f-1 ends).
+    let ends: [Int]
+
+    public init(_ keys: [[UInt8]]) {
+        bytes = keys.flatMap { $0 }
+        var end = 0
+        ends = keys.map { end += $0.count; return end }
+    }
+
+    public var count: Int { ends.count }
+
+    /// Key `f`'s bytes.
+    public subscript(f: Int) -> ArraySlice<UInt8> { bytes[(f == 0 ? 0 : ends[f - 1])..<ends[f]] }
 }

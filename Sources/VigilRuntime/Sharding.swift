@@ -10,7 +10,7 @@ public struct EventStamp: Comparable, Sendable, Codable {
         self.line = line
     }
 
-    public init(_ e: Event) {
+    public init(_ e: borrowing Event) {
         self.init(ts: e.ts, input: e.origin.input, line: e.origin.line)
     }
 

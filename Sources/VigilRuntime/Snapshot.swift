@@ -11,7 +11,7 @@ extension Detector {
         var pending: [[Event]]
         var lastReclaim: [Int64]
         var stats: DetectorStats
-        var matchers: [PatternMatcher.State]
+        var matchers: [PatternMatcher.StateRecord]
         var windows: [WindowOperator.State]
         var idle: [Bool]
         var released: [Int64]
@@ -36,8 +36,8 @@ extension Detector {
 
     /// Serialises the state in `format`. Either format restores.
     func snapshot(format: SnapshotFormat) throws -> [UInt8] {
-        let state = State(maxTs: maxTs, watermarks: watermarks, pending: released.indices.map { pending.waiting(rule: $0) }, lastReclaim: lastReclaim, stats: counters,
-                          matchers: matchers.map(\.state), windows: windows.map(\.state), idle: idle, released: released, suppressors: suppressors.states,
+        let state = State(maxTs: maxTs, watermarks: watermarks, pending: released.indices.map { pending.waiting(rule: $0).map(store.event) }, lastReclaim: lastReclaim, stats: counters,
+                          matchers: matchers.map { $0.record(store) }, windows: windows.map(\.state), idle: idle, released: released, suppressors: suppressors.states,
                           rules: program.rules.map(\.name) + program.windows.map(\.name))
         switch format {
         case .binary: return try SnapshotCoder.encode(state)
@@ -66,13 +66,15 @@ extension Detector {
         self.init(program: program, references: references, partialMatchesPerKey: partialMatchesPerKey, keysPerRule: keysPerRule)
         maxTs = state.maxTs
         watermarks = state.watermarks
-        pending = ReorderBuffer(keyFields: pending.keyFields, waiting: state.pending)
+        for (r, events) in state.pending.enumerated() {
+            for e in events { pending.push(slot: store.add(e), store: store.view, rules: CollectionOfOne(r)) }
+        }
         lastReclaim = state.lastReclaim
         counters = state.stats
         idle = state.idle
         released = state.released
         suppressors.states = state.suppressors
-        for i in matchers.indices { matchers[i].state = state.matchers[i] }
+        for i in matchers.indices { matchers[i].restore(state.matchers[i], store: store) }
         for i in windows.indices { windows[i].state = state.windows[i] }
     }
 

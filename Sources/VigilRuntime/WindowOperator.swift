@@ -116,7 +116,7 @@ struct WindowOperator: Sendable {
     }
 
     /// Adds an event released in event-time order to every group it belongs to.
-    mutating func process(_ e: Event, key: [Value]) {
+    mutating func process(_ e: EventPlace, key: [Value]) {
         let s = slot(for: key)
         let aggregates = rule.aggregates
         if rule.isSession {
@@ -147,7 +147,14 @@ struct WindowOperator: Sendable {
     /// Adds an event behind the watermark `watermark` but within the allowed lateness
     /// (`ts >= watermark - allowed`): it joins its groups — reopening or merging
     /// sessions — and every already emitted group it changes is emitted again at once.
-    mutating func absorbLate(_ e: Event, key: [Value], watermark: Int64, into out: inout [DetectorOutput]) {
+    mutating func absorbLate(_ event: Event, key: [Value], watermark: Int64, into out: inout [DetectorOutput]) {
+        event.values.withUnsafeBufferPointer { values in
+            guard let row = values.baseAddress else { return }
+            absorbLate(EventPlace(ts: event.ts, origin: event.origin, row: row), key: key, watermark: watermark, into: &out)
+        }
+    }
+
+    private mutating func absorbLate(_ e: EventPlace, key: [Value], watermark: Int64, into out: inout [DetectorOutput]) {
         let s = slot(for: key)
         let aggregates = rule.aggregates
         defer { release(slot: s) }
@@ -213,7 +220,7 @@ struct WindowOperator: Sendable {
     }
 
     /// The index of the slot's window starting at `start`, created (and its close armed) if new.
-    private mutating func index(of start: Int64, slot s: Int, end: Int64, first e: Event) -> Int {
+    private mutating func index(of start: Int64, slot s: Int, end: Int64, first e: EventPlace) -> Int {
         var at = state.slots[s].endIndex
         for i in state.slots[s].indices.reversed() {
             if state.slots[s][i].start == start { return i }
@@ -230,17 +237,17 @@ struct WindowOperator: Sendable {
         state.timers.push(Timer(deadline: closesAt(g), first: g.first, seq: g.seq, slot: Int32(s), purge: false))
     }
 
-    private mutating func newGroup(start: Int64, end: Int64, first e: Event) -> Group {
+    private mutating func newGroup(start: Int64, end: Int64, first e: EventPlace) -> Group {
         state.nextSeq += 1
         state.openGroups += 1
         return Group(start: start, end: end,
                      accumulators: rule.aggregates.map { Accumulator.start($0.function, type: $0.type) }, seq: state.nextSeq,
-                     first: EventStamp(e))
+                     first: EventStamp(ts: e.ts, input: e.origin.input, line: e.origin.line))
     }
 
-    private static func accumulate(_ aggregates: [AggregateSpec], _ e: Event, into g: inout Group, key: [Value]) {
+    private static func accumulate(_ aggregates: [AggregateSpec], _ e: EventPlace, into g: inout Group, key: [Value]) {
         g.events += 1
-        let ctx = EvalContext(event: e, bound: BoundEvents(), key: key, detectedAt: e.ts)
+        let ctx = EvalContext(row: e.row, store: nil, key: key, detectedAt: e.ts)
         for i in aggregates.indices {
             let v = aggregates[i].argument.map { $0(ctx) } ?? .bool(true)
             g.accumulators[i].add(v, ts: e.ts, origin: e.origin)
@@ -369,4 +376,12 @@ extension WindowOperator.Timer {
 
 extension EventStamp {
     static let earliest = EventStamp(ts: .min, input: .min, line: .min)
+}
+
+/// An event as a window rule reads it: its time and origin, and its values in place
+/// (in the detector's `EventStore`, or in a late event's own array).
+struct EventPlace {
+    var ts: Int64
+    var origin: EventOrigin
+    var row: UnsafePointer<Value>
 }

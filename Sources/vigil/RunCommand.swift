@@ -306,11 +306,18 @@ struct Run: ParsableCommand {
         }
         /// `raw`: the original line of the event just accepted (late outputs only come
         /// from accepting that event).
-        func emit(_ outputs: [DetectorOutput], raw: UnsafeBufferPointer<UInt8>? = nil) {
-            for o in outputs { emitOne(o, raw: raw) }
+        func emit(_ outputs: consuming [DetectorOutput], raw: UnsafeBufferPointer<UInt8>? = nil) {
+            drain(&outputs, raw: raw)
         }
-        func emitOne(_ o: DetectorOutput, raw: UnsafeBufferPointer<UInt8>?) {
-                switch o {
+        /// Emits `outputs` in order, moving each out (iterating copied every alert's
+        /// fields, a reference count each, and emptying the array released them again).
+        func drain(_ outputs: inout [DetectorOutput], raw: UnsafeBufferPointer<UInt8>?) {
+            if outputs.isEmpty { return }
+            outputs.reverse()
+            while let o = outputs.popLast() { emitOne(o, raw: raw) }
+        }
+        func emitOne(_ o: consuming DetectorOutput, raw: UnsafeBufferPointer<UInt8>?) {
+                switch consume o {
                 case .alert(let a):
                     dispatcher.send(DispatchAlert(a, streams: program.streams, matched: matchedMode))
                 case .row(let row):
@@ -335,44 +342,55 @@ struct Run: ParsableCommand {
         // Sharded: bronze rows, outputs and commits come back from the merge in input order.
         func beforeShard(_ e: Event) { if bronze { lakeOut.addBronze(e, source: sourcePaths[Int(e.origin.input)]) } }
         func afterShard(_ e: Event) { if writesTables && lakeOut.due(at: e.ts) { commitBatch() } }
-        func handle(_ item: EventSource.Item, _ raw: UnsafeBufferPointer<UInt8>, input: Int? = nil) throws {
+        func handle(_ item: consuming EventSource.Item, _ raw: UnsafeBufferPointer<UInt8>, input: Int? = nil) throws {
+            switch consume item {
+            case .event(var e): try handle(event: &e, raw, input: input)
+            case .deadLetter(let d): try handle(deadLetter: d, input: input)
+            }
+        }
+        /// Whether the line was read before the checkpoint (and so is skipped); notes it read.
+        func skip(line: Int64, input: Int?) throws -> Bool {
             if Signals.received != 0 || stopped != nil { throw Signals.Stop() }
             if checkpointing, let input {
-                let line: Int64
-                switch item {
-                case .event(let e): line = e.origin.line
-                case .deadLetter(let d): line = d.line
-                }
-                if line <= skipLines[input] { return }
+                if line <= skipLines[input] { return true }
                 linesRead[input] = line
             }
-            switch item {
-            case .event(let e):
-                newEvents += 1
-                if let sharded {
-                    sharded.accept(e, raw: raw, before: beforeShard, output: emitOne, after: afterShard)
-                    if stopped != nil { throw Signals.Stop() }
-                    return
-                }
-                if bronze { lakeOut.addBronze(e, source: sourcePaths[Int(e.origin.input)]) }
-                emit(detector.accept(e), raw: raw)
-                if stopped != nil {
-                    // The failing event was not taken: the checkpoint stops before it.
-                    if checkpointing, let input { linesRead[input] = e.origin.line - 1 }
-                    throw Signals.Stop()
-                }
-                if writesTables && lakeOut.due(at: e.ts) { commitBatch() }
-                if (sharded?.eventsAdded ?? detector.eventsAccepted) & 0xFFFF == 0 {
-                    checkLimits()
-                    if progress {
-                        let s = stats()
-                        stderr.write("\r\(s.events) events, \(s.alerts) alerts, \(s.late) late")
-                    }
-                }
-            case .deadLetter(let d):
-                deadLettered += 1
-                deadOut.writeLine(d.json)
+            return false
+        }
+        var caused: [DetectorOutput] = []
+        // `e`'s values move into the detector; it is left with storage to decode into.
+        func handle(event e: inout Event, _ raw: UnsafeBufferPointer<UInt8>, input: Int? = nil) throws {
+            if try skip(line: e.origin.line, input: input) { return }
+            newEvents += 1
+            if let sharded {
+                sharded.accept(e, raw: raw, before: beforeShard, output: emitOne, after: afterShard)
+                // The shards share these values now: the next line is decoded into new
+                // storage rather than a copy of them.
+                e.values = []
+                if stopped != nil { throw Signals.Stop() }
+                return
             }
+            if bronze { lakeOut.addBronze(e, source: sourcePaths[Int(e.origin.input)]) }
+            detector.accept(taking: &e, into: &caused)
+            drain(&caused, raw: raw)
+            if stopped != nil {
+                // The failing event was not taken: the checkpoint stops before it.
+                if checkpointing, let input { linesRead[input] = e.origin.line - 1 }
+                throw Signals.Stop()
+            }
+            if writesTables && lakeOut.due(at: e.ts) { commitBatch() }
+            if (sharded?.eventsAdded ?? detector.eventsAccepted) & 0xFFFF == 0 {
+                checkLimits()
+                if progress {
+                    let s = stats()
+                    stderr.write("\r\(s.events) events, \(s.alerts) alerts, \(s.late) late")
+                }
+            }
+        }
+        func handle(deadLetter d: DeadLetter, input: Int? = nil) throws {
+            if try skip(line: d.line, input: input) { return }
+            deadLettered += 1
+            deadOut.writeLine(d.json)
         }
         // A stream no input feeds will never send an event: it must not hold back the
         // rules that also read other streams.
@@ -389,7 +407,9 @@ struct Run: ParsableCommand {
         }
         replay: for source in replayed {
             do {
-                try source.read(schemas: program.streams) { try handle($0, $1, input: Int(source.inputIndex)) }
+                let input = Int(source.inputIndex)
+                try source.read(schemas: program.streams, events: { try handle(event: &$0, $1, input: input) },
+                                deadLetters: { d, _ in try handle(deadLetter: d, input: input) })
             } catch is Signals.Stop {
                 break replay
             } catch {

@@ -44,7 +44,7 @@ import VigilRuntime
             let keys: [[UInt8]] = (0..<count).map { Array("\"f\($0)\":".utf8) }
             let omitNulls = Bool.random(using: &rng)
             var fast = JSONWriter()
-            fast.fields(values, keys: keys, omitNulls: omitNulls)
+            fast.fields(values, keys: JSONKeys(keys), omitNulls: omitNulls)
             var slow = JSONWriter()
             var first = true
             for (k, v) in zip(keys, values) where !(omitNulls && v.isNull) {
