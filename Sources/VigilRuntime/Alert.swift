@@ -1,6 +1,17 @@
 /// An alert: a match rendered for people and systems.
 public struct Alert: Sendable {
-    public var id: String
+    /// 16 hex digits for the alerts rules make (their ids are hashes).
+    public var id: String {
+        get { idHash.map { FNV1a.hex($0) } ?? idText }
+        set {
+            idText = newValue
+            idHash = nil
+        }
+    }
+    /// A pattern alert's id as the hash it is written from: its 16 digits would be a
+    /// string one byte too long to be stored in place, an allocation per alert.
+    private(set) var idHash: UInt64?
+    private var idText = ""
     public var rule: String
     public var severity: String
     public var tags: [String]
@@ -50,7 +61,7 @@ public struct Alert: Sendable {
     public init(id: String, rule: String, severity: String, tags: [String], key: [(name: String, value: Value)],
                 message: String, detectedAt: Int64, matched: [(step: String, events: [Event])],
                 window: (start: Int64, end: Int64)? = nil) {
-        self.id = id
+        self.idText = id
         self.rule = rule
         self.severity = severity
         self.tags = tags
@@ -65,7 +76,15 @@ public struct Alert: Sendable {
     /// A pattern rule's alert: its matched events are `bound`, reported by `plan`.
     public init(id: String, rule: String, severity: String, tags: [String], keyNames: [String], keyValues: [Value],
                 message: String, detectedAt: Int64, bound: BoundEvents, plan: MatchPlan) {
-        self.id = id
+        self.init(idHash: nil, rule: rule, severity: severity, tags: tags, keyNames: keyNames, keyValues: keyValues,
+                  message: message, detectedAt: detectedAt, bound: bound, plan: plan)
+        self.idText = id
+    }
+
+    /// A pattern rule's alert whose id is `idHash` in hex.
+    init(idHash: UInt64?, rule: String, severity: String, tags: [String], keyNames: [String], keyValues: [Value],
+         message: String, detectedAt: Int64, bound: BoundEvents, plan: MatchPlan) {
+        self.idHash = idHash
         self.rule = rule
         self.severity = severity
         self.tags = tags
@@ -175,7 +194,10 @@ public struct FNV1a: Sendable {
     }
 
     /// 16 lowercase hex digits, zero-padded.
-    public var hex: String {
+    public var hex: String { Self.hex(value) }
+
+    /// `value` as 16 lowercase hex digits, zero-padded.
+    public static func hex(_ value: UInt64) -> String {
         String(unsafeUninitializedCapacity: 16) { buf in
             let digits: StaticString = "0123456789abcdef"
             var v = value
@@ -211,7 +233,7 @@ extension Match {
             h.add(entry.event.origin.line)
         }
         let ctx = EvalContext(event: trigger ?? bound.last, bound: bound, key: key, detectedAt: detectedAt)
-        return Alert(id: h.hex, rule: rule.name, severity: rule.severity, tags: rule.tags, keyNames: rule.keyNames, keyValues: key,
+        return Alert(idHash: h.value, rule: rule.name, severity: rule.severity, tags: rule.tags, keyNames: rule.keyNames, keyValues: key,
                      message: rule.message.render(ctx), detectedAt: detectedAt, bound: bound, plan: rule.matchPlan)
     }
 }

@@ -9,6 +9,9 @@ public struct BoundEvents: Sendable, Codable {
 
     public init() {}
 
+    /// Makes room for `n` events: appending them allocates once.
+    mutating func reserve(_ n: Int) { entries.reserveCapacity(n) }
+
     mutating func append(_ binding: Int, _ event: Event) {
         entries.append(Entry(binding: Int32(binding), event: event))
     }

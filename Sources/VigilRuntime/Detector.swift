@@ -57,6 +57,8 @@ public struct Detector: Sendable {
     var pending: ReorderBuffer
     /// Every event a rule still waits for or a partial match holds, stored once.
     var store: EventStore
+    /// Where `drain` collects a rule's matches (empty between calls).
+    private var scratchMatches: [Match] = []
     /// Rules that read each stream.
     private let readers: [[Int]]
     /// Per pattern rule, per stream: the key fields (nil for streams it does not read);
@@ -419,7 +421,14 @@ public struct Detector: Sendable {
             drainWindows(r, w, into: &out)
             return
         }
+        // The scratch array's capacity is reused: a new array per drain that matched
+        // was an allocation per alert.
         var matches: [Match] = []
+        swap(&matches, &scratchMatches)
+        defer {
+            matches.removeAll(keepingCapacity: true)
+            swap(&matches, &scratchMatches)
+        }
         let openBefore = matchers[r].stats.partialMatches
         // Draining adds no event, so the store stays where it is.
         let view = store.view

@@ -105,6 +105,21 @@ public struct JSONWriter {
     /// what an alert line cost. A value the buffer does not take (a string to escape or
     /// too long, a double that is not a plain amount) sends the event the
     /// field-by-field way; the bytes are the same either way.
+    /// `v` as a JSON string of 16 lowercase hex digits (what `FNV1a.hex` gives).
+    public mutating func quotedHex(_ v: UInt64) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 18) { buf in
+            let digits: StaticString = "0123456789abcdef"
+            buf[0] = UInt8(ascii: "\"")
+            buf[17] = UInt8(ascii: "\"")
+            var v = v
+            for i in stride(from: 16, through: 1, by: -1) {
+                buf[i] = digits.utf8Start[Int(v & 15)]
+                v >>= 4
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(buf))
+        }
+    }
+
     public mutating func fields(_ values: [Value], keys: JSONKeys, omitNulls: Bool) {
         let n = min(keys.count, values.count)
         let written = keys.bytes.withUnsafeBufferPointer { kb in
@@ -227,7 +242,7 @@ extension Alert {
     /// `omitNulls`: matched events leave out null fields (for trimmed events).
     public func write(to w: inout JSONWriter, streams: [StreamSchema], omitNulls: Bool = false) {
         w.raw("{\"id\":")
-        w.string(id)
+        if let idHash { w.quotedHex(idHash) } else { w.string(id) }
         w.raw(",\"rule\":")
         w.string(rule)
         w.raw(",\"severity\":")

@@ -156,6 +156,8 @@ struct PatternMatcher: Sendable {
     /// Buffers reused across events (the steady state allocates nothing for them).
     private var scratchAttempts: [PartialMatch] = []
     private var scratchCompleted: [PartialMatch] = []
+    /// Empty buffers with room, for the scratch buffer when a new key took it.
+    private var spareAttempts: [[PartialMatch]] = []
 
     /// The mutable part of the matcher.
     struct State: Sendable {
@@ -210,6 +212,7 @@ struct PatternMatcher: Sendable {
     /// event in slot `current.slot`, already made.
     static func events(_ slots: BoundList, _ store: StoreView, current: (slot: Int32, event: Event)? = nil) -> BoundEvents {
         var b = BoundEvents()
+        b.reserve(slots.count)
         for s in slots { b.append(Int(s.binding), s.slot == current?.slot ? current!.event : store.event(s.slot)) }
         return b
     }
@@ -396,7 +399,13 @@ struct PatternMatcher: Sendable {
         } else {
             keep(&survivors, slot: slot, key: key, hash: hash)
             // `survivors` now holds the slot's old buffer (or an empty one): reused next time.
-            scratchAttempts = attempts.capacity >= survivors.capacity ? attempts : survivors
+            // Both are empty; the smaller is kept as a spare when it has room, and a key
+            // that took the scratch buffer leaves a spare in its place: keys come and go,
+            // and each had allocated a buffer and freed another.
+            let (larger, smaller) = attempts.capacity >= survivors.capacity ? (attempts, survivors) : (survivors, attempts)
+            scratchAttempts = larger
+            if smaller.capacity > 0 && spareAttempts.count < 32 { spareAttempts.append(smaller) }
+            if scratchAttempts.capacity == 0, let spare = spareAttempts.popLast() { scratchAttempts = spare }
         }
         scratchCompleted = completed
     }
