@@ -105,9 +105,13 @@ struct ReorderBuffer: Sendable {
         if let q = inOrder[r].first, heaps[r].min.map({ q < $0 }) ?? true {
             let ahead = inOrder[r].head + Self.prefetchDistance
             if ahead < inOrder[r].items.count {
-                let p = UnsafeRawPointer(store.row(inOrder[r].items[ahead].slot))
-                vigil_prefetch(p)
-                vigil_prefetch(p + 64)
+                let slot = inOrder[r].items[ahead].slot
+                let p = UnsafeRawPointer(store.row(slot))
+                for line in stride(from: 0, to: store.width * MemoryLayout<Value>.stride, by: 64) { vigil_prefetch(p + line) }
+                // The event's facts are read first of all when it is matched.
+                vigil_prefetch(UnsafeRawPointer(store.times + Int(slot)))
+                vigil_prefetch(UnsafeRawPointer(store.origins + Int(slot)))
+                vigil_prefetch(UnsafeRawPointer(store.streams + Int(slot)))
             }
             ref = inOrder[r].pop()
         } else {
