@@ -61,6 +61,10 @@ public struct Detector: Sendable {
     private var scratchMatches: [Match] = []
     /// Rules that read each stream.
     private let readers: [[Int]]
+    /// `readers`, flat: stream s's rules are `readerList[readerRanges[s]]` (reading an
+    /// inner array on the per-event path retained and released it).
+    private let readerList: [Int]
+    private let readerRanges: [Range<Int>]
     /// Per pattern rule, per stream: the key fields (nil for streams it does not read);
     /// an array, not the rule's dictionary, because it is read for every event.
     private let keyFields: [[[Int]?]]
@@ -146,6 +150,9 @@ public struct Detector: Sendable {
         }
         for (w, rule) in program.windows.enumerated() { readers[rule.stream].append(program.rules.count + w) }
         self.readers = readers
+        readerList = readers.flatMap { $0 }
+        var start = 0
+        readerRanges = readers.map { start += $0.count; return (start - $0.count)..<start }
         self.ruleStreams = program.rules.map(\.streams) + program.windows.map { [$0.stream] }
         self.ownerFields = keyFields + program.windows.map { w in program.streams.indices.map { $0 == w.stream ? w.keySlots : nil } }
         self.lastReclaim = Array(repeating: Int64.min, count: ruleCount)
@@ -252,7 +259,8 @@ public struct Detector: Sendable {
         // was idle: either way it would break event-time order, so the rule does not
         // match it — unless it is a window rule that allows that much lateness.
         var behind = Int64.min
-        for r in readers[s] where released[r] > behind { behind = released[r] }
+        let mine = readerRanges[s]
+        for i in mine where released[readerList[i]] > behind { behind = released[readerList[i]] }
         if e.ts < watermarks[s] || e.ts < behind {
             acceptLate(e, into: &out)
             return
@@ -260,10 +268,9 @@ public struct Detector: Sendable {
         counters.events += 1
         advance(stream: s, to: e.ts)
         if shard.count == 1 {
-            if !readers[s].isEmpty {
+            if !mine.isEmpty {
                 let slot = take ? stored(taking: &e) : stored(e), view = store.view
-                // In place: passing `readers[s]` retained and released it per event.
-                readers[s].withUnsafeBufferPointer { pending.push(slot: slot, store: view, rules: $0) }
+                readerList.withUnsafeBufferPointer { pending.push(slot: slot, store: view, rules: UnsafeBufferPointer(rebasing: $0[mine])) }
             }
         } else {
             // Each rule's key is hashed once: to see whether this shard owns it, and for
@@ -280,8 +287,8 @@ public struct Detector: Sendable {
             }
             if !owned.isEmpty { pending.push(slot: take ? stored(taking: &e) : stored(e), store: store.view, rules: owned, hashes: ownedHashes) }
         }
-        for r in readers[s] {
-            drain(rule: r, into: &out)
+        for i in mine {
+            drain(rule: readerList[i], into: &out)
         }
     }
 
