@@ -351,7 +351,14 @@ struct PatternMatcher: Sendable {
         }
         start(e, &survivors, &completed)
         // The key's values: the interned ones, or built once for a key that has none yet.
-        let key = slot.map { state.table.keys[Int($0)] } ?? (completed.isEmpty && survivors.isEmpty ? [] : keyFields.map { row[$0] })
+        // Only matches, timers and a new key need them (reading them per event retained them).
+        var madeKey: [Value]?
+        func key() -> [Value] {
+            if let madeKey { return madeKey }
+            let k = slot.map { state.table.keys[Int($0)] } ?? keyFields.map { row[$0] }
+            madeKey = k
+            return k
+        }
         // Completions are emitted in start order; each one's skip strategy also applies
         // to the completions after it, which were partial matches until this event.
         // A match's events are made from the store once, the completing one shared.
@@ -359,7 +366,7 @@ struct PatternMatcher: Sendable {
             let trigger = store.event(eventSlot)
             if case .noSkip = rule.pattern.skip {
                 for c in completed {
-                    out.append(Match(rule: ruleIndex, key: key, bound: Self.events(c.bound, store, current: (eventSlot, trigger)),
+                    out.append(Match(rule: ruleIndex, key: key(), bound: Self.events(c.bound, store, current: (eventSlot, trigger)),
                                      detectedAt: e.ts, trigger: trigger))
                 }
             } else {
@@ -367,7 +374,7 @@ struct PatternMatcher: Sendable {
                 while let c = pendingCompletions.popFirst() {
                     survivors = applySkip(c, to: survivors, store)
                     pendingCompletions = applySkip(c, to: Array(pendingCompletions), store)[...]
-                    out.append(Match(rule: ruleIndex, key: key, bound: Self.events(c.bound, store, current: (eventSlot, trigger)),
+                    out.append(Match(rule: ruleIndex, key: key(), bound: Self.events(c.bound, store, current: (eventSlot, trigger)),
                                      detectedAt: e.ts, trigger: trigger))
                 }
             }
@@ -378,7 +385,7 @@ struct PatternMatcher: Sendable {
             let order = a.bound.flatMap { b in
                 [store.times[Int(b.slot)], Int64(store.origins[Int(b.slot)].input), store.origins[Int(b.slot)].line]
             }
-            absenceTimers.push(AbsenceTimer(deadline: a.absenceDeadline!, order: order, id: a.id, key: key))
+            absenceTimers.push(AbsenceTimer(deadline: a.absenceDeadline!, order: order, id: a.id, key: key()))
         }
         if survivors.count > limits.partialMatchesPerKey {
             let excess = survivors.count - limits.partialMatchesPerKey
@@ -394,10 +401,10 @@ struct PatternMatcher: Sendable {
             // own buffer, holding copies of the survivors.
             attempts.append(contentsOf: survivors)
             survivors.removeAll(keepingCapacity: true)
-            keep(&attempts, slot: slot, key: key, hash: hash)
+            keep(&attempts, slot: slot, key: madeKey ?? keyFields.map { row[$0] }, hash: hash)
             scratchAttempts = survivors
         } else {
-            keep(&survivors, slot: slot, key: key, hash: hash)
+            keep(&survivors, slot: slot, key: madeKey ?? keyFields.map { row[$0] }, hash: hash)
             // `survivors` now holds the slot's old buffer (or an empty one): reused next time.
             // Both are empty; the smaller is kept as a spare when it has room, and a key
             // that took the scratch buffer leaves a spare in its place: keys come and go,
