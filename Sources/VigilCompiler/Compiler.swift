@@ -193,8 +193,10 @@ public enum Compiler {
         func predicate(_ e: TypedExpr, stream: Int) -> CompiledPredicate {
             let c = ExpressionCompiler(fields: .event(streams[stream]), bindings: bindings)
             defer { predicateCount += 1 }
-            return CompiledPredicate(id: predicateCount, usesBindings: ExpressionCompiler.usesBindings(e),
-                                     text: ExprPrinter.print(e), eval: c.compile(e), parts: parts(e, c))
+            var compiled = CompiledPredicate(id: predicateCount, usesBindings: ExpressionCompiler.usesBindings(e),
+                                             text: ExprPrinter.print(e), eval: c.compile(e), parts: parts(e, c))
+            compiled.tests = ExpressionCompiler.fieldTests(e, streams[stream])
+            return compiled
         }
         var steps: [PatternStep] = []
         for step in p.steps {

@@ -212,6 +212,48 @@ struct ExpressionCompiler {
     }
 
     /// Whether `e` reads bindings of earlier steps (then it cannot be memoised per event).
+    /// `e` as plain tests of the event's fields against literals, all of which must
+    /// hold (a chain of `and`s of `field OP literal`); nil when it is anything else.
+    static func fieldTests(_ e: TypedExpr, _ schema: StreamSchema) -> [FieldTest]? {
+        switch e.node {
+        case .binary(.and, let l, let r):
+            guard let a = fieldTests(l, schema), let b = fieldTests(r, schema) else { return nil }
+            return a + b
+        case .binary(let op, let l, let r):
+            guard case .field(let name) = l.node, let literal = constant(r), let slot = schema.slot(of: name) else { return nil }
+            let test: FieldTest.Op
+            switch op {
+            case .eq: test = .eq
+            case .ne: test = .ne
+            case .lt: test = .lt
+            case .le: test = .le
+            case .gt: test = .gt
+            case .ge: test = .ge
+            default: return nil
+            }
+            return [FieldTest(slot: slot, op: test, literal: literal)]
+        default:
+            return nil
+        }
+    }
+
+    /// A literal, or a negated one (`-1` is `-` applied to `1`), as its value: what the
+    /// compiled expression always evaluates to.
+    private static func constant(_ e: TypedExpr) -> Value? {
+        switch e.node {
+        case .literal(let l): return value(l)
+        case .unary(.negate, let x):
+            guard case .literal(let l) = x.node else { return nil }
+            switch value(l) {
+            case .int(let n): return .int(0 &- n)
+            case .double(let d): return .double(-d)
+            case .duration(let d): return .duration(0 &- d)
+            default: return .null
+            }
+        default: return nil
+        }
+    }
+
     static func usesBindings(_ e: TypedExpr) -> Bool {
         switch e.node {
         case .stepField, .stepCount, .stepAggregate: return true

@@ -88,6 +88,10 @@ struct AlternativeShape: Sendable {
     /// Its predicate's index in the per-event memo.
     var predicate: Int32
     var usesBindings: Bool
+    /// Its predicate as field tests, `fieldTests[tests]`, when it is one (else empty:
+    /// the closure decides).
+    var tests: Range<Int32> = 0..<0
+    var hasTests = false
 }
 
 /// A step's plain facts (no references).
@@ -153,6 +157,8 @@ struct PatternMatcher: Sendable {
     private let alternatives: [AlternativeShape]
     private let altRanges: [Range<Int>]
     private let predicates: [CompiledExpr]
+    /// Predicates that are plain field tests, as tests (`AlternativeShape.tests`).
+    private let fieldTests: [FieldTest]
     /// Buffers reused across events (the steady state allocates nothing for them).
     private var scratchAttempts: [PartialMatch] = []
     private var scratchCompleted: [PartialMatch] = []
@@ -291,11 +297,18 @@ struct PatternMatcher: Sendable {
         self.steps = rule.pattern.steps
         self.shapes = rule.pattern.steps.map(StepShape.init)
         var alternatives: [AlternativeShape] = [], altRanges: [Range<Int>] = [], predicates: [CompiledExpr] = []
+        var fieldTests: [FieldTest] = []
         for step in rule.pattern.steps {
             let from = alternatives.count
             for alt in step.alternatives {
-                alternatives.append(AlternativeShape(stream: Int32(alt.stream), binding: Int32(alt.binding),
-                                                     predicate: Int32(alt.predicate.id), usesBindings: alt.predicate.usesBindings))
+                var shape = AlternativeShape(stream: Int32(alt.stream), binding: Int32(alt.binding),
+                                             predicate: Int32(alt.predicate.id), usesBindings: alt.predicate.usesBindings)
+                if let tests = alt.predicate.tests, !alt.predicate.usesBindings {
+                    shape.tests = Int32(fieldTests.count)..<Int32(fieldTests.count + tests.count)
+                    shape.hasTests = true
+                    fieldTests += tests
+                }
+                alternatives.append(shape)
                 predicates.append(alt.predicate.eval)
             }
             altRanges.append(from..<alternatives.count)
@@ -303,6 +316,7 @@ struct PatternMatcher: Sendable {
         self.alternatives = alternatives
         self.altRanges = altRanges
         self.predicates = predicates
+        self.fieldTests = fieldTests
     }
 
     /// The earliest pending absence deadline.
@@ -428,6 +442,15 @@ struct PatternMatcher: Sendable {
         return eval(EvalContext(row: eventContext.row, store: eventContext.store, boundSlots: a.bound, detectedAt: e.ts)).isTrue
     }
 
+    /// Whether every field test in `range` holds for the current event.
+    @inline(__always) private func testsHold(_ range: Range<Int32>) -> Bool {
+        guard let row = eventContext.row else { return false }
+        return fieldTests.withUnsafeBufferPointer { t in
+            for i in range where !t[Int(i)].holds(row) { return false }
+            return true
+        }
+    }
+
     /// The alternative of step `s` that `e` satisfies, if any.
     /// (`a` is borrowed: an optional would copy it per call; a new attempt passes the
     /// placeholder, which has bound nothing.)
@@ -439,7 +462,12 @@ struct PatternMatcher: Sendable {
             // The memo first: taking the predicate out of its array retains its closure.
             if !alt.usesBindings {
                 let id = Int(alt.predicate)
-                if memo[id] < 0 { memo[id] = predicates[k](eventContext).isTrue ? 1 : 0 }
+                if memo[id] < 0 {
+                    // Plain tests in place; a closure call retained the closure and
+                    // copied the evaluation context.
+                    let holds = alt.hasTests ? testsHold(alt.tests) : predicates[k](eventContext).isTrue
+                    memo[id] = holds ? 1 : 0
+                }
                 if memo[id] == 1 { return k - range.lowerBound }
             } else if holds(predicates[k], id: Int(alt.predicate), usesBindings: true, e, a) {
                 return k - range.lowerBound

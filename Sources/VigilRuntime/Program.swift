@@ -75,6 +75,44 @@ public struct EvalContext: @unchecked Sendable {
     }
 }
 
+/// `field OP literal` over the event, as the matcher tests it without a closure: true
+/// exactly when the compiled comparison gives `true` (a null, or types that do not
+/// compare, give null, which does not hold).
+public struct FieldTest: Sendable {
+    public enum Op: Sendable { case eq, ne, lt, le, gt, ge }
+    public var slot: Int
+    public var op: Op
+    public var literal: Value
+
+    public init(slot: Int, op: Op, literal: Value) {
+        self.slot = slot
+        self.op = op
+        self.literal = literal
+    }
+
+    /// Whether the comparison holds for the event whose values are `row`.
+    @inline(__always) public func holds(_ row: UnsafePointer<Value>) -> Bool {
+        let c: Int
+        // The commonest case first: a string field against a string.
+        if case .string(let k) = literal, case .string(let x) = row[slot] {
+            if op == .eq { return x == k }
+            if op == .ne { return x != k }
+            c = x < k ? -1 : (x == k ? 0 : 1)
+        } else {
+            guard let found = ValueOps.compare(row[slot], literal) else { return false }
+            c = found
+        }
+        switch op {
+        case .eq: return c == 0
+        case .ne: return c != 0
+        case .lt: return c < 0
+        case .le: return c <= 0
+        case .gt: return c > 0
+        case .ge: return c >= 0
+        }
+    }
+}
+
 /// A closed window or session as expressions see it.
 public struct GroupView: Sendable {
     /// One value per aggregate of the rule, by slot.
@@ -119,6 +157,10 @@ public struct CompiledPredicate: Sendable {
     /// Whether it reads earlier bindings (then it is evaluated per partial match).
     public var usesBindings: Bool
     public var eval: CompiledExpr
+    /// The same condition as plain comparisons of the event's fields with literals,
+    /// all of which must hold, when it is one (`type == "A" and amount < 10`): the
+    /// matcher tests those in place instead of calling `eval`. nil otherwise.
+    public var tests: [FieldTest]?
     /// Source-like text for dumps and explanations.
     public var text: String
     /// Its top-level conjuncts, for explanations (not on the matching path).

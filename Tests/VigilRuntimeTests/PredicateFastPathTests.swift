@@ -2,8 +2,9 @@ import Testing
 import VigilRuntime
 
 /// `field OP literal` conditions compile to closures that compare the field's own type
-/// in place; they must agree with the general comparison (`ValueOps.compare`) on every
-/// operator, type pairing and null.
+/// in place, and to `FieldTest`s the matcher runs without the closure; both must agree
+/// with the general comparison (`ValueOps.compare`) on every operator, type pairing and
+/// null, and conjunctions of them with `and`'s three-valued logic.
 @Suite struct PredicateFastPathTests {
     @Test func fieldAgainstLiteralAgreesWithTheGeneralComparison() throws {
         let ops = ["==", "!=", "<", "<=", ">", ">="]
@@ -53,9 +54,55 @@ import VigilRuntime
                     }
                 } ?? .null
                 #expect(got == expected, "\(c.op) \(c.value) on \(v)")
+                // The matcher tests the same condition without the closure.
+                let tests = try #require(predicate.tests, "\(predicate.text) is a plain field test")
+                let held = values.withUnsafeBufferPointer { row in tests.allSatisfy { $0.holds(row.baseAddress!) } }
+                #expect(held == got.isTrue, "field test \(c.op) \(c.value) on \(v)")
                 checked += 1
             }
         }
         #expect(checked == literals.count * ops.count * samples.count)
+    }
+
+    @Test func conjunctionsOfFieldTestsHoldExactlyWhenTheConditionIsTrue() throws {
+        let conditions = ["s == \"m\" and n > 2", "n >= 3 and d < 2.5 and s != \"a\"", "d == 1.5 and n <= -1"]
+        var rules = ""
+        for (i, c) in conditions.enumerated() { rules += "rule r\(i)\n  from s\n  match\n    a: \(c)\n  alert \"m\"\n\n" }
+        // `or`, a function or a binding is not a plain test: the closure decides.
+        rules += "rule other\n  from s\n  match\n    a: s == \"m\" or n > 2\n  alert \"m\"\n\n"
+        let program = try Harness.compile("""
+            stream s
+              key k
+              time ts
+              fields
+                k: string
+                ts: timestamp
+                s: string
+                d: double
+                n: int
+
+            """ + rules)
+        #expect(program.rules[conditions.count].pattern.steps[0].alternatives[0].predicate.tests == nil)
+        let strings: [Value] = [.null, .string("m"), .string("a")]
+        let doubles: [Value] = [.null, .double(1.5), .double(3), .double(.nan)]
+        let ints: [Value] = [.null, .int(3), .int(-1), .int(2)]
+        var checked = 0
+        for r in conditions.indices {
+            let predicate = program.rules[r].pattern.steps[0].alternatives[0].predicate
+            let tests = try #require(predicate.tests)
+            for s in strings {
+                for d in doubles {
+                    for n in ints {
+                        let values: [Value] = [.string("k"), .timestamp(0), s, d, n]
+                        let e = Event(stream: 0, ts: 0, origin: EventOrigin(input: 0, line: 1), values: values)
+                        let got = predicate.eval(EvalContext(event: e, bound: BoundEvents(), key: [], detectedAt: 0))
+                        let held = values.withUnsafeBufferPointer { row in tests.allSatisfy { $0.holds(row.baseAddress!) } }
+                        #expect(held == got.isTrue, "\(predicate.text) on \(values)")
+                        checked += 1
+                    }
+                }
+            }
+        }
+        #expect(checked == conditions.count * 48)
     }
 }
