@@ -58,6 +58,8 @@ public struct EventSource: Sendable {
                        raw: String(decoding: raw, as: UTF8.self))
         }
         let fixedName = stream.map { schemas[$0].name } ?? ""
+        let fixedDecoder = stream.map { decoders[$0] }
+        var fixedEvent = Event(stream: Int32(stream ?? 0), ts: 0, origin: EventOrigin(input: inputIndex, line: 0), values: [])
         try reader.forEachLine { line in
             switch line {
             case .oversized(let prefix, let number):
@@ -74,6 +76,16 @@ public struct EventSource: Sendable {
                     switch decoder.decode(bytes, origin: origin) {
                     case .success(var e): try events(&e, bytes)
                     case .failure(let f): try deadLetters(dead(fixedName, number, f.reason, Array(bytes)), bytes)
+                    }
+                    return
+                }
+                if let fixedDecoder {
+                    // One stream: its decoder and event without an array lookup each
+                    // (reading them out of arrays retained and released them per line).
+                    if let f = fixedDecoder.decode(bytes, origin: origin, into: &fixedEvent) {
+                        try deadLetters(dead(fixedName, number, f.reason, Array(bytes)), bytes)
+                    } else {
+                        try events(&fixedEvent, bytes)
                     }
                     return
                 }

@@ -142,7 +142,8 @@ public struct Detector: Sendable {
         self.maxTs = Array(repeating: Int64.min, count: program.streams.count)
         self.watermarks = Array(repeating: Int64.min, count: program.streams.count)
         self.keyFields = program.rules.map { rule in program.streams.indices.map { rule.keySlots[$0] } }
-        self.pending = ReorderBuffer(keyFields: keyFields + program.windows.map { _ in program.streams.map { _ in nil } })
+        self.pending = ReorderBuffer(keyFields: keyFields + program.windows.map { _ in program.streams.map { _ in nil } },
+                                     streams: program.streams.count)
         self.store = EventStore(widths: program.streams.map(\.fields.count), capacity: Self.storeCapacity)
         var readers = Array(repeating: [Int](), count: program.streams.count)
         for (r, rule) in program.rules.enumerated() {
@@ -452,11 +453,11 @@ public struct Detector: Sendable {
                 let n = matches.count
                 if trace != nil, case let key = slots.map({ store.row(slot)[$0] }), trace!.watches(key) {
                     let before = matchers[r].attempts(of: key, store: store)
-                    matchers[r].process(slot, store: view, keyFields: slots, hash: hash, into: &matches)
+                    slots.withUnsafeBufferPointer { matchers[r].process(slot, store: view, keyFields: $0, hash: hash, into: &matches) }
                     trace!.log.append(.event(store.event(slot), key: key, before: before, after: matchers[r].attempts(of: key, store: store),
                                              matches: Array(matches[n...])))
                 } else {
-                    matchers[r].process(slot, store: view, keyFields: slots, hash: hash, into: &matches)
+                    slots.withUnsafeBufferPointer { matchers[r].process(slot, store: view, keyFields: $0, hash: hash, into: &matches) }
                 }
                 if shard.count > 1 {
                     let at = view.stamp(slot)

@@ -1,4 +1,9 @@
 import VigilText
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The JSON Lines decoder's fast path, for streams whose fields are all top-level: one
 /// pass over the line that reads declared fields straight into values, with no key
@@ -11,14 +16,18 @@ import VigilText
 /// lines with the same values and words every rejection, so the fast path changes
 /// speed only. `DecoderDifferentialTests` holds it to that.
 struct FlatJSONScanner: Sendable {
-    /// Field names as bytes, and types, in slot order.
-    private let names: [[UInt8]]
+    /// Field names as bytes, all in one array (field s's are `nameBytes[nameEnds[s-1]..<nameEnds[s]]`:
+    /// an array per name was a retain per comparison), and types, in slot order.
+    private let nameBytes: [UInt8]
+    private let nameEnds: [Int]
     private let types: [FieldType]
 
     /// nil when a field is nested (`a.b`): those lines need the full decoder's tree.
     init?(schema: StreamSchema) {
         guard !schema.fields.contains(where: { $0.name.utf8.contains(UInt8(ascii: ".")) }) else { return nil }
-        names = schema.fields.map { Array($0.name.utf8) }
+        nameBytes = schema.fields.flatMap { Array($0.name.utf8) }
+        var end = 0
+        nameEnds = schema.fields.map { end += $0.name.utf8.count; return end }
         types = schema.fields.map(\.type)
     }
 
@@ -27,7 +36,13 @@ struct FlatJSONScanner: Sendable {
     /// Reads `line` into `values` (all `.null` on entry, one per field); false when the
     /// full decoder must decide.
     func scan(_ p: UnsafeBufferPointer<UInt8>, into values: inout [Value]) -> Bool {
+        // In place: assigning through the array checked its uniqueness per field.
+        values.withUnsafeMutableBufferPointer { scan(p, into: $0) }
+    }
+
+    private func scan(_ p: UnsafeBufferPointer<UInt8>, into values: UnsafeMutableBufferPointer<Value>) -> Bool {
         let n = p.count
+        var previous = -1
         var i = 0
         // Bytes >= 0x80 seen in strings: the line's UTF-8 is checked once at the end.
         var high: UInt8 = 0
@@ -52,14 +67,15 @@ struct FlatJSONScanner: Sendable {
                     i += 1
                 }
                 guard i < n else { return false }
-                let slot = self.slot(p, keyStart, i)
+                let slot = self.slot(p, keyStart, i, after: previous)
+                if slot >= 0 { previous = slot }
                 i += 1
                 skipSpace()
                 guard i < n, p[i] == UInt8(ascii: ":") else { return false }
                 i += 1
                 skipSpace()
                 guard i < n else { return false }
-                guard readValue(p, &i, slot, &high, &values) else { return false }
+                guard readValue(p, &i, slot, &high, values) else { return false }
                 skipSpace()
                 guard i < n else { return false }
                 if p[i] == UInt8(ascii: ",") {
@@ -77,26 +93,28 @@ struct FlatJSONScanner: Sendable {
         return high < 0x80 || firstInvalidUTF8(p) == nil
     }
 
-    /// The declared slot named by bytes `start..<end`, or -1.
-    @inline(__always) private func slot(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Int {
+    /// The declared slot named by bytes `start..<end`, or -1. Lines usually list the
+    /// fields in declaration order, so the slot after `previous` is tried first.
+    @inline(__always) private func slot(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, after previous: Int) -> Int {
         let len = end - start
-        for s in names.indices {
-            let name = names[s]
-            guard name.count == len else { continue }
-            var same = true
-            for k in 0..<len where name[k] != p[start + k] {
-                same = false
-                break
+        let count = nameEnds.count
+        return nameBytes.withUnsafeBufferPointer { names in
+            nameEnds.withUnsafeBufferPointer { ends in
+                var s = previous + 1 < count ? previous + 1 : 0
+                for _ in 0..<count {
+                    let from = s == 0 ? 0 : ends[s - 1]
+                    if ends[s] - from == len && (len == 0 || memcmp(names.baseAddress! + from, p.baseAddress! + start, len) == 0) { return s }
+                    s = s + 1 == count ? 0 : s + 1
+                }
+                return -1
             }
-            if same { return s }
         }
-        return -1
     }
 
     /// One value at `i`: stored under `slot` when declared (and of the declared type),
     /// skipped when not declared.
     @inline(__always)
-    private func readValue(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int, _ slot: Int, _ high: inout UInt8, _ values: inout [Value]) -> Bool {
+    private func readValue(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int, _ slot: Int, _ high: inout UInt8, _ values: UnsafeMutableBufferPointer<Value>) -> Bool {
         let n = p.count
         let c = p[i]
         let type: FieldType? = slot >= 0 ? types[slot] : nil

@@ -41,7 +41,7 @@ struct KeyTable: Sendable {
         return h.value
     }
 
-    static func hash(row: UnsafePointer<Value>, _ fields: [Int]) -> Int {
+    static func hash(row: UnsafePointer<Value>, _ fields: some Collection<Int>) -> Int {
         var h = KeyHash()
         for f in fields { h.add(row[f]) }
         return h.value
@@ -55,7 +55,7 @@ struct KeyTable: Sendable {
 
     /// The slot of the key made of the `fields` of the event whose values are `row`, if
     /// it has one.
-    func find(row: UnsafePointer<Value>, fields: [Int], hash: Int) -> Int32? {
+    func find(row: UnsafePointer<Value>, fields: UnsafeBufferPointer<Int>, hash: Int) -> Int32? {
         let mask = buckets.count - 1
         var i = hash & mask
         let high = Self.bucket(0, hash) >> 32
@@ -86,7 +86,7 @@ struct KeyTable: Sendable {
         }
     }
 
-    @inline(__always) private static func equal(_ key: [Value], _ row: UnsafePointer<Value>, _ fields: [Int]) -> Bool {
+    @inline(__always) private static func equal(_ key: [Value], _ row: UnsafePointer<Value>, _ fields: UnsafeBufferPointer<Int>) -> Bool {
         for k in fields.indices where key[k] != row[fields[k]] { return false }
         return true
     }
@@ -223,5 +223,42 @@ struct KeyHash {
                 mix(UInt64(truncatingIfNeeded: s.hashValue))
             }
         }
+    }
+}
+
+/// Per rule and stream, the slots of the rule's key fields in the stream's events (or
+/// none), all in one array: read per event, an array per rule and stream was retained
+/// and released each time.
+struct KeyFieldTable: Sendable {
+    private let slots: [Int]
+    /// `ranges[rule * streams + stream]`; nil when the rule has no key for the stream.
+    private let ranges: [Range<Int>?]
+    private let streams: Int
+
+    /// `fields[rule][stream]`: the key field slots, or nil.
+    init(_ fields: [[[Int]?]], streams: Int) {
+        var slots: [Int] = [], ranges: [Range<Int>?] = []
+        for rule in fields {
+            for s in 0..<streams {
+                if s < rule.count, let f = rule[s] {
+                    ranges.append(slots.count..<slots.count + f.count)
+                    slots += f
+                } else {
+                    ranges.append(nil)
+                }
+            }
+        }
+        self.slots = slots
+        self.ranges = ranges
+        self.streams = streams
+    }
+
+    /// Whether rule `r` has a key for stream `s`.
+    func has(rule r: Int, stream s: Int) -> Bool { ranges[r * streams + s] != nil }
+
+    /// Calls `body` with rule `r`'s key field slots for stream `s`, in place (nil: none).
+    @inline(__always) func with<R>(rule r: Int, stream s: Int, _ body: (UnsafeBufferPointer<Int>?) -> R) -> R {
+        guard let range = ranges[r * streams + s] else { return body(nil) }
+        return slots.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[range])) }
     }
 }

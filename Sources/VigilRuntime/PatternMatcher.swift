@@ -331,7 +331,7 @@ struct PatternMatcher: Sendable {
 
     /// Processes the event in `store`'s slot `eventSlot` (events come in event-time
     /// order) of the key made of its fields `keyFields`, whose `KeyTable.hash` is `hash`.
-    mutating func process(_ eventSlot: Int32, store: StoreView, keyFields: [Int], hash: Int, into out: inout [Match]) {
+    mutating func process(_ eventSlot: Int32, store: StoreView, keyFields: UnsafeBufferPointer<Int>, hash: Int, into out: inout [Match]) {
         for i in memo.indices { memo[i] = -1 }
         let row = store.row(eventSlot)
         let i = Int(eventSlot)

@@ -57,11 +57,11 @@ struct ReorderBuffer: Sendable {
     }
 
     /// Per rule, per stream: the fields hashed into `Ref.hash` (nil: none).
-    let keyFields: [[[Int]?]]
+    let keyFields: KeyFieldTable
 
     /// `keyFields`: per rule, per stream, the key fields to hash (nil: none).
-    init(keyFields: [[[Int]?]]) {
-        self.keyFields = keyFields
+    init(keyFields: [[[Int]?]], streams: Int) {
+        self.keyFields = KeyFieldTable(keyFields, streams: streams)
         heaps = Array(repeating: MinHeap(), count: keyFields.count)
         inOrder = Array(repeating: FIFO(), count: keyFields.count)
     }
@@ -73,7 +73,7 @@ struct ReorderBuffer: Sendable {
         let i = Int(slot), stream = Int(store.streams[i])
         var ref = Ref(ts: store.times[i], line: store.origins[i].line, input: store.origins[i].input, slot: slot, hash: 0)
         for (i, r) in rules.enumerated() {
-            ref.hash = keyFields[r][stream].map { hashes?[i] ?? KeyTable.hash(row: store.row(slot), $0) } ?? 0
+            ref.hash = keyFields.with(rule: r, stream: stream) { f in f.map { hashes?[i] ?? KeyTable.hash(row: store.row(slot), $0) } ?? 0 }
             if let last = inOrder[r].last, ref < last {
                 heaps[r].push(ref)
             } else {

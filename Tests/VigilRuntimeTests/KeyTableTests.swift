@@ -28,7 +28,7 @@ import Testing
             let k = key(n, composed: Bool.random(using: &rng))
             let e = Event(stream: 0, ts: 0, origin: EventOrigin(input: 0, line: 0), values: [.int(1)] + k)
             let found = e.values.withUnsafeBufferPointer {
-                table.find(row: $0.baseAddress!, fields: [1, 2, 3, 4], hash: KeyTable.hash(e, [1, 2, 3, 4]))
+                [1, 2, 3, 4].withUnsafeBufferPointer { f in table.find(row: $0.baseAddress!, fields: f, hash: KeyTable.hash(e, [1, 2, 3, 4])) }
             }
             #expect(found == model[k])
             #expect(table.find(k) == model[k])

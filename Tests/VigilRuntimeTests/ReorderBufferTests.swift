@@ -10,7 +10,7 @@ import Testing
     @Test func releasesInEventTimeOrder() {
         var rng = DifferentialTests.SplitMix(state: 5)
         let fields: [[[Int]?]] = [[[1]], [nil]]
-        var buffer = ReorderBuffer(keyFields: fields)
+        var buffer = ReorderBuffer(keyFields: fields, streams: 1)
         let store = EventStore(widths: [2], capacity: 2)
         var model: [[Event]] = [[], []]
         var ts: Int64 = 0
