@@ -27,8 +27,8 @@ import Testing
             let n = Int.random(in: 0..<5_000, using: &rng)
             let k = key(n, composed: Bool.random(using: &rng))
             let e = Event(stream: 0, ts: 0, origin: EventOrigin(input: 0, line: 0), values: [.int(1)] + k)
-            let found = e.values.withUnsafeBufferPointer {
-                [1, 2, 3, 4].withUnsafeBufferPointer { f in table.find(row: $0.baseAddress!, fields: f, hash: KeyTable.hash(e, [1, 2, 3, 4])) }
+            let found = e.values.withUnsafeBufferPointer { row in
+                [1, 2, 3, 4].withUnsafeBufferPointer { f in table.find(row: row.baseAddress!, fields: f, hash: KeyTable.hash(e, [1, 2, 3, 4])) }
             }
             #expect(found == model[k])
             #expect(table.find(k) == model[k])
