@@ -109,6 +109,19 @@ public struct Alert: Sendable {
         }
     }
 
+    /// `visitMatched`, with each event's stream and values in place (no copies).
+    func visitMatchedRows(step: (String) -> Void, event: (Int32, UnsafeBufferPointer<Value>) -> Void) {
+        switch events {
+        case .steps(let steps):
+            for s in steps {
+                step(s.step)
+                for e in s.events { e.values.withUnsafeBufferPointer { event(e.stream, $0) } }
+            }
+        case .bound(let bound, let plan):
+            plan.visitRows(bound, step: step, event: event)
+        }
+    }
+
     /// The default alert line: one JSON object, event time only, so replays are
     /// byte-identical. (`write(to:streams:)` appends the same bytes without a String.)
     public func json(streams: [StreamSchema]) -> String {
@@ -137,24 +150,41 @@ public struct MatchPlan: Sendable {
 
     /// Calls `step` with each reported step's name, then `event` with each of its events.
     func visit(_ bound: BoundEvents, step: (String) -> Void, event: (Event) -> Void) {
+        bound.entries.withUnsafeBufferPointer { entries in
+            visit(entries, step: step) { event(entries[$0].event) }
+        }
+    }
+
+    /// `visit`, with each event's stream and values in place: for writing alert lines
+    /// (iterating the entries copied each, a retain and a release of its values).
+    func visitRows(_ bound: BoundEvents, step: (String) -> Void, event: (Int32, UnsafeBufferPointer<Value>) -> Void) {
+        bound.entries.withUnsafeBufferPointer { entries in
+            visit(entries, step: step) { i in
+                entries[i].event.values.withUnsafeBufferPointer { event(entries[i].event.stream, $0) }
+            }
+        }
+    }
+
+    /// The order both walk: `event` gets the index of each entry reported.
+    private func visit(_ entries: UnsafeBufferPointer<BoundEvents.Entry>, step: (String) -> Void, event: (Int) -> Void) {
         for s in steps {
             if s.bindings.count == 1 {
                 let b = s.bindings[0]
-                guard bound.entries.contains(where: { $0.binding == b }) else {
+                guard entries.contains(where: { $0.binding == b }) else {
                     step(s.name)
                     continue
                 }
                 step(bindingNames[Int(b)])
-                for entry in bound.entries where entry.binding == b { event(entry.event) }
+                for i in entries.indices where entries[i].binding == b { event(i) }
                 continue
             }
             var current: Int32?
-            for entry in bound.entries where s.bindings.contains(entry.binding) {
-                if entry.binding != current {
-                    current = entry.binding
-                    step(bindingNames[Int(entry.binding)])
+            for i in entries.indices where s.bindings.contains(entries[i].binding) {
+                if entries[i].binding != current {
+                    current = entries[i].binding
+                    step(bindingNames[Int(entries[i].binding)])
                 }
-                event(entry.event)
+                event(i)
             }
             if current == nil { step(s.name) }
         }

@@ -99,12 +99,6 @@ public struct JSONWriter {
         if !written { bytes.append(contentsOf: formatDouble(d).utf8) }
     }
 
-    /// An event's fields as `"name":value` pairs, comma-separated, without braces;
-    /// `keys[f]` is field f's `"name":` (`StreamSchema.jsonKeys`). Written into a stack
-    /// buffer and appended at once: appended field by field, the appends were most of
-    /// what an alert line cost. A value the buffer does not take (a string to escape or
-    /// too long, a double that is not a plain amount) sends the event the
-    /// field-by-field way; the bytes are the same either way.
     /// `v` as a JSON string of 16 lowercase hex digits (what `FNV1a.hex` gives).
     public mutating func quotedHex(_ v: UInt64) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 18) { buf in
@@ -120,38 +114,47 @@ public struct JSONWriter {
         }
     }
 
+    /// An event's fields as `"name":value` pairs, comma-separated, without braces;
+    /// `keys[f]` is field f's `"name":` (`StreamSchema.jsonKeys`). Written into a stack
+    /// buffer and appended at once: appended field by field, the appends were most of
+    /// what an alert line cost. A value the buffer does not take (a string to escape or
+    /// too long, a double that is not a plain amount) sends the event the
+    /// field-by-field way; the bytes are the same either way.
     public mutating func fields(_ values: [Value], keys: JSONKeys, omitNulls: Bool) {
-        let n = min(keys.count, values.count)
+        values.withUnsafeBufferPointer { fields($0, keys: keys, omitNulls: omitNulls) }
+    }
+
+    /// `fields`, over values in place.
+    public mutating func fields(_ vals: UnsafeBufferPointer<Value>, keys: JSONKeys, omitNulls: Bool) {
+        let n = min(keys.count, vals.count)
         let written = keys.bytes.withUnsafeBufferPointer { kb in
             keys.ends.withUnsafeBufferPointer { ke in
-                values.withUnsafeBufferPointer { vals in
-                    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { buf -> Bool in
-                        var out = Cursor(buf: buf)
-                        var first = true
-                        var start = 0
-                        for f in 0..<n {
-                            let end = ke[f]
-                            defer { start = end }
-                            if omitNulls && vals[f].isNull { continue }
-                            guard out.room >= end - start + 48 else { return false }
-                            if !first { out.put(UInt8(ascii: ",")) }
-                            first = false
-                            out.put(UnsafeBufferPointer(rebasing: kb[start..<end]))
-                            guard out.put(vals[f]) else { return false }
-                        }
-                        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buf[..<out.count]))
-                        return true
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { buf -> Bool in
+                    var out = Cursor(buf: buf)
+                    var first = true
+                    var start = 0
+                    for f in 0..<n {
+                        let end = ke[f]
+                        defer { start = end }
+                        if omitNulls && vals[f].isNull { continue }
+                        guard out.room >= end - start + 48 else { return false }
+                        if !first { out.put(UInt8(ascii: ",")) }
+                        first = false
+                        out.put(UnsafeBufferPointer(rebasing: kb[start..<end]))
+                        guard out.put(vals[f]) else { return false }
                     }
+                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buf[..<out.count]))
+                    return true
                 }
             }
         }
         guard !written else { return }
         var first = true
-        for f in 0..<n where !(omitNulls && values[f].isNull) {
+        for f in 0..<n where !(omitNulls && vals[f].isNull) {
             if !first { byte(UInt8(ascii: ",")) }
             first = false
             bytes.append(contentsOf: keys[f])
-            value(values[f])
+            value(vals[f])
         }
     }
 
@@ -267,18 +270,18 @@ extension Alert {
         w.int(detectedAt)
         w.raw(",\"matched\":[")
         var steps = 0, events = 0
-        visitMatched(step: { name in
+        visitMatchedRows(step: { name in
             if steps > 0 { w.raw("]},") }
             steps += 1
             events = 0
             w.raw("{\"step\":")
             w.string(name)
             w.raw(",\"events\":[")
-        }, event: { e in
+        }, event: { stream, values in
             if events > 0 { w.byte(UInt8(ascii: ",")) }
             events += 1
             w.byte(UInt8(ascii: "{"))
-            w.fields(e.values, keys: streams[Int(e.stream)].jsonKeys, omitNulls: omitNulls)
+            w.fields(values, keys: streams[Int(stream)].jsonKeys, omitNulls: omitNulls)
             w.byte(UInt8(ascii: "}"))
         })
         if steps > 0 { w.raw("]}") }
