@@ -1,9 +1,4 @@
 import VigilText
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The JSON Lines decoder's fast path, for streams whose fields are all top-level: one
 /// pass over the line that reads declared fields straight into values, with no key
@@ -103,7 +98,12 @@ struct FlatJSONScanner: Sendable {
                 var s = previous + 1 < count ? previous + 1 : 0
                 for _ in 0..<count {
                     let from = s == 0 ? 0 : ends[s - 1]
-                    if ends[s] - from == len && (len == 0 || memcmp(names.baseAddress! + from, p.baseAddress! + start, len) == 0) { return s }
+                    if ends[s] - from == len {
+                        // Names are short: a loop beats a call to memcmp.
+                        var k = 0
+                        while k < len && names[from + k] == p[start + k] { k += 1 }
+                        if k == len { return s }
+                    }
                     s = s + 1 == count ? 0 : s + 1
                 }
                 return -1
