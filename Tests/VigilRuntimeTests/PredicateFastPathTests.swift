@@ -6,6 +6,20 @@ import VigilRuntime
 /// with the general comparison (`ValueOps.compare`) on every operator, type pairing and
 /// null, and conjunctions of them with `and`'s three-valued logic.
 @Suite struct PredicateFastPathTests {
+    /// The stream every rule here reads: a key, a time, and a field of each type tested.
+    static let stream = """
+        stream s
+          key k
+          time ts
+          fields
+            k: string
+            ts: timestamp
+            s: string
+            d: double
+            n: int
+
+        """
+
     @Test func fieldAgainstLiteralAgreesWithTheGeneralComparison() throws {
         let ops = ["==", "!=", "<", "<=", ">", ">="]
         let literals: [(field: String, text: String, value: Value)] = [
@@ -20,18 +34,7 @@ import VigilRuntime
                 conditions.append((["k", "ts", "s", "d", "n"].firstIndex(of: field)!, op, value))
             }
         }
-        let program = try Harness.compile("""
-            stream s
-              key k
-              time ts
-              fields
-                k: string
-                ts: timestamp
-                s: string
-                d: double
-                n: int
-
-            """ + rules)
+        let program = try Harness.compile(Self.stream + rules)
         let samples: [Value] = [.null, .string("m"), .string("a"), .string("z"), .string(""), .string("é"),
                                 .double(1.5), .double(-0.0), .double(2), .double(.nan), .double(.infinity), .double(2.5),
                                 .int(3), .int(2), .int(-1), .int(.max)]
@@ -70,18 +73,7 @@ import VigilRuntime
         for (i, c) in conditions.enumerated() { rules += "rule r\(i)\n  from s\n  match\n    a: \(c)\n  alert \"m\"\n\n" }
         // `or`, a function or a binding is not a plain test: the closure decides.
         rules += "rule other\n  from s\n  match\n    a: s == \"m\" or n > 2\n  alert \"m\"\n\n"
-        let program = try Harness.compile("""
-            stream s
-              key k
-              time ts
-              fields
-                k: string
-                ts: timestamp
-                s: string
-                d: double
-                n: int
-
-            """ + rules)
+        let program = try Harness.compile(Self.stream + rules)
         #expect(program.rules[conditions.count].pattern.steps[0].alternatives[0].predicate.tests == nil)
         let strings: [Value] = [.null, .string("m"), .string("a")]
         let doubles: [Value] = [.null, .double(1.5), .double(3), .double(.nan)]
