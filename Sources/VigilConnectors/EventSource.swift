@@ -79,35 +79,29 @@ public struct EventSource: Sendable {
                     }
                     return
                 }
+                /// Decodes the line into `e` and hands it on, or dead-letters it.
+                func decode(_ decoder: JSONLineDecoder, into e: inout Event, stream name: String) throws {
+                    if let f = decoder.decode(bytes, origin: origin, into: &e) {
+                        try deadLetters(dead(name, number, f.reason, Array(bytes)), bytes)
+                    } else {
+                        try events(&e, bytes)
+                    }
+                }
                 if let fixedDecoder {
                     // One stream: its decoder and event without an array lookup each
                     // (reading them out of arrays retained and released them per line).
-                    if let f = fixedDecoder.decode(bytes, origin: origin, into: &fixedEvent) {
-                        try deadLetters(dead(fixedName, number, f.reason, Array(bytes)), bytes)
-                    } else {
-                        try events(&fixedEvent, bytes)
-                    }
+                    try decode(fixedDecoder, into: &fixedEvent, stream: fixedName)
                     return
                 }
-                let s: Int
-                if let fixed = stream {
-                    s = fixed
-                } else {
-                    guard let name = JSONLineDecoder.streamName(in: bytes) else {
-                        try deadLetters(dead("", number, "no top-level \"stream\" field naming the event's stream", Array(bytes)), bytes)
-                        return
-                    }
-                    guard let found = index[name] else {
-                        try deadLetters(dead(name, number, "unknown stream \(JSON.quote(name))", Array(bytes)), bytes)
-                        return
-                    }
-                    s = found
+                guard let name = JSONLineDecoder.streamName(in: bytes) else {
+                    try deadLetters(dead("", number, "no top-level \"stream\" field naming the event's stream", Array(bytes)), bytes)
+                    return
                 }
-                if let f = decoders[s].decode(bytes, origin: origin, into: &scratch[s]) {
-                    try deadLetters(dead(schemas[s].name, number, f.reason, Array(bytes)), bytes)
-                } else {
-                    try events(&scratch[s], bytes)
+                guard let s = index[name] else {
+                    try deadLetters(dead(name, number, "unknown stream \(JSON.quote(name))", Array(bytes)), bytes)
+                    return
                 }
+                try decode(decoders[s], into: &scratch[s], stream: schemas[s].name)
             }
         }
     }

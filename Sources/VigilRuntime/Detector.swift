@@ -193,10 +193,10 @@ public struct Detector: Sendable {
         return store.add(e)
     }
 
-    /// `stored(_:)`, taking `e`'s values (it is left with others).
-    private mutating func stored(taking e: inout Event) -> Int32 {
+    /// `stored(_:)`, taking `e`'s values when `take` (it is left with others).
+    private mutating func stored(_ e: inout Event, take: Bool) -> Int32 {
         makeRoom()
-        return store.add(taking: &e)
+        return take ? store.add(taking: &e) : store.add(e)
     }
 
     private mutating func makeRoom() {
@@ -270,7 +270,7 @@ public struct Detector: Sendable {
         advance(stream: s, to: e.ts)
         if shard.count == 1 {
             if !mine.isEmpty {
-                let slot = take ? stored(taking: &e) : stored(e), view = store.view
+                let slot = stored(&e, take: take), view = store.view
                 readerList.withUnsafeBufferPointer { pending.push(slot: slot, store: view, rules: UnsafeBufferPointer(rebasing: $0[mine])) }
             }
         } else {
@@ -286,7 +286,7 @@ public struct Detector: Sendable {
                 let h = KeyTable.hash(e, fields)
                 if shard.owns(hash: h) { owned.append(r); ownedHashes.append(h) }
             }
-            if !owned.isEmpty { pending.push(slot: take ? stored(taking: &e) : stored(e), store: store.view, rules: owned, hashes: ownedHashes) }
+            if !owned.isEmpty { pending.push(slot: stored(&e, take: take), store: store.view, rules: owned, hashes: ownedHashes) }
         }
         for i in mine {
             drain(rule: readerList[i], into: &out)

@@ -93,13 +93,7 @@ final class EventStore: @unchecked Sendable {
         let slot = free.removeLast()
         // The next slot's row was last touched when its event was stored, long ago:
         // fetch it now, so that writing it does not wait on memory.
-        if let next = free.last {
-            let p = UnsafeRawPointer(values + Int(next) * width)
-            for line in stride(from: 0, to: width * MemoryLayout<Value>.stride, by: 64) { vigil_prefetch(p + line) }
-            vigil_prefetch(UnsafeRawPointer(times + Int(next)))
-            vigil_prefetch(UnsafeRawPointer(origins + Int(next)))
-            vigil_prefetch(UnsafeRawPointer(streams + Int(next)))
-        }
+        if let next = free.last { view.prefetch(next) }
         let s = Int(slot)
         times[s] = e.ts
         origins[s] = e.origin
@@ -108,7 +102,7 @@ final class EventStore: @unchecked Sendable {
     }
 
     /// The values of the event in `slot`, in place.
-    @inline(__always) func row(_ slot: Int32) -> UnsafePointer<Value> { UnsafePointer(values + Int(slot) * width) }
+    @inline(__always) func row(_ slot: Int32) -> UnsafePointer<Value> { view.row(slot) }
 
     /// The event in `slot`, as an `Event` of its own.
     func event(_ slot: Int32) -> Event { view.event(slot) }
@@ -208,5 +202,14 @@ struct StoreView: @unchecked Sendable {
     /// The event's place in event-time order.
     @inline(__always) func stamp(_ slot: Int32) -> EventStamp {
         EventStamp(ts: times[Int(slot)], input: origins[Int(slot)].input, line: origins[Int(slot)].line)
+    }
+
+    /// Starts loading the event in `slot`: its whole row, its time, origin and stream.
+    @inline(__always) func prefetch(_ slot: Int32) {
+        let p = UnsafeRawPointer(row(slot))
+        for line in stride(from: 0, to: width * MemoryLayout<Value>.stride, by: 64) { vigil_prefetch(p + line) }
+        vigil_prefetch(UnsafeRawPointer(times + Int(slot)))
+        vigil_prefetch(UnsafeRawPointer(origins + Int(slot)))
+        vigil_prefetch(UnsafeRawPointer(streams + Int(slot)))
     }
 }

@@ -253,9 +253,6 @@ struct KeyFieldTable: Sendable {
         self.streams = streams
     }
 
-    /// Whether rule `r` has a key for stream `s`.
-    func has(rule r: Int, stream s: Int) -> Bool { ranges[r * streams + s] != nil }
-
     /// Calls `body` with rule `r`'s key field slots for stream `s`, in place (nil: none).
     @inline(__always) func with<R>(rule r: Int, stream s: Int, _ body: (UnsafeBufferPointer<Int>?) -> R) -> R {
         guard let range = ranges[r * streams + s] else { return body(nil) }

@@ -104,15 +104,8 @@ struct ReorderBuffer: Sendable {
         let ref: Ref
         if let q = inOrder[r].first, heaps[r].min.map({ q < $0 }) ?? true {
             let ahead = inOrder[r].head + Self.prefetchDistance
-            if ahead < inOrder[r].items.count {
-                let slot = inOrder[r].items[ahead].slot
-                let p = UnsafeRawPointer(store.row(slot))
-                for line in stride(from: 0, to: store.width * MemoryLayout<Value>.stride, by: 64) { vigil_prefetch(p + line) }
-                // The event's facts are read first of all when it is matched.
-                vigil_prefetch(UnsafeRawPointer(store.times + Int(slot)))
-                vigil_prefetch(UnsafeRawPointer(store.origins + Int(slot)))
-                vigil_prefetch(UnsafeRawPointer(store.streams + Int(slot)))
-            }
+            // Its facts are read first of all when it is matched, then its values.
+            if ahead < inOrder[r].items.count { store.prefetch(inOrder[r].items[ahead].slot) }
             ref = inOrder[r].pop()
         } else {
             ref = heaps[r].pop()!
