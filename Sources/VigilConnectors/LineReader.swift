@@ -43,21 +43,17 @@ public final class LineReader {
     /// Calls `body` for every line, in order.
     public func forEachLine(_ body: (Line) throws -> Void) throws {
         while true {
-            // Find the next newline in the buffered bytes.
-            var found = -1
-            if start < end {
-                buffer.withUnsafeBufferPointer { b in
-                    if let p = memchr(b.baseAddress! + start, 10, end - start) {
-                        found = b.baseAddress!.distance(to: p.assumingMemoryBound(to: UInt8.self))
-                    }
+            // Every whole line buffered, found and handed out through one pointer (taking
+            // one per line retained and released the buffer twice).
+            try buffer.withUnsafeBufferPointer { b in
+                let base = b.baseAddress!
+                while start < end, let p = memchr(base + start, 10, end - start) {
+                    let found = base.distance(to: p.assumingMemoryBound(to: UInt8.self))
+                    try emit(base, upTo: found, consumed: found + 1, body)
                 }
             }
-            if found >= 0 {
-                try emit(upTo: found, consumed: found + 1, body)
-                continue
-            }
             if eof {
-                if start < end { try emit(upTo: end, consumed: end, body) }
+                if start < end { try buffer.withUnsafeBufferPointer { try emit($0.baseAddress!, upTo: end, consumed: end, body) } }
                 return
             }
             // Make room: move the partial line to the front, grow if a line is huge.
@@ -87,7 +83,9 @@ public final class LineReader {
         }
     }
 
-    private func emit(upTo lineEnd: Int, consumed: Int, _ body: (Line) throws -> Void) throws {
+    /// Hands out the line from `start` to `lineEnd` of the buffer at `base`; the next
+    /// line starts at `consumed`.
+    private func emit(_ base: UnsafePointer<UInt8>, upTo lineEnd: Int, consumed: Int, _ body: (Line) throws -> Void) throws {
         defer { start = consumed }
         if skippingOversized {
             skippingOversized = false
@@ -95,14 +93,12 @@ public final class LineReader {
         }
         lineNumber += 1
         var stop = lineEnd
-        if stop > start, buffer[stop - 1] == 13 { stop -= 1 }
+        if stop > start, base[stop - 1] == 13 { stop -= 1 }
         if stop - start > Self.maxLineBytes {
-            try body(.oversized(prefix: Array(buffer[start..<(start + 256)]), number: lineNumber))
+            try body(.oversized(prefix: Array(UnsafeBufferPointer(start: base + start, count: 256)), number: lineNumber))
             return
         }
-        try buffer.withUnsafeBufferPointer { b in
-            try body(.text(UnsafeBufferPointer(rebasing: b[start..<stop]), number: lineNumber))
-        }
+        try body(.text(UnsafeBufferPointer(start: base + start, count: stop - start), number: lineNumber))
     }
 }
 

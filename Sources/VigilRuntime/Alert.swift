@@ -34,6 +34,7 @@ public struct Alert: Sendable {
     private enum MatchedEvents: Sendable {
         case steps([(step: String, events: [Event])])
         case bound(BoundEvents, MatchPlan)
+        case stored(StoredEvents, MatchPlan)
     }
 
     public var key: [(name: String, value: Value)] {
@@ -52,6 +53,10 @@ public struct Alert: Sendable {
             case .bound(let bound, let plan):
                 var steps: [(step: String, events: [Event])] = []
                 plan.visit(bound, step: { steps.append(($0, [])) }, event: { steps[steps.count - 1].events.append($0) })
+                return steps
+            case .stored(let stored, let plan):
+                var steps: [(step: String, events: [Event])] = []
+                plan.visit(stored, step: { steps.append(($0, [])) }, event: { steps[steps.count - 1].events.append($0) })
                 return steps
             }
         }
@@ -84,6 +89,20 @@ public struct Alert: Sendable {
     /// A pattern rule's alert whose id is `idHash` in hex.
     init(idHash: UInt64?, rule: String, severity: String, tags: [String], keyNames: [String], keyValues: [Value],
          message: String, detectedAt: Int64, bound: BoundEvents, plan: MatchPlan) {
+        self.init(idHash: idHash, rule: rule, severity: severity, tags: tags, keyNames: keyNames, keyValues: keyValues,
+                  message: message, detectedAt: detectedAt, events: .bound(bound, plan))
+    }
+
+    /// A pattern rule's alert whose matched events are read where the detector stores
+    /// them (until its next sweep: see `Detector.accept(taking:into:)`).
+    init(idHash: UInt64?, rule: String, severity: String, tags: [String], keyNames: [String], keyValues: [Value],
+         message: String, detectedAt: Int64, stored: StoredEvents, plan: MatchPlan) {
+        self.init(idHash: idHash, rule: rule, severity: severity, tags: tags, keyNames: keyNames, keyValues: keyValues,
+                  message: message, detectedAt: detectedAt, events: .stored(stored, plan))
+    }
+
+    private init(idHash: UInt64?, rule: String, severity: String, tags: [String], keyNames: [String], keyValues: [Value],
+                 message: String, detectedAt: Int64, events: MatchedEvents) {
         self.idHash = idHash
         self.rule = rule
         self.severity = severity
@@ -92,7 +111,7 @@ public struct Alert: Sendable {
         self.keyValues = keyValues
         self.message = message
         self.detectedAt = detectedAt
-        self.events = .bound(bound, plan)
+        self.events = events
     }
 
     /// Calls `step` for each step reported (its name) and then `event` for each of its
@@ -106,6 +125,8 @@ public struct Alert: Sendable {
             }
         case .bound(let bound, let plan):
             plan.visit(bound, step: step, event: event)
+        case .stored(let stored, let plan):
+            plan.visit(stored, step: step, event: event)
         }
     }
 
@@ -119,6 +140,8 @@ public struct Alert: Sendable {
             }
         case .bound(let bound, let plan):
             plan.visitRows(bound, step: step, event: event)
+        case .stored(let stored, let plan):
+            plan.visitRows(stored, step: step, event: event)
         }
     }
 
@@ -151,7 +174,7 @@ public struct MatchPlan: Sendable {
     /// Calls `step` with each reported step's name, then `event` with each of its events.
     func visit(_ bound: BoundEvents, step: (String) -> Void, event: (Event) -> Void) {
         bound.entries.withUnsafeBufferPointer { entries in
-            visit(entries, step: step) { event(entries[$0].event) }
+            visit(entries.count, { entries[$0].binding }, step: step) { event(entries[$0].event) }
         }
     }
 
@@ -159,35 +182,68 @@ public struct MatchPlan: Sendable {
     /// (iterating the entries copied each, a retain and a release of its values).
     func visitRows(_ bound: BoundEvents, step: (String) -> Void, event: (Int32, UnsafeBufferPointer<Value>) -> Void) {
         bound.entries.withUnsafeBufferPointer { entries in
-            visit(entries, step: step) { i in
+            visit(entries.count, { entries[$0].binding }, step: step) { i in
                 entries[i].event.values.withUnsafeBufferPointer { event(entries[i].event.stream, $0) }
             }
         }
     }
 
-    /// The order both walk: `event` gets the index of each entry reported.
-    private func visit(_ entries: UnsafeBufferPointer<BoundEvents.Entry>, step: (String) -> Void, event: (Int) -> Void) {
+    /// `visit` over events in the detector's store.
+    func visit(_ stored: StoredEvents, step: (String) -> Void, event: (Event) -> Void) {
+        let view = stored.view
+        visit(stored.slots.count, { stored.slots[$0].binding }, step: step) { event(view.event(stored.slots[$0].slot)) }
+    }
+
+    /// `visitRows` over events in the detector's store: their rows, read in place.
+    func visitRows(_ stored: StoredEvents, step: (String) -> Void, event: (Int32, UnsafeBufferPointer<Value>) -> Void) {
+        let view = stored.view
+        visit(stored.slots.count, { stored.slots[$0].binding }, step: step) { i in
+            let slot = stored.slots[i].slot
+            let stream = view.streams[Int(slot)]
+            event(stream, UnsafeBufferPointer(start: view.row(slot), count: view.widths[Int(stream)]))
+        }
+    }
+
+    /// The order every visit walks, over `count` events whose bindings `binding` gives:
+    /// `event` gets the index of each one reported.
+    private func visit(_ count: Int, _ binding: (Int) -> Int32, step: (String) -> Void, event: (Int) -> Void) {
         for s in steps {
             if s.bindings.count == 1 {
                 let b = s.bindings[0]
-                guard entries.contains(where: { $0.binding == b }) else {
+                guard (0..<count).contains(where: { binding($0) == b }) else {
                     step(s.name)
                     continue
                 }
                 step(bindingNames[Int(b)])
-                for i in entries.indices where entries[i].binding == b { event(i) }
+                for i in 0..<count where binding(i) == b { event(i) }
                 continue
             }
             var current: Int32?
-            for i in entries.indices where s.bindings.contains(entries[i].binding) {
-                if entries[i].binding != current {
-                    current = entries[i].binding
-                    step(bindingNames[Int(entries[i].binding)])
+            for i in 0..<count where s.bindings.contains(binding(i)) {
+                if binding(i) != current {
+                    current = binding(i)
+                    step(bindingNames[Int(binding(i))])
                 }
                 event(i)
             }
             if current == nil { step(s.name) }
         }
+    }
+}
+
+/// A match's events where the detector stores them: valid until the store's next sweep,
+/// which only an event added after the call that made the alert can cause.
+struct StoredEvents: @unchecked Sendable {
+    let store: EventStore
+    /// The store's sweeps when the alert was made.
+    let sweeps: Int
+    let slots: BoundList
+
+    /// The store, checked: reading events the store has reclaimed is a caller's error,
+    /// reported rather than read.
+    var view: StoreView {
+        precondition(store.sweeps == sweeps, "an alert's matched events were read after its detector reclaimed them: read alerts from accept(taking:into:) before the next call")
+        return store.view
     }
 }
 
@@ -240,11 +296,17 @@ public struct FNV1a: Sendable {
     }
 }
 
-extension Match {
+extension StoredMatch {
+    /// The context templates and `select` are evaluated in: the completing event (or
+    /// the last bound one) and the bound events, in place in `store`.
+    func context(_ store: StoreView) -> EvalContext {
+        EvalContext(row: current.map { store.row($0) }, store: store, boundSlots: slots, key: key, detectedAt: detectedAt)
+    }
+
     /// The match as a row of its rule's detections table: the alert's id, rule,
     /// severity, detection time, key and message, then the selected columns.
-    public func detectionRow(_ alert: Alert, _ rows: RowOutput) -> Row {
-        let ctx = EvalContext(event: trigger ?? bound.last, bound: bound, key: key, detectedAt: detectedAt)
+    func detectionRow(_ alert: Alert, _ rows: RowOutput, _ store: StoreView) -> Row {
+        let ctx = context(store)
         var values: [Value] = [.string(alert.id), .string(alert.rule), .string(alert.severity), .timestamp(detectedAt)]
         values += key
         values.append(.string(alert.message))
@@ -253,17 +315,24 @@ extension Match {
     }
 
     /// Renders the match as an alert of `rule`. The id derives from the rule, the key and
-    /// the identities (input, line) of the matched events.
-    public func alert(_ rule: PatternRule) -> Alert {
+    /// the identities (input, line) of the matched events. `inPlace`: the alert reads its
+    /// events from `store` (until its next sweep) instead of copies of its own.
+    func alert(_ rule: PatternRule, _ store: EventStore, _ view: StoreView, inPlace: Bool) -> Alert {
         var h = FNV1a()
         h.add(rule.name)
         for v in key { h.add(json: v) }
-        for entry in bound.entries {
-            h.add(Int64(entry.event.origin.input))
-            h.add(entry.event.origin.line)
+        for s in slots {
+            let origin = view.origins[Int(s.slot)]
+            h.add(Int64(origin.input))
+            h.add(origin.line)
         }
-        let ctx = EvalContext(event: trigger ?? bound.last, bound: bound, key: key, detectedAt: detectedAt)
+        let message = rule.message.render(context(view))
+        if inPlace {
+            return Alert(idHash: h.value, rule: rule.name, severity: rule.severity, tags: rule.tags, keyNames: rule.keyNames, keyValues: key,
+                         message: message, detectedAt: detectedAt, stored: StoredEvents(store: store, sweeps: store.sweeps, slots: slots),
+                         plan: rule.matchPlan)
+        }
         return Alert(idHash: h.value, rule: rule.name, severity: rule.severity, tags: rule.tags, keyNames: rule.keyNames, keyValues: key,
-                     message: rule.message.render(ctx), detectedAt: detectedAt, bound: bound, plan: rule.matchPlan)
+                     message: message, detectedAt: detectedAt, bound: PatternMatcher.events(slots, view), plan: rule.matchPlan)
     }
 }

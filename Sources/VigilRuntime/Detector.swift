@@ -57,17 +57,19 @@ public struct Detector: Sendable {
     var pending: ReorderBuffer
     /// Every event a rule still waits for or a partial match holds, stored once.
     var store: EventStore
+    /// Shared by copies of this detector only, never by alerts (which may hold the
+    /// store): whether a copy shares the store.
+    private var storeOwner = StoreOwner()
+    /// Alerts made now read their events from the store (see `accept(taking:into:)`).
+    private var alertsInPlace = false
     /// Where `drain` collects a rule's matches (empty between calls).
-    private var scratchMatches: [Match] = []
+    private var scratchMatches: [StoredMatch] = []
     /// Rules that read each stream.
     private let readers: [[Int]]
     /// `readers`, flat: stream s's rules are `readerList[readerRanges[s]]` (reading an
     /// inner array on the per-event path retained and released it).
     private let readerList: [Int]
     private let readerRanges: [Range<Int>]
-    /// Per pattern rule, per stream: the key fields (nil for streams it does not read);
-    /// an array, not the rule's dictionary, because it is read for every event.
-    private let keyFields: [[[Int]?]]
     /// Per rule (pattern rules, then window rules): the streams it reads.
     private let ruleStreams: [[Int]]
     /// Flows, the flows that read each stream, and the reference tables they join.
@@ -141,7 +143,8 @@ public struct Detector: Sendable {
         let ruleCount = program.rules.count + program.windows.count
         self.maxTs = Array(repeating: Int64.min, count: program.streams.count)
         self.watermarks = Array(repeating: Int64.min, count: program.streams.count)
-        self.keyFields = program.rules.map { rule in program.streams.indices.map { rule.keySlots[$0] } }
+        // Per pattern rule, per stream: the key fields (nil for streams it does not read).
+        let keyFields = program.rules.map { rule in program.streams.indices.map { rule.keySlots[$0] } }
         self.pending = ReorderBuffer(keyFields: keyFields + program.windows.map { _ in program.streams.map { _ in nil } },
                                      streams: program.streams.count)
         self.store = EventStore(widths: program.streams.map(\.fields.count), capacity: Self.storeCapacity)
@@ -201,7 +204,10 @@ public struct Detector: Sendable {
 
     private mutating func makeRoom() {
         // A copied detector shares its store until one of them adds to it.
-        if !isKnownUniquelyReferenced(&store) { store = store.copy() }
+        if !isKnownUniquelyReferenced(&storeOwner) {
+            store = store.copy()
+            storeOwner = StoreOwner()
+        }
         if store.isFull {
             store.beginMark()
             pending.mark(store)
@@ -228,8 +234,14 @@ public struct Detector: Sendable {
     /// decoded event can reuse), its time, stream and origin unchanged. Taking values
     /// another array still shares copies them first, so the run loop decodes every
     /// event into the one `e`.
+    ///
+    /// The alerts in `out` read their matched events where the detector stores them,
+    /// copying none: read them (write, send, copy their `matched`) before the next call
+    /// to the detector, after which reading them stops the program.
     public mutating func accept(taking e: inout Event, into out: inout [DetectorOutput]) {
+        alertsInPlace = true
         accept(&e, take: true, into: &out)
+        alertsInPlace = false
     }
 
     private mutating func accept(_ e: inout Event, take: Bool, into out: inout [DetectorOutput]) {
@@ -431,7 +443,7 @@ public struct Detector: Sendable {
         }
         // The scratch array's capacity is reused: a new array per drain that matched
         // was an allocation per alert.
-        var matches: [Match] = []
+        var matches: [StoredMatch] = []
         swap(&matches, &scratchMatches)
         defer {
             matches.removeAll(keepingCapacity: true)
@@ -446,18 +458,18 @@ public struct Detector: Sendable {
             if next == nil && deadline == nil { break }
             if let ts = next, deadline == nil || ts <= deadline! {
                 let (slot, hash) = pending.pop(rule: r, store: view)
-                guard let slots = keyFields[r][Int(view.streams[Int(slot)])] else { continue }
+                guard let slots = pending.keyFields.fields(rule: r, stream: Int(view.streams[Int(slot)])) else { continue }
                 if let upcoming = pending.upcomingHash(rule: r, ahead: Self.bucketPrefetchDistance) {
                     matchers[r].prefetch(hash: upcoming)
                 }
                 let n = matches.count
                 if trace != nil, case let key = slots.map({ store.row(slot)[$0] }), trace!.watches(key) {
                     let before = matchers[r].attempts(of: key, store: store)
-                    slots.withUnsafeBufferPointer { matchers[r].process(slot, store: view, keyFields: $0, hash: hash, into: &matches) }
+                    matchers[r].process(slot, store: view, keyFields: slots, hash: hash, into: &matches)
                     trace!.log.append(.event(store.event(slot), key: key, before: before, after: matchers[r].attempts(of: key, store: store),
-                                             matches: Array(matches[n...])))
+                                             matches: matches[n...].map { $0.match(rule: r, view) }))
                 } else {
-                    slots.withUnsafeBufferPointer { matchers[r].process(slot, store: view, keyFields: $0, hash: hash, into: &matches) }
+                    matchers[r].process(slot, store: view, keyFields: slots, hash: hash, into: &matches)
                 }
                 if shard.count > 1 {
                     let at = view.stamp(slot)
@@ -468,12 +480,12 @@ public struct Detector: Sendable {
                 matchers[r].fireAbsences(before: next ?? w, store: view, into: &matches)
                 if shard.count > 1 {
                     for m in matches[n...] {
-                        let first = m.bound.entries.first.map { EventStamp($0.event) } ?? EventStamp(ts: m.detectedAt, input: 0, line: 0)
+                        let first = m.slots.first.map { view.stamp($0.slot) } ?? EventStamp(ts: m.detectedAt, input: 0, line: 0)
                         matchTags.append(OutputTag(step: step, phase: Int32(1 + r), time: m.detectedAt, kind: 1, at: first))
                     }
                 }
                 if trace != nil {
-                    for m in matches[n...] where trace!.watches(m.key) { trace!.log.append(.absence(m)) }
+                    for m in matches[n...] where trace!.watches(m.key) { trace!.log.append(.absence(m.match(rule: r, view))) }
                 }
             }
         }
@@ -497,10 +509,10 @@ public struct Detector: Sendable {
             // Read through a box: a copy out of the program retained each of its fields.
             let box = ruleBoxes[r]
             for (k, match) in matches.enumerated() where box.rule.hasAlert || box.rule.rows != nil {
-                let alert = match.alert(box.rule)
+                let alert = match.alert(box.rule, store, view, inPlace: alertsInPlace)
                 let before = out.count
                 // Every match is a row of the detections table; suppression is about alerts.
-                if let rows = box.rule.rows { out.append(.row(match.detectionRow(alert, rows))) }
+                if let rows = box.rule.rows { out.append(.row(match.detectionRow(alert, rows, view))) }
                 if box.rule.hasAlert { out.append(.alert(alert)) }
                 if shard.count > 1 { for _ in before..<out.count { tags.append(matchTags[k]) } }
             }
@@ -547,6 +559,9 @@ public struct Detector: Sendable {
         suppressors.reclaim(rule: r, watermark: w)
     }
 }
+
+/// What copies of a detector share while they share its store (see `makeRoom`).
+private final class StoreOwner: Sendable {}
 
 /// A rule in a class: its `let` is read in place, where a struct's copy retained each field.
 private final class RuleBox: Sendable {

@@ -29,6 +29,8 @@ final class EventStore: @unchecked Sendable {
     // A plain buffer: an array here was checked for uniqueness at every mark.
     private var marks = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
     private var markWords = 0
+    /// Sweeps so far: a slot read by number is what it was while this is unchanged.
+    private(set) var sweeps = 0
 
     /// `widths`: each stream's field count.
     init(widths: [Int], capacity: Int = 1024) {
@@ -131,6 +133,7 @@ final class EventStore: @unchecked Sendable {
     /// Frees every slot not marked since `beginMark`; doubles the store when fewer than
     /// half came free.
     func sweep() {
+        sweeps += 1
         // Filled as a local: appending to the property checked its uniqueness per slot.
         var f: [Int32] = []
         swap(&f, &free)

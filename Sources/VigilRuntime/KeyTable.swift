@@ -8,8 +8,14 @@ import CPrefetch
 /// leave tombstones until the next rehash. Equality is `Value`'s own, as a
 /// `[[Value]: _]` dictionary would use; hashing is `KeyHash`, consistent with it.
 struct KeyTable: Sendable {
-    /// Per slot: the key's values (empty when the slot is free) and whether it is live.
+    /// Per slot: the key's values and whether it is live. A free slot keeps its last
+    /// key's array, whose storage the next key given the slot reuses (keys come and go,
+    /// and each allocated an array).
     private(set) var keys: [[Value]] = []
+    /// Per slot: its key's first value (null for an empty key), compared in place: a
+    /// key of one field is found without reading its array, which was a cache miss
+    /// per event.
+    private var firsts: [Value] = []
     private(set) var live: [Bool] = []
     private var hashes: [Int] = []
     /// Per bucket: `empty`, `removed`, or a slot (low 32 bits) with the high 32 bits of
@@ -62,7 +68,7 @@ struct KeyTable: Sendable {
         while true {
             let b = buckets[i]
             if b == Self.empty { return nil }
-            if Self.isSlot(b), b >> 32 == high, case let s = Self.slot(b), Self.equal(keys[Int(s)], row, fields) { return s }
+            if Self.isSlot(b), b >> 32 == high, case let s = Self.slot(b), equal(s, row, fields) { return s }
             i = (i + 1) & mask
         }
     }
@@ -70,6 +76,16 @@ struct KeyTable: Sendable {
     /// Starts loading the bucket a key with `hash` probes first.
     mutating func prefetch(hash: Int) {
         buckets.withUnsafeBufferPointer { b in vigil_prefetch(b.baseAddress! + (hash & (b.count - 1))) }
+    }
+
+    /// Starts loading slot `slot`'s key array: a match reports the key (counting a
+    /// reference to it), long after the key was last read.
+    @inline(__always) func prefetchKey(_ slot: Int32) {
+        keys.withUnsafeBufferPointer { k in
+            // The array's storage pointer, read without copying the array (a copy
+            // counts a reference: the very load this is to hide).
+            vigil_prefetch(UnsafeRawPointer(k.baseAddress! + Int(slot)).load(as: UnsafeRawPointer.self))
+        }
     }
 
     /// The slot of `key`, if it has one.
@@ -86,23 +102,48 @@ struct KeyTable: Sendable {
         }
     }
 
-    @inline(__always) private static func equal(_ key: [Value], _ row: UnsafePointer<Value>, _ fields: UnsafeBufferPointer<Int>) -> Bool {
-        for k in fields.indices where key[k] != row[fields[k]] { return false }
+    /// Whether slot `s` holds the key made of `row`'s `fields`.
+    @inline(__always) private func equal(_ s: Int32, _ row: UnsafePointer<Value>, _ fields: UnsafeBufferPointer<Int>) -> Bool {
+        guard let first = fields.first else { return true }
+        guard firsts[Int(s)] == row[first] else { return false }
+        if fields.count == 1 { return true }
+        let key = keys[Int(s)]
+        for k in fields.indices.dropFirst() where key[k] != row[fields[k]] { return false }
         return true
     }
 
     /// Gives `key` (not present) a slot.
     mutating func insert(_ key: [Value], hash: Int) -> Int32 {
+        let slot = newSlot(hash: hash)
+        keys[Int(slot)] = key
+        firsts[Int(slot)] = key.first ?? .null
+        return slot
+    }
+
+    /// Gives the key made of the `fields` of the event whose values are `row` (not
+    /// present) a slot; its values go into the storage the slot's last key left, when
+    /// nothing else holds that.
+    mutating func insert(row: UnsafePointer<Value>, fields: UnsafeBufferPointer<Int>, hash: Int) -> Int32 {
+        let slot = newSlot(hash: hash)
+        keys[Int(slot)].removeAll(keepingCapacity: true)
+        for f in fields { keys[Int(slot)].append(row[f]) }
+        firsts[Int(slot)] = fields.first.map { row[$0] } ?? .null
+        return slot
+    }
+
+    /// A slot for a key with `hash`, live and in its bucket; its `keys` entry is the
+    /// slot's last key (or empty).
+    private mutating func newSlot(hash: Int) -> Int32 {
         if (used + 1) * 2 > buckets.count { rehash(minimumBuckets: max(16, (count + 1) * 4)) }
         let slot: Int32
         if let f = freeSlots.popLast() {
             slot = f
-            keys[Int(f)] = key
             hashes[Int(f)] = hash
             live[Int(f)] = true
         } else {
             slot = Int32(keys.count)
-            keys.append(key)
+            keys.append([])
+            firsts.append(.null)
             hashes.append(hash)
             live.append(true)
         }
@@ -122,7 +163,6 @@ struct KeyTable: Sendable {
         var i = hash & mask
         while buckets[i] != Self.bucket(slot, hash) { i = (i + 1) & mask }
         buckets[i] = Self.removed
-        keys[Int(slot)] = []
         live[Int(slot)] = false
         freeSlots.append(slot)
         count -= 1
@@ -154,6 +194,7 @@ extension KeyTable: Codable {
             throw DecodingError.dataCorruptedError(forKey: .live, in: c, debugDescription: "\(keys.count) keys but \(live.count) live flags")
         }
         self.keys = keys
+        self.firsts = keys.map { $0.first ?? .null }
         self.live = live
         hashes = keys.map(Self.hash)
         count = live.filter { $0 }.count
@@ -163,7 +204,8 @@ extension KeyTable: Codable {
 
     func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(keys, forKey: .keys)
+        // A free slot's kept storage is not part of the state.
+        try c.encode(keys.indices.map { live[$0] ? keys[$0] : [] }, forKey: .keys)
         try c.encode(live, forKey: .live)
     }
 }
@@ -227,35 +269,54 @@ struct KeyHash {
 }
 
 /// Per rule and stream, the slots of the rule's key fields in the stream's events (or
-/// none), all in one array: read per event, an array per rule and stream was retained
-/// and released each time.
-struct KeyFieldTable: Sendable {
-    private let slots: [Int]
-    /// `ranges[rule * streams + stream]`; nil when the rule has no key for the stream.
-    private let ranges: [Range<Int>?]
+/// none), all in one buffer of plain integers: read per event, an array per rule and
+/// stream was retained and released each time, and so was one array read through a
+/// closure.
+struct KeyFieldTable: @unchecked Sendable {
+    /// Owns `base`.
+    private let storage: Storage
+    /// Per rule and stream, `[start, count]` (count -1: no key), then the slots.
+    private let base: UnsafePointer<Int>
     private let streams: Int
+
+    private final class Storage: @unchecked Sendable {
+        let pointer: UnsafeMutablePointer<Int>
+        init(_ ints: [Int]) {
+            pointer = .allocate(capacity: max(1, ints.count))
+            pointer.initialize(from: ints, count: ints.count)
+        }
+        deinit { pointer.deallocate() }
+    }
 
     /// `fields[rule][stream]`: the key field slots, or nil.
     init(_ fields: [[[Int]?]], streams: Int) {
-        var slots: [Int] = [], ranges: [Range<Int>?] = []
+        var slots: [Int] = [], ranges: [Int] = []
+        let header = 2 * fields.count * streams
         for rule in fields {
             for s in 0..<streams {
                 if s < rule.count, let f = rule[s] {
-                    ranges.append(slots.count..<slots.count + f.count)
+                    ranges += [header + slots.count, f.count]
                     slots += f
                 } else {
-                    ranges.append(nil)
+                    ranges += [0, -1]
                 }
             }
         }
-        self.slots = slots
-        self.ranges = ranges
+        storage = Storage(ranges + slots)
+        base = UnsafePointer(storage.pointer)
         self.streams = streams
+    }
+
+    /// Rule `r`'s key field slots for stream `s`, in place (nil: none).
+    @inline(__always) func fields(rule r: Int, stream s: Int) -> UnsafeBufferPointer<Int>? {
+        let i = 2 * (r * streams + s)
+        let count = base[i + 1]
+        guard count >= 0 else { return nil }
+        return UnsafeBufferPointer(start: base + base[i], count: count)
     }
 
     /// Calls `body` with rule `r`'s key field slots for stream `s`, in place (nil: none).
     @inline(__always) func with<R>(rule r: Int, stream s: Int, _ body: (UnsafeBufferPointer<Int>?) -> R) -> R {
-        guard let range = ranges[r * streams + s] else { return body(nil) }
-        return slots.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[range])) }
+        body(fields(rule: r, stream: s))
     }
 }

@@ -123,6 +123,29 @@ public struct Match: Sendable {
     public var trigger: Event?
 }
 
+/// A completed match as the matcher hands it on: its events by slot in the detector's
+/// `EventStore`, valid until the store's next sweep. Alerts are written from it in
+/// place; `Match` is the same with its events made (for explanations).
+struct StoredMatch: Sendable {
+    var key: [Value]
+    var slots: BoundList
+    var detectedAt: Int64
+    /// The slot of the event that completed it (-1: a trailing absence fired by the
+    /// watermark).
+    var trigger: Int32
+
+    /// The slot of the event templates and `select` read fields of: the completing
+    /// event, else the last one bound.
+    var current: Int32? { trigger >= 0 ? trigger : slots.last?.slot }
+
+    /// The match with its events made.
+    func match(rule: Int, _ store: StoreView) -> Match {
+        let trigger = self.trigger >= 0 ? store.event(self.trigger) : nil
+        return Match(rule: rule, key: key, bound: PatternMatcher.events(slots, store, current: trigger.map { (self.trigger, $0) }),
+                     detectedAt: detectedAt, trigger: trigger)
+    }
+}
+
 /// Counters a pattern rule keeps.
 public struct MatcherStats: Sendable, Codable {
     public var partialMatches = 0
@@ -248,6 +271,11 @@ struct PatternMatcher: Sendable {
     /// Stores `attempts` as the key's (at `slot` when it has one; else `key`, which has
     /// `hash`, gets one), freeing the slot when none are left.
     private mutating func keep(_ attempts: inout [PartialMatch], slot: Int32?, key: @autoclosure () -> [Value], hash: Int) {
+        keep(&attempts, slot: slot) { $0.insert(key(), hash: hash) }
+    }
+
+    /// `keep`, a new key's slot given by `insert`.
+    private mutating func keep(_ attempts: inout [PartialMatch], slot: Int32?, insert: (inout KeyTable) -> Int32) {
         if let slot {
             if attempts.isEmpty {
                 state.table.remove(slot)
@@ -256,7 +284,7 @@ struct PatternMatcher: Sendable {
                 swap(&state.attempts[Int(slot)], &attempts)
             }
         } else if !attempts.isEmpty {
-            let slot = Int(state.table.insert(key(), hash: hash))
+            let slot = Int(insert(&state.table))
             if slot == state.attempts.count { state.attempts.append([]) }
             swap(&state.attempts[slot], &attempts)
         }
@@ -331,7 +359,7 @@ struct PatternMatcher: Sendable {
 
     /// Processes the event in `store`'s slot `eventSlot` (events come in event-time
     /// order) of the key made of its fields `keyFields`, whose `KeyTable.hash` is `hash`.
-    mutating func process(_ eventSlot: Int32, store: StoreView, keyFields: UnsafeBufferPointer<Int>, hash: Int, into out: inout [Match]) {
+    mutating func process(_ eventSlot: Int32, store: StoreView, keyFields: UnsafeBufferPointer<Int>, hash: Int, into out: inout [StoredMatch]) {
         for i in memo.indices { memo[i] = -1 }
         let row = store.row(eventSlot)
         let i = Int(eventSlot)
@@ -341,6 +369,7 @@ struct PatternMatcher: Sendable {
         eventContext.detectedAt = e.ts
         defer { eventContext.row = nil }
         let slot = state.table.find(row: row, fields: keyFields, hash: hash)
+        if let slot { state.table.prefetchKey(slot) }
         if slot == nil, state.table.count >= limits.keys {
             stats.keysDroppedByLimit += 1
             return
@@ -375,21 +404,22 @@ struct PatternMatcher: Sendable {
         }
         // Completions are emitted in start order; each one's skip strategy also applies
         // to the completions after it, which were partial matches until this event.
-        // A match's events are made from the store once, the completing one shared.
         if !completed.isEmpty {
-            let trigger = store.event(eventSlot)
+            // The alert reads every event a match bound, most of them long out of the
+            // cache: start loading them now, while the rest of the event is processed.
+            for c in completed {
+                for b in c.bound where b.slot != eventSlot { store.prefetch(b.slot) }
+            }
             if case .noSkip = rule.pattern.skip {
                 for c in completed {
-                    out.append(Match(rule: ruleIndex, key: key(), bound: Self.events(c.bound, store, current: (eventSlot, trigger)),
-                                     detectedAt: e.ts, trigger: trigger))
+                    out.append(StoredMatch(key: key(), slots: c.bound, detectedAt: e.ts, trigger: eventSlot))
                 }
             } else {
                 var pendingCompletions = completed[...]
                 while let c = pendingCompletions.popFirst() {
                     survivors = applySkip(c, to: survivors, store)
                     pendingCompletions = applySkip(c, to: Array(pendingCompletions), store)[...]
-                    out.append(Match(rule: ruleIndex, key: key(), bound: Self.events(c.bound, store, current: (eventSlot, trigger)),
-                                     detectedAt: e.ts, trigger: trigger))
+                    out.append(StoredMatch(key: key(), slots: c.bound, detectedAt: e.ts, trigger: eventSlot))
                 }
             }
         }
@@ -409,16 +439,24 @@ struct PatternMatcher: Sendable {
         stats.partialMatches += survivors.count - before
         stats.peakPartialMatches = max(stats.peakPartialMatches, stats.partialMatches)
         attempts.removeAll(keepingCapacity: true)
+        // A new key's values go into the storage a departed key left in its slot.
+        func insertKey(_ table: inout KeyTable) -> Int32 {
+            if let madeKey { return table.insert(madeKey, hash: hash) }
+            return table.insert(row: row, fields: keyFields, hash: hash)
+        }
         if survivors.capacity > 2 * survivors.count + 8 {
             // A buffer grown by some busy key stays the scratch buffer: handed on, it
             // would give every key the capacity of the busiest one. The key keeps its
-            // own buffer, holding copies of the survivors.
+            // own buffer (or a spare one), holding copies of the survivors.
+            if attempts.capacity < survivors.count, let spare = spareAttempts.popLast() { attempts = spare }
             attempts.append(contentsOf: survivors)
             survivors.removeAll(keepingCapacity: true)
-            keep(&attempts, slot: slot, key: madeKey ?? keyFields.map { row[$0] }, hash: hash)
+            keep(&attempts, slot: slot, insert: insertKey)
+            // The key's buffer when it has none left (else the empty one it had).
+            if attempts.capacity > 0 && spareAttempts.count < 32 { spareAttempts.append(attempts) }
             scratchAttempts = survivors
         } else {
-            keep(&survivors, slot: slot, key: madeKey ?? keyFields.map { row[$0] }, hash: hash)
+            keep(&survivors, slot: slot, insert: insertKey)
             // `survivors` now holds the slot's old buffer (or an empty one): reused next time.
             // Both are empty; the smaller is kept as a spare when it has room, and a key
             // that took the scratch buffer leaves a spare in its place: keys come and go,
@@ -693,7 +731,7 @@ struct PatternMatcher: Sendable {
     // MARK: Watermark
 
     /// Fires trailing absences whose window ended at or before `time` (deadline < time).
-    mutating func fireAbsences(before time: Int64, store: StoreView, into out: inout [Match]) {
+    mutating func fireAbsences(before time: Int64, store: StoreView, into out: inout [StoredMatch]) {
         while let t = absenceTimers.min, t.deadline < time {
             absenceTimers.pop()
             guard let slot = state.table.find(t.key) else { continue }
@@ -703,7 +741,7 @@ struct PatternMatcher: Sendable {
             attempts = applySkip(a, to: attempts, store)
             stats.partialMatches -= state.attempts[Int(slot)].count - attempts.count
             keep(&attempts, slot: slot, key: t.key, hash: 0)
-            out.append(Match(rule: ruleIndex, key: t.key, bound: Self.events(a.bound, store), detectedAt: t.deadline, trigger: nil))
+            out.append(StoredMatch(key: t.key, slots: a.bound, detectedAt: t.deadline, trigger: -1))
         }
     }
 

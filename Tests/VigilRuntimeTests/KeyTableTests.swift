@@ -38,8 +38,14 @@ import Testing
                     table.remove(slot)
                     model[k] = nil
                 }
-            } else {
+            } else if Bool.random(using: &rng) {
                 model[k] = table.insert(k, hash: KeyTable.hash(k))
+            } else {
+                // Into the storage a removed key left in its slot.
+                model[k] = e.values.withUnsafeBufferPointer { row in
+                    [1, 2, 3, 4].withUnsafeBufferPointer { f in table.insert(row: row.baseAddress!, fields: f, hash: KeyTable.hash(k)) }
+                }
+                #expect(table.keys[Int(model[k]!)] == k)
             }
             #expect(table.count == model.count)
             if step % 20_000 == 19_999 {
@@ -47,9 +53,45 @@ import Testing
                 for (k, slot) in model { #expect(table.find(k) == slot) }
             }
         }
+        // A snapshot holds the live keys only, not what freed slots kept.
+        let encoded = String(decoding: try JSONEncoder().encode(table), as: UTF8.self)
+        let liveFirsts = Set(model.keys.map { $0[0] })
+        let goneFirsts = (0..<997).map { Value.string("u\($0)") }.filter { !liveFirsts.contains($0) }
+        #expect(!goneFirsts.isEmpty)
+        for case .string(let u) in goneFirsts { #expect(!encoded.contains("\"\(u)\""), "\(u) is no live key's") }
         // -0.0 and 0.0 are one key, as in a dictionary.
         #expect(table.find([.string("u5"), .int(0), .double(0.0), .string("")]) == table.find([.string("u5"), .int(0), .double(-0.0), .string("")]))
         #expect(KeyTable.hash([.string("caf\u{E9}")]) == KeyTable.hash([.string("cafe\u{301}")]))
         #expect(KeyTable.hash([.string("ab")]) != KeyTable.hash([.string("ab\0")]))
+    }
+
+    /// Keys of one field are compared by their first value alone; keys of no field are
+    /// one key. Freed slots are reused with their storage.
+    @Test func oneFieldAndNoField() {
+        var table = KeyTable()
+        var model: [Value: Int32] = [:]
+        var rng = DifferentialTests.SplitMix(state: 5)
+        for _ in 0..<20_000 {
+            let v: Value = Bool.random(using: &rng) ? .string("user-\(Int.random(in: 0..<300, using: &rng))") : .int(Int64.random(in: 0..<300, using: &rng))
+            let row = [Value.null, v]
+            let found = row.withUnsafeBufferPointer { r in [1].withUnsafeBufferPointer { table.find(row: r.baseAddress!, fields: $0, hash: KeyTable.hash([v])) } }
+            #expect(found == model[v])
+            if let slot = found {
+                #expect(table.keys[Int(slot)] == [v])
+                if Bool.random(using: &rng) {
+                    table.remove(slot)
+                    model[v] = nil
+                }
+            } else {
+                model[v] = row.withUnsafeBufferPointer { r in [1].withUnsafeBufferPointer { table.insert(row: r.baseAddress!, fields: $0, hash: KeyTable.hash([v])) } }
+            }
+        }
+        #expect(table.slotCount <= 600)
+        var none = KeyTable()
+        let row = [Value.int(1)]
+        let empty = UnsafeBufferPointer<Int>(start: nil, count: 0)
+        let slot = row.withUnsafeBufferPointer { none.insert(row: $0.baseAddress!, fields: empty, hash: KeyTable.hash([])) }
+        #expect(row.withUnsafeBufferPointer { none.find(row: $0.baseAddress!, fields: empty, hash: KeyTable.hash([])) } == slot)
+        #expect(none.keys[Int(slot)] == [])
     }
 }
