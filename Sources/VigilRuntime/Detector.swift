@@ -60,8 +60,6 @@ public struct Detector: Sendable {
     /// Shared by copies of this detector only, never by alerts (which may hold the
     /// store): whether a copy shares the store.
     private var storeOwner = StoreOwner()
-    /// Alerts made now read their events from the store (see `accept(taking:into:)`).
-    private var alertsInPlace = false
     /// Where `drain` collects a rule's matches (empty between calls).
     private var scratchMatches: [StoredMatch] = []
     /// Rules that read each stream.
@@ -239,9 +237,7 @@ public struct Detector: Sendable {
     /// copying none: read them (write, send, copy their `matched`) before the next call
     /// to the detector, after which reading them stops the program.
     public mutating func accept(taking e: inout Event, into out: inout [DetectorOutput]) {
-        alertsInPlace = true
         accept(&e, take: true, into: &out)
-        alertsInPlace = false
     }
 
     private mutating func accept(_ e: inout Event, take: Bool, into out: inout [DetectorOutput]) {
@@ -275,7 +271,7 @@ public struct Detector: Sendable {
         let mine = readerRanges[s]
         for i in mine where released[readerList[i]] > behind { behind = released[readerList[i]] }
         if e.ts < watermarks[s] || e.ts < behind {
-            acceptLate(e, into: &out)
+            acceptLate(e, inPlace: take, into: &out)
             return
         }
         counters.events += 1
@@ -300,8 +296,10 @@ public struct Detector: Sendable {
             }
             if !owned.isEmpty { pending.push(slot: stored(&e, take: take), store: store.view, rules: owned, hashes: ownedHashes) }
         }
+        // Taking the caller's event is the run loop's call, which writes alerts before
+        // its next: they read their events in place.
         for i in mine {
-            drain(rule: readerList[i], into: &out)
+            drain(rule: readerList[i], inPlace: take, into: &out)
         }
     }
 
@@ -324,7 +322,7 @@ public struct Detector: Sendable {
     /// rule that has not released past it still takes it in order; a window rule whose
     /// allowed lateness covers it takes it in as an update (emitting changed rows at
     /// once); for every other rule it is late.
-    private mutating func acceptLate(_ e: Event, into out: inout [DetectorOutput]) {
+    private mutating func acceptLate(_ e: Event, inPlace: Bool, into out: inout [DetectorOutput]) {
         let s = Int(e.stream)
         advance(stream: s, to: e.ts)
         var rejectedAt = readers[s].isEmpty && flowReaders[s].isEmpty ? watermarks[s] : Int64.min
@@ -337,7 +335,7 @@ public struct Detector: Sendable {
                 if owns(rule: r, e) {
                     if slot == nil { slot = stored(e) }
                     pending.push(slot: slot!, store: store.view, rules: CollectionOfOne(r))
-                    drain(rule: r, into: &out)
+                    drain(rule: r, inPlace: inPlace, into: &out)
                 }
                 taken = true
             } else if r >= matchers.count, e.ts >= w.minus(windowLatenessMs[r - matchers.count]) {
@@ -397,7 +395,7 @@ public struct Detector: Sendable {
             tags.removeAll(keepingCapacity: true)
             step = Int64.max
         }
-        for r in released.indices { drain(rule: r, into: &out) }
+        for r in released.indices { drain(rule: r, inPlace: false, into: &out) }
         return out
     }
 
@@ -412,7 +410,7 @@ public struct Detector: Sendable {
         }
         guard !idle[s] else { return out }
         idle[s] = true
-        for r in readers[s] { drain(rule: r, into: &out) }
+        for r in readers[s] { drain(rule: r, inPlace: false, into: &out) }
         return out
     }
 
@@ -434,7 +432,8 @@ public struct Detector: Sendable {
 
     /// Releases events with ts < the rule's watermark in event-time order, interleaved
     /// with absence deadlines (an event at the deadline is still inside the window).
-    private mutating func drain(rule r: Int, into out: inout [DetectorOutput]) {
+    /// `inPlace`: alerts read their events from the store (`accept(taking:into:)`).
+    private mutating func drain(rule r: Int, inPlace: Bool, into out: inout [DetectorOutput]) {
         let w = ruleWatermark(r)
         released[r] = w
         if r >= matchers.count {
@@ -509,7 +508,7 @@ public struct Detector: Sendable {
             // Read through a box: a copy out of the program retained each of its fields.
             let box = ruleBoxes[r]
             for (k, match) in matches.enumerated() where box.rule.hasAlert || box.rule.rows != nil {
-                let alert = match.alert(box.rule, store, view, inPlace: alertsInPlace)
+                let alert = match.alert(box.rule, store, view, inPlace: inPlace)
                 let before = out.count
                 // Every match is a row of the detections table; suppression is about alerts.
                 if let rows = box.rule.rows { out.append(.row(match.detectionRow(alert, rows, view))) }

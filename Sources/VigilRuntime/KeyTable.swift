@@ -314,9 +314,4 @@ struct KeyFieldTable: @unchecked Sendable {
         guard count >= 0 else { return nil }
         return UnsafeBufferPointer(start: base + base[i], count: count)
     }
-
-    /// Calls `body` with rule `r`'s key field slots for stream `s`, in place (nil: none).
-    @inline(__always) func with<R>(rule r: Int, stream s: Int, _ body: (UnsafeBufferPointer<Int>?) -> R) -> R {
-        body(fields(rule: r, stream: s))
-    }
 }

@@ -268,25 +268,25 @@ struct PatternMatcher: Sendable {
         return all
     }
 
-    /// Stores `attempts` as the key's (at `slot` when it has one; else `key`, which has
-    /// `hash`, gets one), freeing the slot when none are left.
-    private mutating func keep(_ attempts: inout [PartialMatch], slot: Int32?, key: @autoclosure () -> [Value], hash: Int) {
-        keep(&attempts, slot: slot) { $0.insert(key(), hash: hash) }
-    }
-
-    /// `keep`, a new key's slot given by `insert`.
+    /// Stores `attempts` as the key's: at `slot` when it has one, else (when there are
+    /// any) at the slot `insert` gives the key.
     private mutating func keep(_ attempts: inout [PartialMatch], slot: Int32?, insert: (inout KeyTable) -> Int32) {
         if let slot {
-            if attempts.isEmpty {
-                state.table.remove(slot)
-                state.attempts[Int(slot)] = []
-            } else {
-                swap(&state.attempts[Int(slot)], &attempts)
-            }
+            keep(&attempts, slot: slot)
         } else if !attempts.isEmpty {
             let slot = Int(insert(&state.table))
             if slot == state.attempts.count { state.attempts.append([]) }
             swap(&state.attempts[slot], &attempts)
+        }
+    }
+
+    /// Stores `attempts` as slot `slot`'s, freeing the slot when none are left.
+    private mutating func keep(_ attempts: inout [PartialMatch], slot: Int32) {
+        if attempts.isEmpty {
+            state.table.remove(slot)
+            state.attempts[Int(slot)] = []
+        } else {
+            swap(&state.attempts[Int(slot)], &attempts)
         }
     }
 
@@ -740,7 +740,7 @@ struct PatternMatcher: Sendable {
             let a = attempts.remove(at: i)
             attempts = applySkip(a, to: attempts, store)
             stats.partialMatches -= state.attempts[Int(slot)].count - attempts.count
-            keep(&attempts, slot: slot, key: t.key, hash: 0)
+            keep(&attempts, slot: slot)
             out.append(StoredMatch(key: t.key, slots: a.bound, detectedAt: t.deadline, trigger: -1))
         }
     }
@@ -753,7 +753,7 @@ struct PatternMatcher: Sendable {
             var kept = attempts.filter { $0.absenceDeadline != nil || $0.startTs.plus(within) >= watermark }
             if kept.count != attempts.count {
                 stats.partialMatches -= attempts.count - kept.count
-                keep(&kept, slot: Int32(slot), key: [], hash: 0)
+                keep(&kept, slot: Int32(slot))
             }
         }
     }

@@ -73,7 +73,7 @@ struct ReorderBuffer: Sendable {
         let i = Int(slot), stream = Int(store.streams[i])
         var ref = Ref(ts: store.times[i], line: store.origins[i].line, input: store.origins[i].input, slot: slot, hash: 0)
         for (i, r) in rules.enumerated() {
-            ref.hash = keyFields.with(rule: r, stream: stream) { f in f.map { hashes?[i] ?? KeyTable.hash(row: store.row(slot), $0) } ?? 0 }
+            ref.hash = keyFields.fields(rule: r, stream: stream).map { hashes?[i] ?? KeyTable.hash(row: store.row(slot), $0) } ?? 0
             if let last = inOrder[r].last, ref < last {
                 heaps[r].push(ref)
             } else {
