@@ -19,7 +19,18 @@ public struct Alert: Sendable {
     /// the rule and the matcher, where pairing them cost an array per alert).
     public var keyNames: [String]
     public var keyValues: [Value]
-    public var message: String
+    /// The rendered message. A pattern alert that reads its events in place renders its
+    /// template when asked (its line is written from the template, with no string
+    /// built): reading it follows the rule of its events.
+    public var message: String {
+        get {
+            if let text = messageText { return text }
+            guard case .stored(let stored, _) = events, let template = stored.template else { return "" }
+            return template.render(context(stored))
+        }
+        set { messageText = newValue }
+    }
+    private var messageText: String?
     public var detectedAt: Int64
     /// For window and session rules: the group's start and end (session: last event).
     public var window: (start: Int64, end: Int64)?
@@ -60,7 +71,37 @@ public struct Alert: Sendable {
                 return steps
             }
         }
-        set { events = .steps(newValue) }
+        set {
+            // The message may read the events being replaced.
+            messageText = message
+            events = .steps(newValue)
+        }
+    }
+
+    /// The context the message template of an alert that reads its events in place is
+    /// rendered in (what the match's was).
+    private func context(_ stored: StoredEvents) -> EvalContext {
+        let view = stored.view
+        return EvalContext(row: stored.current.map { view.row($0) }, store: view, boundSlots: stored.slots,
+                           key: keyValues, detectedAt: detectedAt)
+    }
+
+    /// Writes the message as a JSON string: a message still to be rendered is written
+    /// from its template's parts.
+    func writeMessage(to w: inout JSONWriter) {
+        guard messageText == nil, case .stored(let stored, _) = events, let template = stored.template else {
+            w.string(message)
+            return
+        }
+        let ctx = context(stored)
+        w.byte(UInt8(ascii: "\""))
+        for part in template.parts {
+            switch part {
+            case .text(let s): w.stringPart(s)
+            case .value(let e): w.stringPart(e(ctx).templateText)
+            }
+        }
+        w.byte(UInt8(ascii: "\""))
     }
 
     public init(id: String, rule: String, severity: String, tags: [String], key: [(name: String, value: Value)],
@@ -72,7 +113,7 @@ public struct Alert: Sendable {
         self.tags = tags
         self.keyNames = key.map(\.name)
         self.keyValues = key.map(\.value)
-        self.message = message
+        self.messageText = message
         self.detectedAt = detectedAt
         self.events = .steps(matched)
         self.window = window
@@ -95,21 +136,22 @@ public struct Alert: Sendable {
 
     /// A pattern rule's alert whose matched events are read where the detector stores
     /// them (until its next sweep: see `Detector.accept(taking:into:)`).
+    /// `message` nil: rendered from `stored`'s template when asked.
     init(idHash: UInt64?, rule: String, severity: String, tags: [String], keyNames: [String], keyValues: [Value],
-         message: String, detectedAt: Int64, stored: StoredEvents, plan: MatchPlan) {
+         message: String?, detectedAt: Int64, stored: StoredEvents, plan: MatchPlan) {
         self.init(idHash: idHash, rule: rule, severity: severity, tags: tags, keyNames: keyNames, keyValues: keyValues,
                   message: message, detectedAt: detectedAt, events: .stored(stored, plan))
     }
 
     private init(idHash: UInt64?, rule: String, severity: String, tags: [String], keyNames: [String], keyValues: [Value],
-                 message: String, detectedAt: Int64, events: MatchedEvents) {
+                 message: String?, detectedAt: Int64, events: MatchedEvents) {
         self.idHash = idHash
         self.rule = rule
         self.severity = severity
         self.tags = tags
         self.keyNames = keyNames
         self.keyValues = keyValues
-        self.message = message
+        self.messageText = message
         self.detectedAt = detectedAt
         self.events = events
     }
@@ -238,6 +280,10 @@ struct StoredEvents: @unchecked Sendable {
     /// The store's sweeps when the alert was made.
     let sweeps: Int
     let slots: BoundList
+    /// The slot of the event the message reads as the current one (`StoredMatch.current`).
+    var current: Int32? = nil
+    /// The alert's message template, when the message is rendered as it is read.
+    var template: MessageTemplate? = nil
 
     /// The store, checked: reading events the store has reclaimed is a caller's error,
     /// reported rather than read.
@@ -326,12 +372,15 @@ extension StoredMatch {
             h.add(Int64(origin.input))
             h.add(origin.line)
         }
-        let message = rule.message.render(context(view))
         if inPlace {
+            // Its message is rendered as it is read (its line written from the template):
+            // a message longer than 15 bytes was a string allocated per alert.
             return Alert(idHash: h.value, rule: rule.name, severity: rule.severity, tags: rule.tags, keyNames: rule.keyNames, keyValues: key,
-                         message: message, detectedAt: detectedAt, stored: StoredEvents(store: store, sweeps: store.sweeps, slots: slots),
+                         message: nil, detectedAt: detectedAt,
+                         stored: StoredEvents(store: store, sweeps: store.sweeps, slots: slots, current: current, template: rule.message),
                          plan: rule.matchPlan)
         }
+        let message = rule.message.render(context(view))
         return Alert(idHash: h.value, rule: rule.name, severity: rule.severity, tags: rule.tags, keyNames: rule.keyNames, keyValues: key,
                      message: message, detectedAt: detectedAt, bound: PatternMatcher.events(slots, view), plan: rule.matchPlan)
     }

@@ -43,8 +43,26 @@ public struct JSONWriter {
         !utf8.contains(where: needsEscape)
     }
 
+    /// Part of a JSON string literal's text, escaped: a literal written in parts is
+    /// `byte(quote)`, its parts, `byte(quote)`.
+    public mutating func stringPart(_ s: String) {
+        var s = s
+        s.withUTF8 { utf8 in
+            if Self.isPlain(utf8) {
+                bytes.append(contentsOf: utf8)
+            } else {
+                escapedText(utf8)
+            }
+        }
+    }
+
     private mutating func escaped(_ utf8: UnsafeBufferPointer<UInt8>) {
         bytes.append(UInt8(ascii: "\""))
+        escapedText(utf8)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private mutating func escapedText(_ utf8: UnsafeBufferPointer<UInt8>) {
         var start = 0
         for (i, c) in utf8.enumerated() where Self.needsEscape(c) {
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<i]))
@@ -63,7 +81,6 @@ public struct JSONWriter {
             start = i + 1
         }
         bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))
-        bytes.append(UInt8(ascii: "\""))
     }
 
     /// A decimal integer.
@@ -265,7 +282,7 @@ extension Alert {
             w.value(keyValues[i])
         }
         w.raw("},\"message\":")
-        w.string(message)
+        writeMessage(to: &w)
         w.raw(",\"detected_at\":")
         w.int(detectedAt)
         w.raw(",\"matched\":[")

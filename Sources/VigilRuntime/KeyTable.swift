@@ -124,11 +124,36 @@ struct KeyTable: Sendable {
     /// present) a slot; its values go into the storage the slot's last key left, when
     /// nothing else holds that.
     mutating func insert(row: UnsafePointer<Value>, fields: UnsafeBufferPointer<Int>, hash: Int) -> Int32 {
+        preferFreeSlotWithOwnStorage()
         let slot = newSlot(hash: hash)
         keys[Int(slot)].removeAll(keepingCapacity: true)
         for f in fields { keys[Int(slot)].append(row[f]) }
         firsts[Int(slot)] = fields.first.map { row[$0] } ?? .null
         return slot
+    }
+
+    /// Puts a free slot whose key storage nothing else holds next in line, when one of
+    /// the last few freed is: the key of a match still being reported holds its
+    /// departed key's storage, and writing into that would copy it.
+    private mutating func preferFreeSlotWithOwnStorage() {
+        let n = freeSlots.count
+        guard n > 0, !ownsKeyStorage(freeSlots[n - 1]) else { return }
+        for i in stride(from: n - 2, through: max(0, n - 4), by: -1) where ownsKeyStorage(freeSlots[i]) {
+            freeSlots.swapAt(i, n - 1)
+            return
+        }
+    }
+
+    /// Whether slot `s` has key storage and only this table holds it.
+    private mutating func ownsKeyStorage(_ s: Int32) -> Bool {
+        guard keys[Int(s)].capacity > 0 else { return false }
+        return keys.withUnsafeMutableBufferPointer { k in
+            // An array is one reference to its storage object: checked in place, as
+            // reading it out would count another reference.
+            UnsafeMutableRawPointer(k.baseAddress! + Int(s)).withMemoryRebound(to: AnyObject.self, capacity: 1) {
+                isKnownUniquelyReferenced(&$0.pointee)
+            }
+        }
     }
 
     /// A slot for a key with `hash`, live and in its bucket; its `keys` entry is the

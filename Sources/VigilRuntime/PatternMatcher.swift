@@ -185,8 +185,8 @@ struct PatternMatcher: Sendable {
     /// Buffers reused across events (the steady state allocates nothing for them).
     private var scratchAttempts: [PartialMatch] = []
     private var scratchCompleted: [PartialMatch] = []
-    /// Empty buffers with room, for the scratch buffer when a new key took it.
-    private var spareAttempts: [[PartialMatch]] = []
+    /// Empty buffers with room (departed keys'), for new keys and keys outgrowing theirs.
+    private var spareAttempts = SpareBuffers()
 
     /// The mutable part of the matcher.
     struct State: Sendable {
@@ -208,18 +208,33 @@ struct PatternMatcher: Sendable {
         var attempts: [[Attempt]]
         var nextAttemptID: UInt64
         var stats: MatcherStats
-        var absenceTimers: MinHeap<AbsenceTimer>
+        var absenceTimers: MinHeap<AbsenceTimer.Record>
     }
 
     func record(_ store: EventStore) -> StateRecord {
         StateRecord(table: state.table, attempts: state.attempts.map { $0.map { $0.record(store) } }, nextAttemptID: state.nextAttemptID,
-                    stats: state.stats, absenceTimers: state.absenceTimers)
+                    stats: state.stats, absenceTimers: timerRecords())
     }
 
     /// Takes the state of `record`, its events added to `store`.
     mutating func restore(_ record: StateRecord, store: EventStore) {
+        var timers = MinHeap<AbsenceTimer>()
+        for r in record.absenceTimers.items {
+            // A timer whose key has left fires nothing (it is dropped when due).
+            if let slot = record.table.find(r.key) { timers.push(AbsenceTimer(r, slot: slot)) }
+        }
         state = State(table: record.table, attempts: record.attempts.map { $0.map { PartialMatch($0, store: store) } },
-                      nextAttemptID: record.nextAttemptID, stats: record.stats, absenceTimers: record.absenceTimers)
+                      nextAttemptID: record.nextAttemptID, stats: record.stats, absenceTimers: timers)
+    }
+
+    /// The pending timers as snapshots hold them, in the same heap order. A timer whose
+    /// slot another key has taken since is left out: it would fire nothing.
+    private func timerRecords() -> MinHeap<AbsenceTimer.Record> {
+        var records = MinHeap<AbsenceTimer.Record>()
+        for t in state.absenceTimers.items where state.table.live[Int(t.slot)] {
+            if state.attempts[Int(t.slot)].contains(where: { $0.id == t.id }) { records.push(t.record(state.table)) }
+        }
+        return records
     }
 
     /// Marks the slots of every event a partial match holds (see `EventStore`).
@@ -285,6 +300,8 @@ struct PatternMatcher: Sendable {
         if attempts.isEmpty {
             state.table.remove(slot)
             state.attempts[Int(slot)] = []
+            // A departed key's buffer is the next new key's.
+            spareAttempts.put(&attempts)
         } else {
             swap(&state.attempts[Int(slot)], &attempts)
         }
@@ -292,18 +309,75 @@ struct PatternMatcher: Sendable {
 
     /// Absences with the same deadline fire in the order of their bound events (start
     /// first), like matches completed by one event.
-    struct AbsenceTimer: Comparable, Sendable, Codable {
+    struct AbsenceTimer: Comparable, Sendable {
         var deadline: Int64
-        /// (ts, input, line) of each bound event, the start first.
-        var order: [Int64]
+        /// (ts, input, line) of the first bound event (nil: none), then of the others:
+        /// the first apart, so that a timer with one bound event allocates nothing.
+        var first: EventStamp?
+        var rest: [Int64]
         var id: UInt64
-        var key: [Value]
+        /// The key's slot. Holding the key's values instead kept a departed key's storage
+        /// from the next key given its slot: an allocation per new key. A slot given to
+        /// another key since holds no attempt with `id` (ids are never reused).
+        var slot: Int32
+
+        init(deadline: Int64, bound: BoundList, store: StoreView, id: UInt64, slot: Int32) {
+            self.deadline = deadline
+            self.first = bound.first.map { store.stamp($0.slot) }
+            self.rest = []
+            if bound.count > 1 {
+                rest.reserveCapacity(3 * (bound.count - 1))
+                for b in bound.dropFirst() {
+                    let at = store.stamp(b.slot)
+                    rest.append(at.ts)
+                    rest.append(Int64(at.input))
+                    rest.append(at.line)
+                }
+            }
+            self.id = id
+            self.slot = slot
+        }
+
+        init(_ r: Record, slot: Int32) {
+            deadline = r.deadline
+            first = r.order.count >= 3 ? EventStamp(ts: r.order[0], input: Int32(r.order[1]), line: r.order[2]) : nil
+            rest = Array(r.order.dropFirst(3))
+            id = r.id
+            self.slot = slot
+        }
+
+        /// Timers with the same deadline fire in the order of their bound events, compared
+        /// as (ts, input, line) of each in turn, then by id.
         static func < (a: AbsenceTimer, b: AbsenceTimer) -> Bool {
             if a.deadline != b.deadline { return a.deadline < b.deadline }
-            if a.order != b.order { return a.order.lexicographicallyPrecedes(b.order) }
+            if a.first != b.first {
+                guard let x = a.first else { return true }
+                guard let y = b.first else { return false }
+                return x < y
+            }
+            if a.rest != b.rest { return a.rest.lexicographicallyPrecedes(b.rest) }
             return a.id < b.id
         }
         static func == (a: AbsenceTimer, b: AbsenceTimer) -> Bool { a.deadline == b.deadline && a.id == b.id }
+
+        /// A timer as snapshots hold it (the form earlier builds wrote): its bound events'
+        /// stamps in one array, and the key's values.
+        struct Record: Comparable, Sendable, Codable {
+            var deadline: Int64
+            var order: [Int64]
+            var id: UInt64
+            var key: [Value]
+            static func < (a: Record, b: Record) -> Bool {
+                if a.deadline != b.deadline { return a.deadline < b.deadline }
+                if a.order != b.order { return a.order.lexicographicallyPrecedes(b.order) }
+                return a.id < b.id
+            }
+            static func == (a: Record, b: Record) -> Bool { a.deadline == b.deadline && a.id == b.id }
+        }
+
+        func record(_ table: KeyTable) -> Record {
+            Record(deadline: deadline, order: (first.map { [$0.ts, Int64($0.input), $0.line] } ?? []) + rest, id: id, key: table.keys[Int(slot)])
+        }
     }
 
     /// Limits on state, each with a counted policy (drop the oldest partial match).
@@ -368,7 +442,7 @@ struct PatternMatcher: Sendable {
         eventContext.store = store
         eventContext.detectedAt = e.ts
         defer { eventContext.row = nil }
-        let slot = state.table.find(row: row, fields: keyFields, hash: hash)
+        var slot = state.table.find(row: row, fields: keyFields, hash: hash)
         if let slot { state.table.prefetchKey(slot) }
         if slot == nil, state.table.count >= limits.keys {
             stats.keysDroppedByLimit += 1
@@ -393,14 +467,15 @@ struct PatternMatcher: Sendable {
             advance(a, e, &survivors, &completed)
         }
         start(e, &survivors, &completed)
-        // The key's values: the interned ones, or built once for a key that has none yet.
-        // Only matches, timers and a new key need them (reading them per event retained them).
-        var madeKey: [Value]?
+        // The key's values, as interned. Only matches and timers need them (reading them
+        // per event retained them); a new key is given its slot then, its values written
+        // into the storage a departed key left (building them was an allocation).
         func key() -> [Value] {
-            if let madeKey { return madeKey }
-            let k = slot.map { state.table.keys[Int($0)] } ?? keyFields.map { row[$0] }
-            madeKey = k
-            return k
+            if slot == nil {
+                slot = state.table.insert(row: row, fields: keyFields, hash: hash)
+                if Int(slot!) == state.attempts.count { state.attempts.append([]) }
+            }
+            return state.table.keys[Int(slot!)]
         }
         // Completions are emitted in start order; each one's skip strategy also applies
         // to the completions after it, which were partial matches until this event.
@@ -415,21 +490,21 @@ struct PatternMatcher: Sendable {
                     out.append(StoredMatch(key: key(), slots: c.bound, detectedAt: e.ts, trigger: eventSlot))
                 }
             } else {
-                var pendingCompletions = completed[...]
-                while let c = pendingCompletions.popFirst() {
-                    survivors = applySkip(c, to: survivors, store)
-                    pendingCompletions = applySkip(c, to: Array(pendingCompletions), store)[...]
+                var k = 0
+                while k < completed.count {
+                    let c = completed[k]
+                    skip(c, in: &survivors, from: 0, store)
+                    skip(c, in: &completed, from: k + 1, store)
                     out.append(StoredMatch(key: key(), slots: c.bound, detectedAt: e.ts, trigger: eventSlot))
+                    k += 1
                 }
             }
         }
         for i in survivors.indices where survivors[i].absenceDeadline != nil && !survivors[i].timerArmed {
             survivors[i].timerArmed = true
             let a = survivors[i]
-            let order = a.bound.flatMap { b in
-                [store.times[Int(b.slot)], Int64(store.origins[Int(b.slot)].input), store.origins[Int(b.slot)].line]
-            }
-            absenceTimers.push(AbsenceTimer(deadline: a.absenceDeadline!, order: order, id: a.id, key: key()))
+            _ = key()
+            absenceTimers.push(AbsenceTimer(deadline: a.absenceDeadline!, bound: a.bound, store: store, id: a.id, slot: slot!))
         }
         if survivors.count > limits.partialMatchesPerKey {
             let excess = survivors.count - limits.partialMatchesPerKey
@@ -440,32 +515,23 @@ struct PatternMatcher: Sendable {
         stats.peakPartialMatches = max(stats.peakPartialMatches, stats.partialMatches)
         attempts.removeAll(keepingCapacity: true)
         // A new key's values go into the storage a departed key left in its slot.
-        func insertKey(_ table: inout KeyTable) -> Int32 {
-            if let madeKey { return table.insert(madeKey, hash: hash) }
-            return table.insert(row: row, fields: keyFields, hash: hash)
+        func insertKey(_ table: inout KeyTable) -> Int32 { table.insert(row: row, fields: keyFields, hash: hash) }
+        // The survivors go back into the key's own buffer, grown only when the key has
+        // more than its buffer ever held, and the scratch buffer stays the scratch buffer.
+        // (Swapping them passed buffers from key to key: a small one met a busier key and
+        // grew — an allocation per event in the steady state.)
+        if attempts.capacity < survivors.count {
+            if var spare = spareAttempts.take(atLeast: survivors.count) {
+                swap(&spare, &attempts)
+                spareAttempts.put(&spare)
+            } else {
+                attempts.reserveCapacity(max(survivors.count, 2 * attempts.capacity))
+            }
         }
-        if survivors.capacity > 2 * survivors.count + 8 {
-            // A buffer grown by some busy key stays the scratch buffer: handed on, it
-            // would give every key the capacity of the busiest one. The key keeps its
-            // own buffer (or a spare one), holding copies of the survivors.
-            if attempts.capacity < survivors.count, let spare = spareAttempts.popLast() { attempts = spare }
-            attempts.append(contentsOf: survivors)
-            survivors.removeAll(keepingCapacity: true)
-            keep(&attempts, slot: slot, insert: insertKey)
-            // The key's buffer when it has none left (else the empty one it had).
-            if attempts.capacity > 0 && spareAttempts.count < 32 { spareAttempts.append(attempts) }
-            scratchAttempts = survivors
-        } else {
-            keep(&survivors, slot: slot, insert: insertKey)
-            // `survivors` now holds the slot's old buffer (or an empty one): reused next time.
-            // Both are empty; the smaller is kept as a spare when it has room, and a key
-            // that took the scratch buffer leaves a spare in its place: keys come and go,
-            // and each had allocated a buffer and freed another.
-            let (larger, smaller) = attempts.capacity >= survivors.capacity ? (attempts, survivors) : (survivors, attempts)
-            scratchAttempts = larger
-            if smaller.capacity > 0 && spareAttempts.count < 32 { spareAttempts.append(smaller) }
-            if scratchAttempts.capacity == 0, let spare = spareAttempts.popLast() { scratchAttempts = spare }
-        }
+        attempts.append(contentsOf: survivors)
+        survivors.removeAll(keepingCapacity: true)
+        keep(&attempts, slot: slot, insert: insertKey)
+        scratchAttempts = survivors
         scratchCompleted = completed
     }
 
@@ -699,25 +765,43 @@ struct PatternMatcher: Sendable {
 
     /// Applies the after-match skip strategy of a completed attempt to the others.
     func applySkip(_ c: PartialMatch, to attempts: [PartialMatch], _ store: StoreView) -> [PartialMatch] {
+        var kept = attempts
+        skip(c, in: &kept, from: 0, store)
+        return kept
+    }
+
+    /// `applySkip` in place, on `attempts[start...]` (the ones before `start` stay):
+    /// the order of those kept is unchanged, and nothing is allocated.
+    func skip(_ c: PartialMatch, in attempts: inout [PartialMatch], from start: Int, _ store: StoreView) {
         let startKey = (c.startTs, c.startOrigin)
-        func order(_ a: PartialMatch) -> (Int64, EventOrigin) { (a.startTs, a.startOrigin) }
         func before(_ x: (Int64, EventOrigin), _ y: (Int64, EventOrigin)) -> Bool { x.0 < y.0 || (x.0 == y.0 && x.1 < y.1) }
+        let keeps: (PartialMatch) -> Bool
         switch rule.pattern.skip {
         case .noSkip:
-            return attempts
+            return
         case .toNext:
-            return attempts.filter { !(order($0).0 == startKey.0 && order($0).1 == startKey.1) }
+            keeps = { !($0.startTs == startKey.0 && $0.startOrigin == startKey.1) }
         case .pastLast:
-            guard let last = c.bound.last?.slot else { return attempts }
+            guard let last = c.bound.last?.slot else { return }
             let end = (store.times[Int(last)], store.origins[Int(last)])
-            return attempts.filter { before(order($0), startKey) || before(end, order($0)) }
+            keeps = { before(($0.startTs, $0.startOrigin), startKey) || before(end, ($0.startTs, $0.startOrigin)) }
         case .toFirst(let bindings), .toLast(let bindings):
             let isFirst = { if case .toFirst = rule.pattern.skip { true } else { false } }()
-            let candidates = c.bound.filter { bindings.contains(Int($0.binding)) }.map(\.slot)
-            guard let target = isFirst ? candidates.first : candidates.last else { return attempts }
+            var target: Int32?
+            for b in c.bound where bindings.contains(Int(b.binding)) {
+                target = b.slot
+                if isFirst { break }
+            }
+            guard let target else { return }
             let t = (store.times[Int(target)], store.origins[Int(target)])
-            return attempts.filter { before(order($0), startKey) || !before(order($0), t) }
+            keeps = { before(($0.startTs, $0.startOrigin), startKey) || !before(($0.startTs, $0.startOrigin), t) }
         }
+        var w = start
+        for r in start..<attempts.count where keeps(attempts[r]) {
+            if r != w { attempts.swapAt(r, w) }
+            w += 1
+        }
+        attempts.removeSubrange(w...)
     }
 
     /// `applySkip` over partial matches with their events (for explanations).
@@ -734,14 +818,18 @@ struct PatternMatcher: Sendable {
     mutating func fireAbsences(before time: Int64, store: StoreView, into out: inout [StoredMatch]) {
         while let t = absenceTimers.min, t.deadline < time {
             absenceTimers.pop()
-            guard let slot = state.table.find(t.key) else { continue }
-            var attempts = state.attempts[Int(slot)]
-            guard let i = attempts.firstIndex(where: { $0.id == t.id }) else { continue }
+            let slot = t.slot
+            guard state.table.live[Int(slot)], let i = state.attempts[Int(slot)].firstIndex(where: { $0.id == t.id }) else { continue }
+            let key = state.table.keys[Int(slot)]
+            // Taken out of the slot, so that removing from it copies nothing.
+            var attempts: [PartialMatch] = []
+            swap(&attempts, &state.attempts[Int(slot)])
+            let before = attempts.count
             let a = attempts.remove(at: i)
-            attempts = applySkip(a, to: attempts, store)
-            stats.partialMatches -= state.attempts[Int(slot)].count - attempts.count
+            skip(a, in: &attempts, from: 0, store)
+            stats.partialMatches -= before - attempts.count
             keep(&attempts, slot: slot)
-            out.append(StoredMatch(key: t.key, slots: a.bound, detectedAt: t.deadline, trigger: -1))
+            out.append(StoredMatch(key: key, slots: a.bound, detectedAt: t.deadline, trigger: -1))
         }
     }
 
@@ -749,12 +837,50 @@ struct PatternMatcher: Sendable {
     mutating func reclaim(watermark: Int64) {
         guard let within = rule.pattern.withinMs else { return }
         for slot in state.attempts.indices where !state.attempts[slot].isEmpty {
-            let attempts = state.attempts[slot]
-            var kept = attempts.filter { $0.absenceDeadline != nil || $0.startTs.plus(within) >= watermark }
-            if kept.count != attempts.count {
-                stats.partialMatches -= attempts.count - kept.count
-                keep(&kept, slot: Int32(slot))
-            }
+            let expired = { (a: PartialMatch) in a.absenceDeadline == nil && a.startTs.plus(within) < watermark }
+            guard state.attempts[slot].contains(where: expired) else { continue }
+            // In place: filtering into a new array allocated one per key with expired attempts.
+            var kept: [PartialMatch] = []
+            swap(&kept, &state.attempts[slot])
+            let before = kept.count
+            kept.removeAll(where: expired)
+            stats.partialMatches -= before - kept.count
+            keep(&kept, slot: Int32(slot))
         }
+    }
+}
+
+/// Empty partial-match buffers kept for reuse, by size class (the floor of the log2 of
+/// their capacity), so that a key that needs room takes a buffer that has it.
+struct SpareBuffers: Sendable {
+    private var byClass: [[[PartialMatch]]] = Array(repeating: [], count: Int.bitWidth)
+    private var count = 0
+    /// Keys depart in bulk when their windows pass; the pool holds what they held, up to
+    /// this many (the bound only matters after a mass departure).
+    private static let limit = 1 << 16
+
+    /// Keeps `buffer` (emptied, with room), leaving `buffer` empty without room.
+    mutating func put(_ buffer: inout [PartialMatch]) {
+        guard buffer.capacity > 0, count < Self.limit else { return }
+        buffer.removeAll(keepingCapacity: true)
+        byClass[Int.bitWidth - 1 - buffer.capacity.leadingZeroBitCount].append(buffer)
+        buffer = []
+        count += 1
+    }
+
+    /// An empty buffer with room for `n` (the smallest class that surely has it).
+    mutating func take(atLeast n: Int) -> [PartialMatch]? {
+        guard count > 0, n > 0 else { return nil }
+        // Class c holds capacities in [2^c, 2^(c+1)): the first class surely large enough.
+        var c = Int.bitWidth - (n - 1).leadingZeroBitCount
+        if n == 1 { c = 0 }
+        while c < byClass.count {
+            if let b = byClass[c].popLast() {
+                count -= 1
+                return b
+            }
+            c += 1
+        }
+        return nil
     }
 }

@@ -6,7 +6,8 @@ import Testing
 /// stores them; alerts from `accept(_:)` carry copies. Over random events of a few keys
 /// (out of order within the lateness, so the reorder buffer holds some back), with a
 /// run of three or more events, a trailing absence and a skip strategy, each call's
-/// alerts must be the same lines, read right after the call. Debug builds start the
+/// alerts must be the same lines, read right after the call. Their messages are rendered
+/// as they are read; some ids hold a quote, a backslash and a tab, escaped in the line. Debug builds start the
 /// store with two slots, so it is swept and grown all the time here.
 @Suite struct InPlaceAlertTests {
     static let rules = """
@@ -47,8 +48,10 @@ import Testing
         func lines(_ outs: [DetectorOutput]) -> [String] {
             outs.compactMap { o in
                 guard case .alert(let a) = o else { return nil }
-                // Both ways of reading the events: the line, and the steps.
-                return a.json(streams: program.streams) + " " + a.matched.map { "\($0.step):\($0.events.count)" }.joined(separator: ",")
+                // Both ways of reading the events (the line, and the steps), and both of
+                // reading the message (written from its template in the line, and asked).
+                return a.json(streams: program.streams) + " " + a.message + " "
+                    + a.matched.map { "\($0.step):\($0.events.count)" }.joined(separator: ",")
             }
         }
         for line in 1...4_000 {
@@ -56,7 +59,7 @@ import Testing
             let ts = Int64(line * 2 + Int.random(in: -5...0, using: &rng))
             let e = Event(stream: 0, ts: ts, origin: EventOrigin(input: 0, line: Int64(line)),
                           values: [.string("k\(Int.random(in: 0..<4, using: &rng))"), .timestamp(ts), .string(type),
-                                   .string("\(type)\(line)"), .int(Int64(line))])
+                                   .string(line % 7 == 0 ? "\(type)\"\\\t\(line)" : "\(type)\(line)"), .int(Int64(line))])
             let expected = lines(copying.accept(e))
             scratch.stream = e.stream
             scratch.ts = e.ts
