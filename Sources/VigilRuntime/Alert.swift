@@ -25,8 +25,8 @@ public struct Alert: Sendable {
     public var message: String {
         get {
             if let text = messageText { return text }
-            guard case .stored(let stored, _) = events, let template = stored.template else { return "" }
-            return template.render(context(stored))
+            guard let pending = unrenderedMessage else { return "" }
+            return pending.template.render(pending.context)
         }
         set { messageText = newValue }
     }
@@ -78,29 +78,22 @@ public struct Alert: Sendable {
         }
     }
 
-    /// The context the message template of an alert that reads its events in place is
-    /// rendered in (what the match's was).
-    private func context(_ stored: StoredEvents) -> EvalContext {
-        let view = stored.view
-        return EvalContext(row: stored.current.map { view.row($0) }, store: view, boundSlots: stored.slots,
-                           key: keyValues, detectedAt: detectedAt)
+    /// The template of a message still to be rendered (an alert that reads its events
+    /// in place), and the context it renders in: the match's.
+    private var unrenderedMessage: (template: MessageTemplate, context: EvalContext)? {
+        guard messageText == nil, case .stored(let stored, _) = events, let template = stored.template else { return nil }
+        return (template, EvalContext(match: stored.current, slots: stored.slots, key: keyValues, detectedAt: detectedAt, stored.view))
     }
 
-    /// Writes the message as a JSON string: a message still to be rendered is written
-    /// from its template's parts.
+    /// Writes the message as a JSON string: one still to be rendered is written piece by
+    /// piece from its template.
     func writeMessage(to w: inout JSONWriter) {
-        guard messageText == nil, case .stored(let stored, _) = events, let template = stored.template else {
+        guard let pending = unrenderedMessage else {
             w.string(message)
             return
         }
-        let ctx = context(stored)
         w.byte(UInt8(ascii: "\""))
-        for part in template.parts {
-            switch part {
-            case .text(let s): w.stringPart(s)
-            case .value(let e): w.stringPart(e(ctx).templateText)
-            }
-        }
+        pending.template.forEachPiece(pending.context) { w.stringPart($0) }
         w.byte(UInt8(ascii: "\""))
     }
 
@@ -346,7 +339,7 @@ extension StoredMatch {
     /// The context templates and `select` are evaluated in: the completing event (or
     /// the last bound one) and the bound events, in place in `store`.
     func context(_ store: StoreView) -> EvalContext {
-        EvalContext(row: current.map { store.row($0) }, store: store, boundSlots: slots, key: key, detectedAt: detectedAt)
+        EvalContext(match: current, slots: slots, key: key, detectedAt: detectedAt, store)
     }
 
     /// The match as a row of its rule's detections table: the alert's id, rule,
@@ -383,5 +376,13 @@ extension StoredMatch {
         let message = rule.message.render(context(view))
         return Alert(idHash: h.value, rule: rule.name, severity: rule.severity, tags: rule.tags, keyNames: rule.keyNames, keyValues: key,
                      message: message, detectedAt: detectedAt, bound: PatternMatcher.events(slots, view), plan: rule.matchPlan)
+    }
+}
+
+extension EvalContext {
+    /// The context of a match's templates and selections: its `current` event's row (the
+    /// completing one, or the last bound for an absence), its bound slots and key.
+    init(match current: Int32?, slots: BoundList, key: [Value], detectedAt: Int64, _ store: StoreView) {
+        self.init(row: current.map { store.row($0) }, store: store, boundSlots: slots, key: key, detectedAt: detectedAt)
     }
 }

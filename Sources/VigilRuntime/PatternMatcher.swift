@@ -470,12 +470,17 @@ struct PatternMatcher: Sendable {
         // The key's values, as interned. Only matches and timers need them (reading them
         // per event retained them); a new key is given its slot then, its values written
         // into the storage a departed key left (building them was an allocation).
+        func keySlot() -> Int32 {
+            if let slot { return slot }
+            let new = state.table.insert(row: row, fields: keyFields, hash: hash)
+            if Int(new) == state.attempts.count { state.attempts.append([]) }
+            slot = new
+            return new
+        }
         func key() -> [Value] {
-            if slot == nil {
-                slot = state.table.insert(row: row, fields: keyFields, hash: hash)
-                if Int(slot!) == state.attempts.count { state.attempts.append([]) }
-            }
-            return state.table.keys[Int(slot!)]
+            // The slot first: `keys` read before a new key's insert is the array without it.
+            let s = keySlot()
+            return state.table.keys[Int(s)]
         }
         // Completions are emitted in start order; each one's skip strategy also applies
         // to the completions after it, which were partial matches until this event.
@@ -503,8 +508,7 @@ struct PatternMatcher: Sendable {
         for i in survivors.indices where survivors[i].absenceDeadline != nil && !survivors[i].timerArmed {
             survivors[i].timerArmed = true
             let a = survivors[i]
-            _ = key()
-            absenceTimers.push(AbsenceTimer(deadline: a.absenceDeadline!, bound: a.bound, store: store, id: a.id, slot: slot!))
+            absenceTimers.push(AbsenceTimer(deadline: a.absenceDeadline!, bound: a.bound, store: store, id: a.id, slot: keySlot()))
         }
         if survivors.count > limits.partialMatchesPerKey {
             let excess = survivors.count - limits.partialMatchesPerKey
@@ -763,15 +767,9 @@ struct PatternMatcher: Sendable {
         return true
     }
 
-    /// Applies the after-match skip strategy of a completed attempt to the others.
-    func applySkip(_ c: PartialMatch, to attempts: [PartialMatch], _ store: StoreView) -> [PartialMatch] {
-        var kept = attempts
-        skip(c, in: &kept, from: 0, store)
-        return kept
-    }
-
-    /// `applySkip` in place, on `attempts[start...]` (the ones before `start` stay):
-    /// the order of those kept is unchanged, and nothing is allocated.
+    /// Applies the after-match skip strategy of completed attempt `c` to
+    /// `attempts[start...]` (the ones before `start` stay), in place: the order of those
+    /// kept is unchanged, and nothing is allocated.
     func skip(_ c: PartialMatch, in attempts: inout [PartialMatch], from start: Int, _ store: StoreView) {
         let startKey = (c.startTs, c.startOrigin)
         func before(_ x: (Int64, EventOrigin), _ y: (Int64, EventOrigin)) -> Bool { x.0 < y.0 || (x.0 == y.0 && x.1 < y.1) }
@@ -804,11 +802,13 @@ struct PatternMatcher: Sendable {
         attempts.removeSubrange(w...)
     }
 
-    /// `applySkip` over partial matches with their events (for explanations).
+    /// `skip` over partial matches with their events (for explanations): the ones kept.
     func applySkip(_ c: Attempt, to attempts: [Attempt]) -> [Attempt] {
         // Skipping reads only the bound events' times and origins.
         let store = EventStore(widths: [1])
-        let kept = Set(applySkip(PartialMatch(c, store: store), to: attempts.map { PartialMatch($0, store: store) }, store.view).map(\.id))
+        var list = attempts.map { PartialMatch($0, store: store) }
+        skip(PartialMatch(c, store: store), in: &list, from: 0, store.view)
+        let kept = Set(list.map(\.id))
         return attempts.filter { kept.contains($0.id) }
     }
 

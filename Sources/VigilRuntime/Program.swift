@@ -262,13 +262,18 @@ public struct MessageTemplate: Sendable {
 
     public func render(_ ctx: borrowing EvalContext) -> String {
         var out = ""
+        forEachPiece(ctx) { out += $0 }
+        return out
+    }
+
+    /// Calls `body` with each piece of the rendered text in turn (what `render` joins).
+    func forEachPiece(_ ctx: borrowing EvalContext, _ body: (String) -> Void) {
         for p in parts {
             switch p {
-            case .text(let s): out += s
-            case .value(let e): out += e(ctx).templateText
+            case .text(let s): body(s)
+            case .value(let e): body(e(ctx).templateText)
             }
         }
-        return out
     }
 }
 
