@@ -62,6 +62,8 @@ public struct Detector: Sendable {
     private var storeOwner = StoreOwner()
     /// Where `drain` collects a rule's matches (empty between calls).
     private var scratchMatches: [StoredMatch] = []
+    /// Rules whose matchers handed on matches since the last call (`PatternMatcher.recycle`).
+    private var recycling: [Int] = []
     /// Rules that read each stream.
     private let readers: [[Int]]
     /// `readers`, flat: stream s's rules are `readerList[readerRanges[s]]` (reading an
@@ -242,6 +244,8 @@ public struct Detector: Sendable {
 
     private mutating func accept(_ e: inout Event, take: Bool, into out: inout [DetectorOutput]) {
         out.removeAll(keepingCapacity: true)
+        // The last call's alerts are gone: their matchers take back what they held.
+        while let r = recycling.popLast() { matchers[r].recycle() }
         if shard.count > 1 {
             tags.removeAll(keepingCapacity: true)
             step += 1
@@ -504,6 +508,7 @@ public struct Detector: Sendable {
             counters.partialMatches += matchers[r].stats.partialMatches - openNow
         }
         if !matches.isEmpty {
+            if matchers[r].hasHandedOn { recycling.append(r) }
             let first = out.count
             // Read through a box: a copy out of the program retained each of its fields.
             let box = ruleBoxes[r]

@@ -186,7 +186,12 @@ struct PatternMatcher: Sendable {
     private var scratchAttempts: [PartialMatch] = []
     private var scratchCompleted: [PartialMatch] = []
     /// Empty buffers with room (departed keys'), for new keys and keys outgrowing theirs.
-    private var spareAttempts = SpareBuffers()
+    private var spareAttempts = SpareBuffers<[PartialMatch]>()
+    /// Spilled bound lists no partial match holds any more, for lists that spill or grow.
+    // Each written only by its one holder (see `BoundList`).
+    nonisolated(unsafe) private var spareSpills = SpareBuffers<SpillBuffer>()
+    /// The spilled lists of matches handed on, until `recycle`.
+    private var handedOn: [BoundList] = []
 
     /// The mutable part of the matcher.
     struct State: Sendable {
@@ -301,7 +306,8 @@ struct PatternMatcher: Sendable {
             state.table.remove(slot)
             state.attempts[Int(slot)] = []
             // A departed key's buffer is the next new key's.
-            spareAttempts.put(&attempts)
+            spareAttempts.put(consume attempts)
+            attempts = []
         } else {
             swap(&state.attempts[Int(slot)], &attempts)
         }
@@ -527,7 +533,7 @@ struct PatternMatcher: Sendable {
         if attempts.capacity < survivors.count {
             if var spare = spareAttempts.take(atLeast: survivors.count) {
                 swap(&spare, &attempts)
-                spareAttempts.put(&spare)
+                spareAttempts.put(consume spare)
             } else {
                 attempts.reserveCapacity(max(survivors.count, 2 * attempts.capacity))
             }
@@ -535,8 +541,24 @@ struct PatternMatcher: Sendable {
         attempts.append(contentsOf: survivors)
         survivors.removeAll(keepingCapacity: true)
         keep(&attempts, slot: slot, insert: insertKey)
+        // The matches' spilled lists become spares once their alerts are written.
+        for i in completed.indices where completed[i].bound.isSpilled {
+            handedOn.append(completed[i].bound)
+            completed[i].bound = BoundList()
+        }
         scratchAttempts = survivors
         scratchCompleted = completed
+    }
+
+    /// Whether matches handed on since the last `recycle` hold spilled lists.
+    var hasHandedOn: Bool { !handedOn.isEmpty }
+
+    /// Takes back the spilled lists of matches handed on, once their alerts have been
+    /// written (the caller's word: a match is read before the next event). A list an
+    /// alert still holds stays with it (`SpareBuffers` takes only what nothing holds).
+    mutating func recycle() {
+        for i in handedOn.indices { handedOn[i].release(to: &spareSpills) }
+        handedOn.removeAll(keepingCapacity: true)
     }
 
     /// Whether the predicate `eval` (memo slot `id`) holds for `e` in attempt `a`: one
@@ -635,12 +657,12 @@ struct PatternMatcher: Sendable {
     }
 
     /// Binds `e` to step `s`; false when a pending negation lies in a gap it crosses.
-    private func bind(_ a: inout PartialMatch, _ s: Int, _ alt: Int, _ e: CurrentEvent) -> Bool {
+    private mutating func bind(_ a: inout PartialMatch, _ s: Int, _ alt: Int, _ e: CurrentEvent) -> Bool {
         let from = ordinal[a.boundStep], to = ordinal[s]
         if to > from, a.pendingGaps != 0 {
             for g in from..<min(to, 64) where a.pendingGaps & (1 << UInt64(g)) != 0 { return false }
         }
-        a.bound.append(BoundSlot(binding: alternatives[altRanges[s].lowerBound + alt].binding, slot: e.slot))
+        a.bound.append(BoundSlot(binding: alternatives[altRanges[s].lowerBound + alt].binding, slot: e.slot), spares: &spareSpills)
         a.step = s
         a.boundStep = s
         a.count += 1
@@ -678,7 +700,10 @@ struct PatternMatcher: Sendable {
             survivors.append(a)
             return
         }
-        if let within = rule.pattern.withinMs, e.ts.minus(a.startTs) > within { return }
+        if let within = rule.pattern.withinMs, e.ts.minus(a.startTs) > within {
+            a.bound.release(to: &spareSpills)
+            return
+        }
         let j = a.step
         let s = shapes[j]
         let next = nextPositive(after: j)
@@ -843,44 +868,10 @@ struct PatternMatcher: Sendable {
             var kept: [PartialMatch] = []
             swap(&kept, &state.attempts[slot])
             let before = kept.count
+            for i in kept.indices where expired(kept[i]) { kept[i].bound.release(to: &spareSpills) }
             kept.removeAll(where: expired)
             stats.partialMatches -= before - kept.count
             keep(&kept, slot: Int32(slot))
         }
-    }
-}
-
-/// Empty partial-match buffers kept for reuse, by size class (the floor of the log2 of
-/// their capacity), so that a key that needs room takes a buffer that has it.
-struct SpareBuffers: Sendable {
-    private var byClass: [[[PartialMatch]]] = Array(repeating: [], count: Int.bitWidth)
-    private var count = 0
-    /// Keys depart in bulk when their windows pass; the pool holds what they held, up to
-    /// this many (the bound only matters after a mass departure).
-    private static let limit = 1 << 16
-
-    /// Keeps `buffer` (emptied, with room), leaving `buffer` empty without room.
-    mutating func put(_ buffer: inout [PartialMatch]) {
-        guard buffer.capacity > 0, count < Self.limit else { return }
-        buffer.removeAll(keepingCapacity: true)
-        byClass[Int.bitWidth - 1 - buffer.capacity.leadingZeroBitCount].append(buffer)
-        buffer = []
-        count += 1
-    }
-
-    /// An empty buffer with room for `n` (the smallest class that surely has it).
-    mutating func take(atLeast n: Int) -> [PartialMatch]? {
-        guard count > 0, n > 0 else { return nil }
-        // Class c holds capacities in [2^c, 2^(c+1)): the first class surely large enough.
-        var c = Int.bitWidth - (n - 1).leadingZeroBitCount
-        if n == 1 { c = 0 }
-        while c < byClass.count {
-            if let b = byClass[c].popLast() {
-                count -= 1
-                return b
-            }
-            c += 1
-        }
-        return nil
     }
 }
