@@ -517,7 +517,9 @@ public struct Detector: Sendable {
                 let before = out.count
                 // Every match is a row of the detections table; suppression is about alerts.
                 if let rows = box.rule.rows { out.append(.row(match.detectionRow(alert, rows, view))) }
-                if box.rule.hasAlert { out.append(.alert(alert)) }
+                // Moved, not copied (a copy retained every field, and the local's end
+                // released them).
+                if box.rule.hasAlert { out.append(.alert(consume alert)) }
                 if shard.count > 1 { for _ in before..<out.count { tags.append(matchTags[k]) } }
             }
             matchTags.removeAll(keepingCapacity: true)

@@ -9,6 +9,8 @@ import VigilRuntime
 
 /// `vigil run`: the detector over bounded inputs (files or stdin).
 struct Run: ParsableCommand {
+    /// What a drained output's place holds until the array is emptied (nothing to count).
+    private static let movedOut = DetectorOutput.late(Event(stream: 0, ts: 0, origin: EventOrigin(input: 0, line: 0), values: []), watermark: 0)
     static let configuration = CommandConfiguration(
         abstract: "Run the rules over event streams and emit alerts.",
         discussion: """
@@ -309,12 +311,19 @@ struct Run: ParsableCommand {
         func emit(_ outputs: consuming [DetectorOutput], raw: UnsafeBufferPointer<UInt8>? = nil) {
             drain(&outputs, raw: raw)
         }
-        /// Emits `outputs` in order, moving each out (iterating copied every alert's
-        /// fields, a reference count each, and emptying the array released them again).
+        /// Emits `outputs` in order, moving each out and leaving a placeholder (iterating
+        /// copied every alert's fields, a reference count each, and emptying the array
+        /// released them again; reversing it to pop from the end copied each twice).
         func drain(_ outputs: inout [DetectorOutput], raw: UnsafeBufferPointer<UInt8>?) {
             if outputs.isEmpty { return }
-            outputs.reverse()
-            while let o = outputs.popLast() { emitOne(o, raw: raw) }
+            outputs.withUnsafeMutableBufferPointer { buffer in
+                for p in buffer.baseAddress!..<buffer.baseAddress! + buffer.count {
+                    let o = p.move()
+                    p.initialize(to: Self.movedOut)
+                    emitOne(consume o, raw: raw)
+                }
+            }
+            outputs.removeAll(keepingCapacity: true)
         }
         func emitOne(_ o: consuming DetectorOutput, raw: UnsafeBufferPointer<UInt8>?) {
                 switch consume o {
