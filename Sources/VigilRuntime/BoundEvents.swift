@@ -62,9 +62,9 @@ struct BoundList: RandomAccessCollection, Sendable, Equatable {
     private var b = BoundSlot(binding: 0, slot: 0)
     private var c = BoundSlot(binding: 0, slot: 0)
     private var length: Int32 = 0
-    /// Every slot once there are more than three (then the three above are unused); its
-    /// first `length` are this list's (a copy that appended since may have written more).
-    // Written only by its one holder (copy-on-write), like an array's storage.
+    /// Every slot once there are more than three (then the three above are unused): its
+    /// first `length` (what lies past them is a former holder's).
+    // Written only while one list holds it (copy-on-write), like an array's storage.
     nonisolated(unsafe) private var spilled: SpillBuffer? = nil
 
     init() {}
