@@ -96,7 +96,7 @@ public struct Detector: Sendable {
     /// outputs of the last call (`accept`, `markIdle`, `finish`).
     public private(set) var tags: [OutputTag] = []
     /// Calls so far (`accept` and `markIdle`): the step of the next outputs.
-    private var step: Int64 = 0
+    var step: Int64 = 0
     /// Per rule: its key fields in each stream (nil: the rule does not read it).
     private let ownerFields: [[[Int]?]]
     private var owned: [Int] = []
@@ -286,8 +286,8 @@ public struct Detector: Sendable {
                 readerList.withUnsafeBufferPointer { pending.push(slot: slot, store: view, rules: UnsafeBufferPointer(rebasing: $0[mine])) }
             }
         } else {
-            // Each rule's key is hashed once: to see whether this shard owns it, and for
-            // the reorder buffer (which hashed it again before).
+            // Each rule's key is hashed for the reorder buffer only when this shard owns it
+            // (ownership hashes alike in every process; the tables' hash, per process).
             owned.removeAll(keepingCapacity: true)
             ownedHashes.removeAll(keepingCapacity: true)
             for r in readers[s] {
@@ -295,8 +295,7 @@ public struct Detector: Sendable {
                     if shard.index == 0 { owned.append(r); ownedHashes.append(0) }
                     continue
                 }
-                let h = KeyTable.hash(e, fields)
-                if shard.owns(hash: h) { owned.append(r); ownedHashes.append(h) }
+                if shard.owns(e, fields: fields) { owned.append(r); ownedHashes.append(KeyTable.hash(e, fields)) }
             }
             if !owned.isEmpty { pending.push(slot: stored(&e, take: take), store: store.view, rules: owned, hashes: ownedHashes) }
         }

@@ -47,6 +47,13 @@ struct KeyTable: Sendable {
         return h.value
     }
 
+    /// `hash(e, fields)` with `KeyHash.fixedSeed`: the same in every process.
+    static func fixedHash(_ e: Event, _ fields: [Int]) -> Int {
+        var h = KeyHash(seed: KeyHash.fixedSeed)
+        for f in fields { h.add(e.values[f]) }
+        return h.value
+    }
+
     static func hash(row: UnsafePointer<Value>, _ fields: some Collection<Int>) -> Int {
         var h = KeyHash()
         for f in fields { h.add(row[f]) }
@@ -241,7 +248,15 @@ extension KeyTable: Codable {
 /// so no order in the output can depend on it.
 struct KeyHash {
     private static let seed = UInt64(truncatingIfNeeded: Hasher().finalize()) | 1
-    private var h = KeyHash.seed
+    /// A seed that is the same in every process, for what must hash alike across runs
+    /// (which shard owns a key: a sharded run's checkpoint is resumed by another process).
+    static let fixedSeed: UInt64 = 0x243F_6A88_85A3_08D3
+    private var h: UInt64
+
+    /// Seeded per process (tables indexed by it cannot be flooded from the input).
+    init() { h = KeyHash.seed }
+
+    init(seed: UInt64) { h = seed }
 
     var value: Int {
         let m = h.multipliedFullWidth(by: 0x9E37_79B9_7F4A_7C15)

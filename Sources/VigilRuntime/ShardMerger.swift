@@ -15,6 +15,23 @@ public struct ShardMerger: Sendable {
         self.suppressors = RuleSuppressors(program: program)
     }
 
+    /// What a checkpoint keeps of the merge: where suppression stands (the counts are
+    /// the run's, and start again).
+    public func snapshot() throws -> [UInt8] { try SnapshotCoder.encode(suppressors.states) }
+
+    /// A merger for `program` where `snapshot()` left one.
+    public init(program: Program, restoring bytes: [UInt8]) throws {
+        self.init(program: program)
+        let states: [Suppressor?]
+        do {
+            states = try SnapshotCoder.decode([Suppressor?].self, from: bytes)
+        } catch {
+            throw Detector.SnapshotError(description: "the shards' merge state cannot be read: \(error)")
+        }
+        guard states.count == suppressors.states.count else { throw Detector.SnapshotError(description: "the snapshot was taken with other rules") }
+        suppressors.states = states
+    }
+
     /// The outputs of one span of input from every shard (each in its own order, with
     /// its tags), merged. Calls `emit` for each output kept, in order.
     public mutating func merge(_ parts: [(outputs: [DetectorOutput], tags: [OutputTag])], emit: (DetectorOutput, OutputTag) -> Void) {

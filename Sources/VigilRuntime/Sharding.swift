@@ -66,16 +66,15 @@ public struct Shard: Sendable {
 
     public static let whole = Shard(0, of: 1)
 
-    /// The shard that owns the key made of `e`'s `fields`. `KeyHash` is seeded per
-    /// process, the same in every thread; which shard owns a key never shows in the
-    /// output, whose order comes from the tags.
-    /// The shard comes from the hash's high bits (a multiply, not a modulo): the key
-    /// tables index buckets by the low ones, which would otherwise be the same for
-    /// every key of a shard.
-    func owns(_ e: Event, fields: [Int]) -> Bool { owns(hash: KeyTable.hash(e, fields)) }
+    /// The shard that owns the key made of `e`'s `fields`: from a hash seeded the same in
+    /// every process (`KeyTable.fixedHash`), so that a sharded run's checkpoint, resumed
+    /// by another process, finds each key's state in the shard that owns it. Which shard
+    /// owns a key never shows in the output, whose order comes from the tags.
+    /// The shard comes from the hash's high bits (a multiply, not a modulo).
+    func owns(_ e: Event, fields: [Int]) -> Bool { owns(hash: KeyTable.fixedHash(e, fields)) }
 
-    /// Whether it owns the key whose `KeyTable.hash` is `hash`.
-    func owns(hash: Int) -> Bool {
+    /// Whether it owns the key whose `KeyTable.fixedHash` is `hash`.
+    private func owns(hash: Int) -> Bool {
         Int(UInt(bitPattern: hash).multipliedFullWidth(by: UInt(count)).high) == index
     }
 }

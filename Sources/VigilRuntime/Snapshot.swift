@@ -48,9 +48,11 @@ extension Detector {
         }
     }
 
-    /// A detector for `program` in the state of `bytes` (from `snapshot()`).
+    /// A detector for `program` in the state of `bytes` (from `snapshot()`). A shard
+    /// (`shard`) is restored from its own snapshot, with the calls it had taken (`steps`:
+    /// its outputs' tags go on from there).
     public init(program: Program, restoring bytes: [UInt8], references: [ReferenceTable] = [], partialMatchesPerKey: Int = 10_000,
-                keysPerRule: Int = 1_000_000) throws {
+                keysPerRule: Int = 1_000_000, shard: Shard = .whole, steps: Int64 = 0) throws {
         let state: State
         do {
             state = SnapshotCoder.isBinary(bytes) ? try SnapshotCoder.decode(State.self, from: bytes)
@@ -63,7 +65,8 @@ extension Detector {
               state.pending.count == program.rules.count + program.windows.count else {
             throw SnapshotError(description: "the snapshot was taken with other rules")
         }
-        self.init(program: program, references: references, partialMatchesPerKey: partialMatchesPerKey, keysPerRule: keysPerRule)
+        self.init(program: program, references: references, partialMatchesPerKey: partialMatchesPerKey, keysPerRule: keysPerRule, shard: shard)
+        step = steps
         maxTs = state.maxTs
         watermarks = state.watermarks
         for (r, events) in state.pending.enumerated() {

@@ -25,11 +25,44 @@ struct Checkpoint: Codable {
     /// The input had ended and the end-of-input flush was committed; `snapshot` is the
     /// state before the flush, for a later run over longer inputs.
     var finished: Bool
-    /// `Detector.snapshot()` (not encoded in the header line).
+    /// `Detector.snapshot()` (not encoded in the header line); for a sharded run, the
+    /// merge's state and then each shard's, one after another (`parts`).
     var snapshot: [UInt8] = []
+    /// A sharded run's (`--threads`): its thread count, the commands its detectors had
+    /// taken, and the byte counts of the parts of `snapshot`. Nil on one thread.
+    var threads: Int?
+    var steps: Int64?
+    var parts: [Int]?
 
     enum CodingKeys: String, CodingKey {
-        case detectorId, batch, inputs, finished
+        case detectorId, batch, inputs, finished, threads, steps, parts
+    }
+
+    /// A checkpoint that cannot be taken or resumed, and why.
+    struct Damaged: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// The shards' state, for a checkpoint a sharded run took (nil: none, or its parts do
+    /// not add up).
+    var shards: ShardedDetector.Snapshot? {
+        guard let threads, let steps, let parts, parts.count == threads + 1, parts.allSatisfy({ $0 >= 0 }),
+              parts.reduce(0, +) == snapshot.count else { return nil }
+        var pieces: [[UInt8]] = []
+        var at = 0
+        for n in parts {
+            pieces.append(Array(snapshot[at..<(at + n)]))
+            at += n
+        }
+        return ShardedDetector.Snapshot(steps: steps, merger: pieces[0], shards: Array(pieces.dropFirst()), lines: inputs.map(\.lines))
+    }
+
+    /// Holds a sharded run's state.
+    mutating func hold(_ s: ShardedDetector.Snapshot) {
+        threads = s.shards.count
+        steps = s.steps
+        parts = [s.merger.count] + s.shards.map(\.count)
+        snapshot = s.merger + s.shards.flatMap { $0 }
     }
 
     /// Whether this checkpoint was taken over these inputs: the same `--input`

@@ -125,7 +125,7 @@ struct Run: ParsableCommand {
     @Option(help: "Color diagnostics: auto, always or never.")
     var color: ColorChoice = .auto
 
-    @Option(help: "Match on N threads, keys sharded across them; the output is the same as on one thread. Inputs must be files; with tables, add --no-checkpoint.")
+    @Option(help: "Match on N threads, keys sharded across them; the output is the same as on one thread. Inputs must be files. A checkpoint resumes on the thread count that took it.")
     var threads: Int = 1
 
     mutating func run() throws {
@@ -232,32 +232,26 @@ struct Run: ParsableCommand {
             stderr.write("error: --threads takes a number of threads from 1 to \(Self.maxThreads), not \(threads)\n")
             throw ExitCode(2)
         }
-        // Sharding needs inputs read to their end in one go (live inputs wait on idle
-        // timeouts in processing time) and no checkpointed tables (a checkpoint would have
-        // to stop every shard at the same event).
-        var sharded: ShardedDetector?
-        if threads > 1 {
-            if !sources.allSatisfy({ Self.isRegularFile($0.path) }) || (!lakeOut.isEmpty && !noCheckpoint) {
-                stderr.write("note: --threads \(threads) applies to inputs that are files, and with tables only with --no-checkpoint; running on one thread\n")
-            } else {
-                sharded = ShardedDetector(program: program, references: references, partialMatchesPerKey: maxPartialMatches,
-                                          keysPerRule: maxKeys, threads: threads)
-            }
-        }
         // A checkpoint makes the tables exactly-once across runs; it needs inputs that can
         // be read again (files).
         let checkpointPath = Checkpoint.path(lake: lake, detectorId: appId)
         let checkpointing = !noCheckpoint && !lakeOut.isEmpty && sources.allSatisfy { Self.isRegularFile($0.path) }
         var skipLines = [Int64](repeating: 0, count: sources.count)
         var resumed: Checkpoint?
+        var shardsResumed: ShardedDetector.Snapshot?
         if checkpointing && reset { try? FileManager.default.removeItem(atPath: checkpointPath) }
         if checkpointing, !reset {
             do {
                 if let c = try Checkpoint.load(from: checkpointPath) {
                     if c.matches(sources, specs: inputs) {
-                        detector = try Detector(program: program, restoring: c.snapshot, references: references,
-                                                partialMatchesPerKey: maxPartialMatches, keysPerRule: maxKeys)
-                        detector.resetRunCounters()
+                        if c.threads != nil {
+                            guard let s = c.shards else { throw Checkpoint.Damaged(description: "its shards' parts do not add up") }
+                            shardsResumed = s
+                        } else {
+                            detector = try Detector(program: program, restoring: c.snapshot, references: references,
+                                                    partialMatchesPerKey: maxPartialMatches, keysPerRule: maxKeys)
+                            detector.resetRunCounters()
+                        }
                         skipLines = c.inputs.map(\.lines)
                         lakeOut.resume(after: c.batch)
                         resumed = c
@@ -272,22 +266,69 @@ struct Run: ParsableCommand {
                 throw ExitCode(2)
             }
         }
+        // Sharding needs inputs read to their end in one go (live inputs wait on idle
+        // timeouts in processing time). A checkpoint resumes with the thread count that
+        // took it: each shard restores its own keys' state.
+        var sharded: ShardedDetector?
+        var shardCount = threads
+        if let c = resumed, (c.threads ?? 1) != threads {
+            shardCount = c.threads ?? 1
+            stderr.write("note: the checkpoint was taken on \(shardCount) thread\(shardCount == 1 ? "" : "s"); resuming on \(shardCount) (--reset starts over)\n")
+        }
+        if shardCount > 1 {
+            if !sources.allSatisfy({ Self.isRegularFile($0.path) }) {
+                stderr.write("note: --threads \(shardCount) applies to inputs that are files; running on one thread\n")
+            } else {
+                do {
+                    sharded = try ShardedDetector(program: program, references: references, partialMatchesPerKey: maxPartialMatches,
+                                                  keysPerRule: maxKeys, threads: shardCount, restoring: shardsResumed)
+                } catch {
+                    stderr.write("error: cannot resume from the checkpoint \(checkpointPath): \(error) (--reset starts over)\n")
+                    throw ExitCode(2)
+                }
+            }
+        }
         var linesRead = skipLines
+        sharded?.position = { linesRead }
         let writesTables = !lakeOut.isEmpty
         var newEvents = 0
         var stopped: FlowFailure?
-        /// Commits the batch, then records how far the inputs were read with it.
-        func commitBatch(finished: Bool = false, snapshot: [UInt8]? = nil) {
-            guard lakeOut.commit(), checkpointing else { return }
+        var checkpointSaved = resumed != nil
+        /// Commits the batch, then records how far the inputs were read with it: with the
+        /// detector's state, or (sharded) the shards' snapshot taken where the batch ends.
+        /// `checkpoint` false: the batch only (sharded, no snapshot is where it ends).
+        func commitBatch(finished: Bool = false, snapshot: [UInt8]? = nil, checkpoint: Bool = true) {
+            guard lakeOut.commit(), checkpointing, checkpoint else { return }
+            if let sharded {
+                saveCheckpoint(sharded.taken, finished: finished)
+                return
+            }
             do {
-                let state = try snapshot ?? detector.snapshot()
                 try Checkpoint(detectorId: appId, batch: lakeOut.batch, inputs: Checkpoint.inputs(sources, specs: inputs, linesRead: linesRead),
-                               finished: finished, snapshot: state)
+                               finished: finished, snapshot: try snapshot ?? detector.snapshot())
                     .save(to: checkpointPath)
             } catch {
                 stderr.write("warning: cannot write the checkpoint \(checkpointPath): \(error)\n")
             }
         }
+        /// Records the shards' state `s` as the checkpoint of the last batch committed.
+        func saveCheckpoint(_ s: ShardedDetector.Snapshot?, finished: Bool = false) {
+            do {
+                guard let s else { throw Checkpoint.Damaged(description: "a shard could not snapshot its state") }
+                var c = Checkpoint(detectorId: appId, batch: lakeOut.batch, inputs: Checkpoint.inputs(sources, specs: inputs, linesRead: s.lines),
+                                   finished: finished)
+                c.hold(s)
+                try c.save(to: checkpointPath)
+                checkpointSaved = true
+            } catch {
+                stderr.write("warning: cannot write the checkpoint \(checkpointPath): \(error)\n")
+            }
+        }
+        // Sharded, a flow's `fail` is merged after the shards went past it: no snapshot
+        // stands there. The batch before it is committed without a checkpoint, so that a
+        // rerun commits it again as the same version; for that a checkpoint must exist,
+        // and before any has, it is the state this run started from.
+        let startState = checkpointing && resumed == nil ? sharded?.snapshotNow() : nil
         var deadLettered = 0
         let sourcePaths = sources.map { $0.path == "-" ? "<stdin>" : $0.path }
         var writer = JSONWriter()
@@ -350,7 +391,13 @@ struct Run: ParsableCommand {
         let bronze = bronze
         // Sharded: bronze rows, outputs and commits come back from the merge in input order.
         func beforeShard(_ e: Event) { if bronze { lakeOut.addBronze(e, source: sourcePaths[Int(e.origin.input)]) } }
-        func afterShard(_ e: Event) { if writesTables && lakeOut.due(at: e.ts) { commitBatch() } }
+        func afterShard(_ e: Event) {
+            guard writesTables && lakeOut.due(at: e.ts) else { return }
+            // Checkpointed, the batch ends where every shard snapshots (a fixed number of
+            // steps on: the shards are ahead of what is handed on).
+            if checkpointing { sharded!.requestSnapshot() } else { commitBatch() }
+        }
+        func snapshotTaken() { commitBatch() }
         func handle(_ item: consuming EventSource.Item, _ raw: UnsafeBufferPointer<UInt8>, input: Int? = nil) throws {
             switch consume item {
             case .event(var e): try handle(event: &e, raw, input: input)
@@ -372,7 +419,7 @@ struct Run: ParsableCommand {
             if try skip(line: e.origin.line, input: input) { return }
             newEvents += 1
             if let sharded {
-                sharded.accept(e, raw: raw, before: beforeShard, output: emitOne, after: afterShard)
+                sharded.accept(e, raw: raw, before: beforeShard, output: emitOne, after: afterShard, snapshotTaken: snapshotTaken)
                 // The shards share these values now: the next line is decoded into new
                 // storage rather than a copy of them.
                 e.values = []
@@ -406,7 +453,13 @@ struct Run: ParsableCommand {
         let fed = Set(sources.compactMap(\.stream))
         if !sources.contains(where: { $0.stream == nil }) {
             for s in program.streams.indices where !fed.contains(s) {
-                if let sharded { sharded.markIdle(stream: s) } else { emit(detector.markIdle(stream: s)) }
+                if let sharded {
+                    // Shards resumed hold these already; marking them again would shift
+                    // every later step, and with them where the next commits fall.
+                    if shardsResumed == nil { sharded.markIdle(stream: s) }
+                } else {
+                    emit(detector.markIdle(stream: s))
+                }
             }
         }
         // Files are replayed one after another (deterministic); live inputs (stdin,
@@ -473,12 +526,21 @@ struct Run: ParsableCommand {
         // windows, absences) is not flushed, since the input did not end. A resumed run
         // that read nothing new already committed its flush.
         if let sharded {
-            if Signals.received != 0 || stopped != nil {
-                sharded.stop(before: beforeShard, output: emitOne, after: afterShard)
-                commitBatch()
+            let flushes = Signals.received == 0 && stopped == nil && !(resumed?.finished == true && newEvents == 0)
+            if flushes {
+                sharded.finish(snapshot: checkpointing, before: beforeShard, output: emitOne, after: afterShard, snapshotTaken: snapshotTaken)
             } else {
-                sharded.finish(before: beforeShard, output: emitOne, after: afterShard)
+                sharded.stop(snapshot: checkpointing && Signals.received != 0 && stopped == nil,
+                             before: beforeShard, output: emitOne, after: afterShard, snapshotTaken: snapshotTaken)
+            }
+            if stopped != nil {
+                // A flow's `fail`, merged on the way or only now (see `startState`).
+                if checkpointing && !checkpointSaved { saveCheckpoint(startState) }
+                commitBatch(checkpoint: false)
+            } else if flushes {
                 commitBatch(finished: true)
+            } else if Signals.received != 0 {
+                commitBatch()
             }
         } else if Signals.received != 0 || stopped != nil {
             commitBatch()

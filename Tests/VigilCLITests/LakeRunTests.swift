@@ -110,24 +110,34 @@ import Testing
           into table silver.checked
         """
 
-    @Test func aFailedExpectationStopsAfterCommittingWhatCameBefore() throws {
-        let lake = Self.freshLake("fail")
+    /// On 2 threads the shards have gone past the failing event, so no checkpoint can
+    /// stand there: what came before is committed without one, and the second run
+    /// commits it again as the same batch, which the table skips.
+    @Test(arguments: [1, 2]) func aFailedExpectationStopsAfterCommittingWhatCameBefore(threads: Int) throws {
+        let lake = Self.freshLake("fail\(threads)")
         defer { try? FileManager.default.removeItem(atPath: lake) }
         let rules = try CLITests.temp("fail.vigil", Array(Self.failRules.utf8))
         var lines = (1...5).map { "{\"card\":\"c\($0)\",\"ts\":\($0 * 1000),\"amount\":\($0).5}" }
         lines.append("{\"card\":\"c6\",\"ts\":6000,\"amount\":-3.0}")
         lines += (7...9).map { "{\"card\":\"c\($0)\",\"ts\":\($0 * 1000),\"amount\":1.0}" }
         let input = try CLITests.temp("fail.jsonl", Array((lines.joined(separator: "\n") + "\n").utf8))
-        let args = ["run", rules, "--lake", lake, "--commit-rows", "2", "--input", "pay=\(input)"]
+        let args = ["run", rules, "--lake", lake, "--commit-rows", "2", "--input", "pay=\(input)", "--threads", "\(threads)"]
         let r = try CLITests.run(args)
         #expect(r.status == 4, "\(r.stderr)")
         #expect(r.stderr.contains("error: expectation `positive` of flow `checked` failed: `amount >= 0` is false (amount = -3.0)"), "\(r.stderr)")
         #expect(r.stderr.contains("--> \(input):6"), "\(r.stderr)")
-        #expect(r.stderr.contains("table `silver.checked` (\(lake)/silver/checked): 5 rows in 3 commits"), "\(r.stderr)")
-        // Run again: it resumes at the failing event, fails again, and duplicates nothing.
+        // Sharded, a commit waits for the shards' snapshot 5,120 steps on: here, the end.
+        let commits = threads == 1 ? "5 rows in 3 commits" : "5 rows in 1 commit"
+        #expect(r.stderr.contains("table `silver.checked` (\(lake)/silver/checked): \(commits)"), "\(r.stderr)")
+        // Run again: it resumes at the failing event (sharded: from the start), fails
+        // again, and duplicates nothing.
         let again = try CLITests.run(args)
         #expect(again.status == 4, "\(again.stderr)")
-        #expect(again.stderr.contains("from line 6"), "\(again.stderr)")
+        if threads == 1 {
+            #expect(again.stderr.contains("from line 6"), "\(again.stderr)")
+        } else {
+            #expect(again.stderr.contains("1 batch already committed (skipped)"), "\(again.stderr)")
+        }
         let t = try Self.python("""
             import sys, json
             import polars as pl
@@ -151,14 +161,15 @@ import Testing
         #expect(bad.status == 2 && bad.stderr.contains("--commit-every takes a duration such as 5m"), "\(bad.stderr)")
     }
 
-    /// The same command over an input that grew reads only the new lines.
-    @Test func aRunOverAGrownInputTakesOnlyTheNewLines() throws {
-        let lake = Self.freshLake("grow")
+    /// The same command over an input that grew reads only the new lines (on 2 threads
+    /// too: the shards' state before the end-of-input flush is what resumes).
+    @Test(arguments: [1, 2]) func aRunOverAGrownInputTakesOnlyTheNewLines(threads: Int) throws {
+        let lake = Self.freshLake("grow\(threads)")
         defer { try? FileManager.default.removeItem(atPath: lake) }
         let rules = try CLITests.temp("grow.vigil", Array(Self.failRules.utf8))
         let line = { (i: Int) in "{\"card\":\"c\(i)\",\"ts\":\(i * 1000),\"amount\":1.0}\n" }
         let input = try CLITests.temp("grow-\(UUID().uuidString).jsonl", Array((1...3).map(line).joined().utf8))
-        let args = ["run", rules, "--lake", lake, "--input", "pay=\(input)"]
+        let args = ["run", rules, "--lake", lake, "--input", "pay=\(input)", "--threads", "\(threads)"]
         #expect(try CLITests.run(args).status == 0)
         let handle = try #require(FileHandle(forWritingAtPath: input))
         handle.seekToEndOfFile()
@@ -222,8 +233,10 @@ import Testing
         """
 
     /// SIGKILL mid-run, then the same command again: every table ends exactly as one
-    /// uninterrupted run leaves it — no row lost, none twice.
-    @Test func aKilledRunResumesExactlyOnce() throws {
+    /// uninterrupted run leaves it — no row lost, none twice. On 2 threads (each shard
+    /// snapshots its keys where the commit falls), resumed with `--threads 1`: the
+    /// checkpoint resumes on the thread count that took it.
+    @Test(arguments: [1, 2]) func aKilledRunResumesExactlyOnce(threads: Int) throws {
         let rules = try CLITests.temp("resume.vigil", Array(Self.resumeRules.utf8))
         var text = ""
         var state: UInt64 = 42
@@ -232,17 +245,17 @@ import Testing
             text += "{\"user\":\"u\((state >> 33) % 200)\",\"ts\":\(1_700_000_000_000 + Int64(i) * 50 - Int64((state >> 20) % 500)),\"n\":\(i % 7)}\n"
         }
         let input = try CLITests.temp("resume.jsonl", Array(text.utf8))
-        let killed = Self.freshLake("killed"), clean = Self.freshLake("clean")
+        let killed = Self.freshLake("killed\(threads)"), clean = Self.freshLake("clean\(threads)")
         defer {
             try? FileManager.default.removeItem(atPath: killed)
             try? FileManager.default.removeItem(atPath: clean)
         }
-        let args = { (lake: String) in ["run", rules, "--lake", lake, "--commit-rows", "3000", "--input", "ev=\(input)",
-                                         "--late", "/dev/null", "--bronze"] }
+        let args = { (lake: String, threads: Int) in ["run", rules, "--lake", lake, "--commit-rows", "3000", "--input", "ev=\(input)",
+                                                      "--late", "/dev/null", "--bronze", "--threads", "\(threads)"] }
         // Start, wait for a few commits of the flow's table, kill -9.
         let p = Process()
         p.executableURL = CLITests.binary
-        p.arguments = args(killed)
+        p.arguments = args(killed, threads)
         p.standardError = FileHandle.nullDevice
         p.standardOutput = FileHandle.nullDevice
         try p.run()
@@ -254,10 +267,13 @@ import Testing
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         #expect(p.terminationReason == .uncaughtSignal, "the run ended before it could be killed")
-        let resumed = try CLITests.run(args(killed))
+        let resumed = try CLITests.run(args(killed, 1))
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stderr.contains("note: resuming from the checkpoint after batch"), "\(resumed.stderr)")
-        let whole = try CLITests.run(args(clean))
+        if threads > 1 {
+            #expect(resumed.stderr.contains("note: the checkpoint was taken on \(threads) threads; resuming on \(threads)"), "\(resumed.stderr)")
+        }
+        let whole = try CLITests.run(args(clean, 1))
         #expect(whole.status == 0, "\(whole.stderr)")
         let t = try Self.python("""
             import sys, json
