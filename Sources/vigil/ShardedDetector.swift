@@ -293,9 +293,9 @@ final class ShardedDetector: @unchecked Sendable {
             k += 1
         }
         if let position = b.position {
-            // The detectors had taken every command before it, the last (a snapshot is
-            // not a step).
-            // After a flow's `fail` nothing stands: the shards went on past it.
+            // The snapshot is the batch's last command and not a step: the detectors had
+            // taken every command before it. After a flow's `fail` none stands (the
+            // shards went on past the failing event).
             let shards = results.compactMap(\.snapshot)
             if !ended, shards.count == results.count, let m = try? merger.snapshot() {
                 taken = Snapshot(steps: b.firstStep + Int64(b.commands.count) - 2, merger: m, shards: shards, lines: position)
