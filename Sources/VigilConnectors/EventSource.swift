@@ -48,60 +48,15 @@ public struct EventSource: Sendable {
     public func read(schemas: [StreamSchema], events: (inout Event, UnsafeBufferPointer<UInt8>) throws -> Void,
                      deadLetters: (DeadLetter, UnsafeBufferPointer<UInt8>) throws -> Void) throws {
         let reader = try LineReader(path: path)
-        let decoders = schemas.enumerated().map { JSONLineDecoder(schema: $0.element, stream: Int32($0.offset)) }
-        var scratch = schemas.indices.map { Event(stream: Int32($0), ts: 0, origin: EventOrigin(input: inputIndex, line: 0), values: []) }
-        let index = Dictionary(schemas.enumerated().map { ($0.element.name, $0.offset) }, uniquingKeysWith: { a, _ in a })
-        var csv = format == .csv ? stream.map { CSVDecoder(schema: schemas[$0], stream: Int32($0)) } : nil
-        let source = path == "-" ? "<stdin>" : path
-        func dead(_ streamName: String, _ line: Int64, _ reason: String, _ raw: [UInt8]) -> DeadLetter {
-            DeadLetter(stream: streamName, source: source, line: line, reason: reason,
-                       raw: String(decoding: raw, as: UTF8.self))
-        }
-        let fixedName = stream.map { schemas[$0].name } ?? ""
-        let fixedDecoder = stream.map { decoders[$0] }
-        var fixedEvent = Event(stream: Int32(stream ?? 0), ts: 0, origin: EventOrigin(input: inputIndex, line: 0), values: [])
+        var decoder = LineDecoder(self, schemas: schemas)
         try reader.forEachLine { line in
             switch line {
             case .oversized(let prefix, let number):
-                try deadLetters(dead(fixedName, number, "event larger than \(LineReader.maxLineBytes) bytes", prefix), UnsafeBufferPointer(start: nil, count: 0))
+                try deadLetters(decoder.oversized(prefix: prefix, number: number), UnsafeBufferPointer(start: nil, count: 0))
             case .text(let bytes, let number):
-                if bytes.allSatisfy({ $0 == 32 || $0 == 9 }) { return }
-                let origin = EventOrigin(input: inputIndex, line: number)
-                if var decoder = csv {
-                    defer { csv = decoder }
-                    if !decoder.hasHeader {
-                        if let problem = decoder.readHeader(bytes) { try deadLetters(dead(fixedName, number, problem, Array(bytes)), bytes) }
-                        return
-                    }
-                    switch decoder.decode(bytes, origin: origin) {
-                    case .success(var e): try events(&e, bytes)
-                    case .failure(let f): try deadLetters(dead(fixedName, number, f.reason, Array(bytes)), bytes)
-                    }
-                    return
+                if case .deadLetter(let d) = try decoder.decode(bytes, number: number, event: { try events(&$0, bytes) }) {
+                    try deadLetters(d, bytes)
                 }
-                /// Decodes the line into `e` and hands it on, or dead-letters it.
-                func decode(_ decoder: JSONLineDecoder, into e: inout Event, stream name: String) throws {
-                    if let f = decoder.decode(bytes, origin: origin, into: &e) {
-                        try deadLetters(dead(name, number, f.reason, Array(bytes)), bytes)
-                    } else {
-                        try events(&e, bytes)
-                    }
-                }
-                if let fixedDecoder {
-                    // One stream: its decoder and event without an array lookup each
-                    // (reading them out of arrays retained and released them per line).
-                    try decode(fixedDecoder, into: &fixedEvent, stream: fixedName)
-                    return
-                }
-                guard let name = JSONLineDecoder.streamName(in: bytes) else {
-                    try deadLetters(dead("", number, "no top-level \"stream\" field naming the event's stream", Array(bytes)), bytes)
-                    return
-                }
-                guard let s = index[name] else {
-                    try deadLetters(dead(name, number, "unknown stream \(JSON.quote(name))", Array(bytes)), bytes)
-                    return
-                }
-                try decode(decoders[s], into: &scratch[s], stream: schemas[s].name)
             }
         }
     }

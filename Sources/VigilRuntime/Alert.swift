@@ -46,6 +46,32 @@ public struct Alert: Sendable {
         case steps([(step: String, events: [Event])])
         case bound(BoundEvents, MatchPlan)
         case stored(StoredEvents, MatchPlan)
+        /// Written: the `matched` array of the alert's line (see `detach`).
+        case written([UInt8])
+    }
+
+    /// The `matched` array of the alert's line, when that is all it keeps of its events.
+    var writtenMatched: [UInt8]? {
+        if case .written(let bytes) = events { return bytes }
+        return nil
+    }
+
+    /// Makes the alert stand on its own, to be read after its detector's next call (and
+    /// on another thread): its message rendered, and its matched events copied — or,
+    /// with `writingMatchedFor` (the streams), written as its line's `matched` array,
+    /// which is then all it keeps of them: its line is the same, and `matched` is empty.
+    /// (`vigil run --threads` writes them where the alert was made, in the shard, which
+    /// reads them in place there; copying them for the writing thread cost more than
+    /// writing them.)
+    public mutating func detach(writingMatchedFor streams: [StreamSchema]?) {
+        if messageText == nil { messageText = message }
+        if let streams {
+            var w = JSONWriter(capacity: 256)
+            writeMatched(to: &w, streams: streams, omitNulls: false)
+            events = .written(w.bytes)
+        } else if case .stored = events {
+            events = .steps(matched)
+        }
     }
 
     public var key: [(name: String, value: Value)] {
@@ -56,7 +82,8 @@ public struct Alert: Sendable {
         }
     }
 
-    /// Steps in pattern order, each with the events it bound.
+    /// Steps in pattern order, each with the events it bound (none once written: see
+    /// `detach`).
     public var matched: [(step: String, events: [Event])] {
         get {
             switch events {
@@ -69,6 +96,7 @@ public struct Alert: Sendable {
                 var steps: [(step: String, events: [Event])] = []
                 plan.visit(stored, step: { steps.append(($0, [])) }, event: { steps[steps.count - 1].events.append($0) })
                 return steps
+            case .written: return []
             }
         }
         set {
@@ -162,6 +190,7 @@ public struct Alert: Sendable {
             plan.visit(bound, step: step, event: event)
         case .stored(let stored, let plan):
             plan.visit(stored, step: step, event: event)
+        case .written: break
         }
     }
 
@@ -177,6 +206,7 @@ public struct Alert: Sendable {
             plan.visitRows(bound, step: step, event: event)
         case .stored(let stored, let plan):
             plan.visitRows(stored, step: step, event: event)
+        case .written: break
         }
     }
 

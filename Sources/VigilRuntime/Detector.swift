@@ -225,7 +225,7 @@ public struct Detector: Sendable {
     public mutating func accept(_ e: Event) -> [DetectorOutput] {
         var out: [DetectorOutput] = []
         var e = e
-        accept(&e, take: false, into: &out)
+        accept(&e, take: false, inPlace: false, into: &out)
         return out
     }
 
@@ -239,10 +239,19 @@ public struct Detector: Sendable {
     /// copying none: read them (write, send, copy their `matched`) before the next call
     /// to the detector, after which reading them stops the program.
     public mutating func accept(taking e: inout Event, into out: inout [DetectorOutput]) {
-        accept(&e, take: true, into: &out)
+        accept(&e, take: true, inPlace: true, into: &out)
     }
 
-    private mutating func accept(_ e: inout Event, take: Bool, into out: inout [DetectorOutput]) {
+    /// Sharded: a step that brings no event (a line that decoded to a dead letter or to
+    /// nothing), so that steps go on counting every command of the input. Unsharded,
+    /// nothing.
+    public mutating func pass() {
+        if shard.count > 1 { step += 1 }
+    }
+
+    /// `take`: `e`'s values move into the store. `inPlace`: alerts read their events in
+    /// the store (see `accept(taking:into:)`).
+    private mutating func accept(_ e: inout Event, take: Bool, inPlace: Bool, into out: inout [DetectorOutput]) {
         out.removeAll(keepingCapacity: true)
         // The last call's alerts are gone: their matchers take back what they held.
         while let r = recycling.popLast() { matchers[r].recycle() }
@@ -275,7 +284,7 @@ public struct Detector: Sendable {
         let mine = readerRanges[s]
         for i in mine where released[readerList[i]] > behind { behind = released[readerList[i]] }
         if e.ts < watermarks[s] || e.ts < behind {
-            acceptLate(e, inPlace: take, into: &out)
+            acceptLate(e, inPlace: inPlace, into: &out)
             return
         }
         counters.events += 1
@@ -299,10 +308,8 @@ public struct Detector: Sendable {
             }
             if !owned.isEmpty { pending.push(slot: stored(&e, take: take), store: store.view, rules: owned, hashes: ownedHashes) }
         }
-        // Taking the caller's event is the run loop's call, which writes alerts before
-        // its next: they read their events in place.
         for i in mine {
-            drain(rule: readerList[i], inPlace: take, into: &out)
+            drain(rule: readerList[i], inPlace: inPlace, into: &out)
         }
     }
 

@@ -285,7 +285,29 @@ extension Alert {
         writeMessage(to: &w)
         w.raw(",\"detected_at\":")
         w.int(detectedAt)
-        w.raw(",\"matched\":[")
+        w.raw(",\"matched\":")
+        if let written = writtenMatched {
+            w.bytes.append(contentsOf: written)
+        } else {
+            writeMatched(to: &w, streams: streams, omitNulls: omitNulls)
+        }
+        if let win = window {
+            w.raw(",\"window\":{\"start\":")
+            w.int(win.start)
+            w.raw(",\"end\":")
+            w.int(win.end)
+            w.byte(UInt8(ascii: "}"))
+        }
+        if suppressed > 0 {
+            w.raw(",\"suppressed\":")
+            w.int(Int64(suppressed))
+        }
+        w.byte(UInt8(ascii: "}"))
+    }
+
+    /// The `matched` array of the alert's line.
+    func writeMatched(to w: inout JSONWriter, streams: [StreamSchema], omitNulls: Bool) {
+        w.byte(UInt8(ascii: "["))
         var steps = 0, events = 0
         visitMatchedRows(step: { name in
             if steps > 0 { w.raw("]},") }
@@ -303,17 +325,5 @@ extension Alert {
         })
         if steps > 0 { w.raw("]}") }
         w.byte(UInt8(ascii: "]"))
-        if let win = window {
-            w.raw(",\"window\":{\"start\":")
-            w.int(win.start)
-            w.raw(",\"end\":")
-            w.int(win.end)
-            w.byte(UInt8(ascii: "}"))
-        }
-        if suppressed > 0 {
-            w.raw(",\"suppressed\":")
-            w.int(Int64(suppressed))
-        }
-        w.byte(UInt8(ascii: "}"))
     }
 }

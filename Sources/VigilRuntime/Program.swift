@@ -473,4 +473,12 @@ public struct Program: Sendable {
     }
 
     public func streamIndex(_ name: String) -> Int? { streams.firstIndex { $0.name == name } }
+
+    /// Per rule (pattern rules, then windows, as outputs are tagged): whether its
+    /// suppression reads fields of its alerts' matched events (`suppress ... by` a field),
+    /// so that they must keep them rather than only their written form (`Alert.detach`).
+    public var suppressionReadsMatched: [Bool] {
+        func reads(_ s: Suppression?) -> Bool { s?.by.contains { if case .field = $0 { true } else { false } } ?? false }
+        return rules.map { reads($0.suppress) } + windows.map { reads($0.suppress) }
+    }
 }

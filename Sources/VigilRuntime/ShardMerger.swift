@@ -32,19 +32,25 @@ public struct ShardMerger: Sendable {
         suppressors.states = states
     }
 
+    /// What an output moved out of its array leaves behind.
+    public static let movedOut = DetectorOutput.late(Event(stream: 0, ts: 0, origin: EventOrigin(input: 0, line: 0), values: []), watermark: 0)
+
     /// The outputs of one span of input from every shard (each in its own order, with
-    /// its tags), merged. Calls `emit` for each output kept, in order.
-    public mutating func merge(_ parts: [(outputs: [DetectorOutput], tags: [OutputTag])], emit: (DetectorOutput, OutputTag) -> Void) {
+    /// its tags), merged. Calls `emit` for each output kept, in order, moving it out of
+    /// `outputs` (which is left with `movedOut`s: copying each alert's fields cost a
+    /// reference count each, on counts the shards' threads had just written).
+    public mutating func merge(_ outputs: inout [[DetectorOutput]], tags: [[OutputTag]], emit: (consuming DetectorOutput, OutputTag) -> Void) {
         guard !stopped else { return }
-        var next = [Int](repeating: 0, count: parts.count)
+        var next = [Int](repeating: 0, count: outputs.count)
         while true {
             var best = -1
-            for p in parts.indices where next[p] < parts[p].tags.count {
-                if best < 0 || parts[p].tags[next[p]] < parts[best].tags[next[best]] { best = p }
+            for p in tags.indices where next[p] < tags[p].count {
+                if best < 0 || tags[p][next[p]] < tags[best][next[best]] { best = p }
             }
             guard best >= 0 else { return }
-            let tag = parts[best].tags[next[best]]
-            var o = parts[best].outputs[next[best]]
+            let tag = tags[best][next[best]]
+            var o = Self.movedOut
+            swap(&o, &outputs[best][next[best]])
             next[best] += 1
             switch o {
             case .alert(var a):
@@ -64,7 +70,7 @@ public struct ShardMerger: Sendable {
                 emit(o, tag)
                 return
             }
-            emit(o, tag)
+            emit(consume o, tag)
         }
     }
 

@@ -218,7 +218,9 @@ struct Run: ParsableCommand {
         }
         let matchedMode = matched ?? outputs.config?.matched ?? .full
         // A default suppression from the configuration, for rules without their own.
-        if let ms = outputs.config?.suppressMs {
+        let suppressMs = outputs.config?.suppressMs
+        func configure(_ program: inout Program) {
+            guard let ms = suppressMs else { return }
             for i in program.rules.indices where program.rules[i].hasAlert && program.rules[i].suppress == nil {
                 program.rules[i].suppress = Suppression(periodMs: ms, by: [])
             }
@@ -226,6 +228,7 @@ struct Run: ParsableCommand {
                 program.windows[i].suppress = Suppression(periodMs: ms, by: [])
             }
         }
+        configure(&program)
 
         var detector = Detector(program: program, references: references, partialMatchesPerKey: maxPartialMatches, keysPerRule: maxKeys)
         guard (1...Self.maxThreads).contains(threads) else {
@@ -280,8 +283,18 @@ struct Run: ParsableCommand {
                 stderr.write("note: --threads \(shardCount) applies to inputs that are files; running on one thread\n")
             } else {
                 do {
-                    sharded = try ShardedDetector(program: program, references: references, partialMatchesPerKey: maxPartialMatches,
-                                                  keysPerRule: maxKeys, threads: shardCount, restoring: shardsResumed)
+                    // Each shard its own program, compiled again: nothing a shard counts
+                    // references to per event is shared with another thread (shared
+                    // counts made every retain a cache miss).
+                    let programs = (0..<shardCount).map { _ in
+                        var p = Compiler.compile(ruleSet).program
+                        configure(&p)
+                        return p
+                    }
+                    sharded = try ShardedDetector(program: program, shards: programs, references: references,
+                                                  partialMatchesPerKey: maxPartialMatches, keysPerRule: maxKeys,
+                                                  sources: sources, keepsEvents: bronze, writesMatched: matchedMode == .full,
+                                                  restoring: shardsResumed)
                 } catch {
                     stderr.write("error: cannot resume from the checkpoint \(checkpointPath): \(error) (--reset starts over)\n")
                     throw ExitCode(2)
@@ -391,13 +404,17 @@ struct Run: ParsableCommand {
         let bronze = bronze
         // Sharded: bronze rows, outputs and commits come back from the merge in input order.
         func beforeShard(_ e: Event) { if bronze { lakeOut.addBronze(e, source: sourcePaths[Int(e.origin.input)]) } }
-        func afterShard(_ e: Event) {
-            guard writesTables && lakeOut.due(at: e.ts) else { return }
+        func afterShard(_ ts: Int64) {
+            guard writesTables && lakeOut.due(at: ts) else { return }
             // Checkpointed, the batch ends where every shard snapshots (a fixed number of
             // steps on: the shards are ahead of what is handed on).
             if checkpointing { sharded!.requestSnapshot() } else { commitBatch() }
         }
         func snapshotTaken() { commitBatch() }
+        func deadLetterShard(_ d: DeadLetter) {
+            deadLettered += 1
+            deadOut.writeLine(d.json)
+        }
         func handle(_ item: consuming EventSource.Item, _ raw: UnsafeBufferPointer<UInt8>, input: Int? = nil) throws {
             switch consume item {
             case .event(var e): try handle(event: &e, raw, input: input)
@@ -418,14 +435,6 @@ struct Run: ParsableCommand {
         func handle(event e: inout Event, _ raw: UnsafeBufferPointer<UInt8>, input: Int? = nil) throws {
             if try skip(line: e.origin.line, input: input) { return }
             newEvents += 1
-            if let sharded {
-                sharded.accept(e, raw: raw, before: beforeShard, output: emitOne, after: afterShard, snapshotTaken: snapshotTaken)
-                // The shards share these values now: the next line is decoded into new
-                // storage rather than a copy of them.
-                e.values = []
-                if stopped != nil { throw Signals.Stop() }
-                return
-            }
             if bronze { lakeOut.addBronze(e, source: sourcePaths[Int(e.origin.input)]) }
             detector.accept(taking: &e, into: &caused)
             drain(&caused, raw: raw)
@@ -435,13 +444,30 @@ struct Run: ParsableCommand {
                 throw Signals.Stop()
             }
             if writesTables && lakeOut.due(at: e.ts) { commitBatch() }
-            if (sharded?.eventsAdded ?? detector.eventsAccepted) & 0xFFFF == 0 {
-                checkLimits()
-                if progress {
-                    let s = stats()
-                    stderr.write("\r\(s.events) events, \(s.alerts) alerts, \(s.late) late")
-                }
+            if detector.eventsAccepted & 0xFFFF == 0 { report() }
+        }
+        func report() {
+            checkLimits()
+            if progress {
+                let s = stats()
+                stderr.write("\r\(s.events) events, \(s.alerts) alerts, \(s.late) late")
             }
+        }
+        /// Sharded: hands a line to the shards (they decode it).
+        func handle(line: LineReader.Line, input: Int, decoder: LineDecoder, _ sharded: ShardedDetector) throws {
+            switch line {
+            case .oversized(let prefix, let number):
+                if try skip(line: number, input: input) { return }
+                sharded.accept(deadLetter: decoder.oversized(prefix: prefix, number: number), before: beforeShard, output: emitOne,
+                               after: afterShard, deadLetter: deadLetterShard, snapshotTaken: snapshotTaken)
+            case .text(let bytes, let number):
+                if LineDecoder.isBlank(bytes) { return }
+                if try skip(line: number, input: input) { return }
+                sharded.accept(line: bytes, number: number, input: Int32(input), before: beforeShard, output: emitOne,
+                               after: afterShard, deadLetter: deadLetterShard, snapshotTaken: snapshotTaken)
+            }
+            if stopped != nil { throw Signals.Stop() }
+            if sharded.linesAdded & 0xFFFF == 0 { report() }
         }
         func handle(deadLetter d: DeadLetter, input: Int? = nil) throws {
             if try skip(line: d.line, input: input) { return }
@@ -470,6 +496,11 @@ struct Run: ParsableCommand {
         replay: for source in replayed {
             do {
                 let input = Int(source.inputIndex)
+                if let sharded {
+                    let decoder = LineDecoder(source, schemas: program.streams)
+                    try LineReader(path: source.path).forEachLine { try handle(line: $0, input: input, decoder: decoder, sharded) }
+                    continue
+                }
                 try source.read(schemas: program.streams, events: { try handle(event: &$0, $1, input: input) },
                                 deadLetters: { d, _ in try handle(deadLetter: d, input: input) })
             } catch is Signals.Stop {
@@ -526,12 +557,17 @@ struct Run: ParsableCommand {
         // windows, absences) is not flushed, since the input did not end. A resumed run
         // that read nothing new already committed its flush.
         if let sharded {
+            if resumed?.finished == true {
+                // Whether it read any event: lines may all have been dead letters.
+                sharded.settle(before: beforeShard, output: emitOne, after: afterShard, deadLetter: deadLetterShard, snapshotTaken: snapshotTaken)
+                newEvents = sharded.eventsMerged
+            }
             let flushes = Signals.received == 0 && stopped == nil && !(resumed?.finished == true && newEvents == 0)
             if flushes {
-                sharded.finish(snapshot: checkpointing, before: beforeShard, output: emitOne, after: afterShard, snapshotTaken: snapshotTaken)
+                sharded.finish(snapshot: checkpointing, before: beforeShard, output: emitOne, after: afterShard, deadLetter: deadLetterShard, snapshotTaken: snapshotTaken)
             } else {
                 sharded.stop(snapshot: checkpointing && Signals.received != 0 && stopped == nil,
-                             before: beforeShard, output: emitOne, after: afterShard, snapshotTaken: snapshotTaken)
+                             before: beforeShard, output: emitOne, after: afterShard, deadLetter: deadLetterShard, snapshotTaken: snapshotTaken)
             }
             if stopped != nil {
                 // A flow's `fail`, merged on the way or only now (see `startState`).

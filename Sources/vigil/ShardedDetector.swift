@@ -1,14 +1,24 @@
 import Foundation
+import VigilConnectors
 import VigilRuntime
 
 /// `vigil run --threads N`: the detector sharded by key over N threads. Every thread
-/// sees every event (so all keep the same watermarks and lateness decisions) and
-/// matches the keys it owns; `ShardMerger` puts their outputs back into the order one
-/// detector emits them. The reading thread decodes the next batch while the shards
-/// match the last ones, and merges and writes what they finished.
+/// decodes every line and sees every event (so all keep the same watermarks and
+/// lateness decisions) and matches the keys it owns; `ShardMerger` puts their outputs
+/// back into the order one detector emits them. The reading thread splits the next
+/// batch of lines while the shards decode and match the last ones, and merges and
+/// writes what they finished.
+///
+/// Each shard decodes for itself: decoding on the reading thread made an event per
+/// line that every shard shared (an allocation, and a copy into each shard's store),
+/// and left the reading thread, which also writes every alert, the slowest of all.
 final class ShardedDetector: @unchecked Sendable {
     enum Command: Sendable {
-        case event(Event)
+        /// Line `number` of input `input` (its bytes in the batch's `raw`): one step,
+        /// whatever it decodes to.
+        case line(input: Int32, number: Int64)
+        /// A line dead-lettered as it was read (over the size limit): one step.
+        case deadLetter(DeadLetter)
         case idle(Int)
         case finish
         /// Every shard snapshots its detector here (for a checkpoint); not a step.
@@ -29,7 +39,8 @@ final class ShardedDetector: @unchecked Sendable {
     /// A span of input, shared read-only by every shard.
     final class Batch: @unchecked Sendable {
         var commands: [Command] = []
-        /// The raw line of each command (late events are written as they came).
+        /// The raw line of each command (decoded by every shard; late events are written
+        /// as they came).
         var raw: [UInt8] = []
         var ranges: [Range<Int>] = []
         /// The step of the first command (steps count commands from 1, as the detectors do).
@@ -42,7 +53,18 @@ final class ShardedDetector: @unchecked Sendable {
         init(firstStep: Int64) { self.firstStep = firstStep }
     }
 
+    /// What a command was, as the first shard decoded it (the others decode alike).
+    enum Seen: Sendable {
+        /// An event at time `ts`; `event` it is, when the run keeps events (bronze rows).
+        case event(ts: Int64, Event?)
+        case deadLetter(DeadLetter)
+        /// A blank line, a CSV header, or no line at all.
+        case none
+    }
+
     struct Result: Sendable {
+        /// The first shard's only, one per command.
+        var seen: [Seen] = []
         var outputs: [DetectorOutput] = []
         var tags: [OutputTag] = []
         var released: [Int64] = []
@@ -52,17 +74,36 @@ final class ShardedDetector: @unchecked Sendable {
     }
 
     /// One shard: its detector, the batches it has to do and the results it finished.
+    /// Its detector and decoders are built from a program of its own: what they count
+    /// references to per event (schemas, plans, names) no other thread touches.
     final class Worker: @unchecked Sendable {
         let initial: Detector
+        let decoders: [LineDecoder]
+        /// Reports what each command was (`Result.seen`), with events when `keepsEvents`.
+        let reports: Bool
+        let keepsEvents: Bool
+        /// Per rule (pattern rules, then windows): its alerts' matched events are written
+        /// here (see `Alert.detach`), not copied.
+        let writesMatched: [Bool]
+        let streams: [StreamSchema]
         let lock = NSCondition()
         var inbox: [Batch?] = []
         var outbox: [Result] = []
 
-        init(detector: Detector) { self.initial = detector }
+        init(detector: Detector, program: Program, decoders: [LineDecoder], reports: Bool, keepsEvents: Bool, writesMatched: Bool) {
+            self.initial = detector
+            self.writesMatched = program.suppressionReadsMatched.map { writesMatched && !$0 }
+            self.streams = program.streams
+            self.decoders = decoders
+            self.reports = reports
+            self.keepsEvents = keepsEvents
+        }
 
         func run() {
-            // A local, not a property: no exclusivity check per call.
+            // Locals, not properties: no exclusivity check per call.
             var detector = initial
+            var decoders = decoders
+            var out: [DetectorOutput] = []
             while true {
                 lock.lock()
                 while inbox.isEmpty { lock.wait() }
@@ -70,19 +111,57 @@ final class ShardedDetector: @unchecked Sendable {
                 lock.unlock()
                 guard let batch = next else { return }
                 var r = Result(stats: detector.stats)
-                for c in batch.commands {
-                    let o: [DetectorOutput]
-                    switch c {
-                    case .event(let e): o = detector.accept(e)
-                    case .idle(let s): o = detector.markIdle(stream: s)
-                    case .finish: o = detector.finish()
-                    case .snapshot:
-                        r.snapshot = try? detector.snapshot()
-                        continue
-                    }
-                    if !o.isEmpty {
-                        r.outputs += o
-                        r.tags += detector.tags
+                if reports { r.seen.reserveCapacity(batch.commands.count) }
+                batch.raw.withUnsafeBufferPointer { raw in
+                    for (j, c) in batch.commands.enumerated() {
+                        var seen = Seen.none
+                        switch c {
+                        case .line(let input, let number):
+                            var kept: Event?
+                            let decoded = decoders[Int(input)].decode(UnsafeBufferPointer(rebasing: raw[batch.ranges[j]]), number: number) { e in
+                                if keepsEvents && reports { kept = e }
+                                seen = .event(ts: e.ts, nil)
+                                // Its values move into the store; its alerts read theirs in
+                                // place, until `detach` below.
+                                detector.accept(taking: &e, into: &out)
+                            }
+                            switch decoded {
+                            case .event: if case .event(let ts, _) = seen, kept != nil { seen = .event(ts: ts, kept) }
+                            case .deadLetter(let d):
+                                detector.pass()
+                                seen = .deadLetter(d)
+                                out.removeAll(keepingCapacity: true)
+                            case .none:
+                                detector.pass()
+                                out.removeAll(keepingCapacity: true)
+                            }
+                        case .deadLetter(let d):
+                            detector.pass()
+                            seen = .deadLetter(d)
+                            out.removeAll(keepingCapacity: true)
+                        case .idle(let s): out = detector.markIdle(stream: s)
+                        case .finish: out = detector.finish()
+                        case .snapshot:
+                            r.snapshot = try? detector.snapshot()
+                            out.removeAll(keepingCapacity: true)
+                        }
+                        if reports { r.seen.append(seen) }
+                        if !out.isEmpty {
+                            let tags = detector.tags
+                            for i in out.indices {
+                                var o = ShardMerger.movedOut
+                                swap(&o, &out[i])
+                                if case .alert(var a) = o {
+                                    o = ShardMerger.movedOut
+                                    a.detach(writingMatchedFor: writesMatched[Int(tags[i].phase) - 1] ? streams : nil)
+                                    r.outputs.append(.alert(a))
+                                } else {
+                                    r.outputs.append(o)
+                                }
+                            }
+                            out.removeAll(keepingCapacity: true)
+                            r.tags += tags
+                        }
                     }
                 }
                 r.released = detector.releasedWatermarks
@@ -111,7 +190,7 @@ final class ShardedDetector: @unchecked Sendable {
     }
 
     /// Takes one merged output, with the raw line of its event for a late one.
-    typealias Emit = (DetectorOutput, UnsafeBufferPointer<UInt8>?) -> Void
+    typealias Emit = (consuming DetectorOutput, UnsafeBufferPointer<UInt8>?) -> Void
 
     private let workers: [Worker]
     private var merger: ShardMerger
@@ -124,7 +203,11 @@ final class ShardedDetector: @unchecked Sendable {
     /// Events per batch, and batches the shards may be behind the reader.
     private let batchSize = 1024
     private let depth = 3
-    private(set) var eventsAdded = 0
+    /// The outputs of the batch being handed on, merged (each moved out as it is).
+    private var merged: [(output: DetectorOutput, tag: OutputTag)] = []
+    /// Lines handed to the shards, and events among them merged so far.
+    private(set) var linesAdded = 0
+    private(set) var eventsMerged = 0
 
     /// Where the input stands (lines read of each input), asked when a snapshot is placed.
     var position: () -> [Int64] = { [] }
@@ -141,18 +224,27 @@ final class ShardedDetector: @unchecked Sendable {
     private var snapshotLead: Int64 { Int64((depth + 2) * batchSize) }
 
     /// `restoring`: the shards' state from a checkpoint (taken with `threads` threads).
-    init(program: Program, references: [ReferenceTable], partialMatchesPerKey: Int, keysPerRule: Int, threads: Int,
-         restoring: Snapshot? = nil) throws {
+    /// One shard per program of `shards` (each compiled from the rules of `program`, and
+    /// its own: see `Worker`). `sources`: the inputs, by index. `keepsEvents`: `before`
+    /// is called with each event (for bronze rows), which costs a copy of every event.
+    /// `writesMatched`: alert lines carry every field of the matched events (the shards
+    /// write them: see `Alert.detach`).
+    init(program: Program, shards programs: [Program], references: [ReferenceTable], partialMatchesPerKey: Int, keysPerRule: Int,
+         sources: [EventSource], keepsEvents: Bool, writesMatched: Bool, restoring: Snapshot? = nil) throws {
+        let threads = programs.count
         workers = try (0..<threads).map { i in
+            let program = programs[i]
+            let decoders = sources.map { LineDecoder($0, schemas: program.streams) }
             let shard = Shard(i, of: threads)
             if let restoring {
                 var d = try Detector(program: program, restoring: restoring.shards[i], references: references,
                                      partialMatchesPerKey: partialMatchesPerKey, keysPerRule: keysPerRule, shard: shard, steps: restoring.steps)
                 d.resetRunCounters()
-                return Worker(detector: d)
+                return Worker(detector: d, program: program, decoders: decoders, reports: i == 0, keepsEvents: keepsEvents, writesMatched: writesMatched)
             }
             return Worker(detector: Detector(program: program, references: references, partialMatchesPerKey: partialMatchesPerKey,
-                                             keysPerRule: keysPerRule, shard: shard))
+                                             keysPerRule: keysPerRule, shard: shard),
+                          program: program, decoders: decoders, reports: i == 0, keepsEvents: keepsEvents, writesMatched: writesMatched)
         }
         merger = try restoring.map { try ShardMerger(program: program, restoring: $0.merger) } ?? ShardMerger(program: program)
         step = (restoring?.steps ?? 0) + 1
@@ -165,17 +257,28 @@ final class ShardedDetector: @unchecked Sendable {
         }
     }
 
-    /// Takes one event (and its raw line); hands on what earlier batches caused (see
-    /// `collect`).
-    func accept(_ e: Event, raw: UnsafeBufferPointer<UInt8>, before: (Event) -> Void, output: Emit, after: (Event) -> Void, snapshotTaken: () -> Void = {}) {
-        eventsAdded += 1
-        add(.event(e), raw: raw)
+    /// Takes line `number` of input `input` (not blank); hands on what earlier batches
+    /// caused (see `collect`).
+    func accept(line: UnsafeBufferPointer<UInt8>, number: Int64, input: Int32, before: (Event) -> Void, output: Emit, after: (Int64) -> Void, deadLetter: (DeadLetter) -> Void, snapshotTaken: () -> Void) {
+        linesAdded += 1
+        add(.line(input: input, number: number), raw: line)
+        endBatchIfDue(before: before, output: output, after: after, deadLetter: deadLetter, snapshotTaken: snapshotTaken)
+    }
+
+    /// Takes a line dead-lettered as it was read: it goes out in input order.
+    func accept(deadLetter d: DeadLetter, before: (Event) -> Void, output: Emit, after: (Int64) -> Void, deadLetter: (DeadLetter) -> Void, snapshotTaken: () -> Void) {
+        linesAdded += 1
+        add(.deadLetter(d), raw: nil)
+        endBatchIfDue(before: before, output: output, after: after, deadLetter: deadLetter, snapshotTaken: snapshotTaken)
+    }
+
+    private func endBatchIfDue(before: (Event) -> Void, output: Emit, after: (Int64) -> Void, deadLetter: (DeadLetter) -> Void, snapshotTaken: () -> Void) {
         // A snapshot asked for ends its batch at the step it was set for.
         if let at = snapshotAt, step > at {
             placeSnapshot(requested: true)
             snapshotAt = nil
         }
-        if current.commands.count >= batchSize || current.position != nil { submit(before: before, output: output, after: after, snapshotTaken: snapshotTaken) }
+        if current.commands.count >= batchSize || current.position != nil { submit(before: before, output: output, after: after, deadLetter: deadLetter, snapshotTaken: snapshotTaken) }
     }
 
     func markIdle(stream s: Int) {
@@ -184,22 +287,21 @@ final class ShardedDetector: @unchecked Sendable {
 
     /// Ends the input: every shard finishes, and everything left is merged and emitted.
     /// The threads end. `snapshot`: the shards snapshot before finishing (`taken`).
-    func finish(snapshot: Bool = false, before: (Event) -> Void, output: Emit, after: (Event) -> Void, snapshotTaken: () -> Void = {}) {
+    func finish(snapshot: Bool = false, before: (Event) -> Void, output: Emit, after: (Int64) -> Void, deadLetter: (DeadLetter) -> Void, snapshotTaken: () -> Void) {
         if snapshot {
             // In a batch of its own: the merge's state must not include the flush.
             placeSnapshot(requested: false)
-            submit(before: before, output: output, after: after, snapshotTaken: snapshotTaken)
+            submit(before: before, output: output, after: after, deadLetter: deadLetter, snapshotTaken: snapshotTaken)
         }
         add(.finish, raw: nil)
-        stop(before: before, output: output, after: after, snapshotTaken: snapshotTaken)
+        stop(before: before, output: output, after: after, deadLetter: deadLetter, snapshotTaken: snapshotTaken)
     }
 
     /// Merges and emits what was submitted, then ends the threads (a stop without finish).
     /// `snapshot`: the shards snapshot where they stop (`taken`).
-    func stop(snapshot: Bool = false, before: (Event) -> Void, output: Emit, after: (Event) -> Void, snapshotTaken: () -> Void = {}) {
+    func stop(snapshot: Bool = false, before: (Event) -> Void, output: Emit, after: (Int64) -> Void, deadLetter: (DeadLetter) -> Void, snapshotTaken: () -> Void) {
         if snapshot && current.position == nil { placeSnapshot(requested: false) }
-        if !current.commands.isEmpty { submit(before: before, output: output, after: after, snapshotTaken: snapshotTaken) }
-        while !inFlight.isEmpty { collect(before: before, output: output, after: after, snapshotTaken: snapshotTaken) }
+        settle(before: before, output: output, after: after, deadLetter: deadLetter, snapshotTaken: snapshotTaken)
         for w in workers { w.submit(nil) }
     }
 
@@ -221,10 +323,21 @@ final class ShardedDetector: @unchecked Sendable {
     func snapshotNow() -> Snapshot? {
         precondition(inFlight.isEmpty && current.commands.isEmpty, "a snapshot before any input")
         placeSnapshot(requested: false)
-        let none: Emit = { _, _ in }
-        submit(before: { _ in }, output: none, after: { _ in })
-        while !inFlight.isEmpty { collect(before: { _ in }, output: none, after: { _ in }) }
+        settle(before: { _ in }, output: { _, _ in }, after: { _ in }, deadLetter: { _ in }, snapshotTaken: {})
         return taken
+    }
+
+    /// Submits what was read and hands on everything it causes; the shards go on.
+    func settle(before: (Event) -> Void, output: Emit, after: (Int64) -> Void, deadLetter: (DeadLetter) -> Void, snapshotTaken: () -> Void) {
+        if !current.commands.isEmpty { submit(before: before, output: output, after: after, deadLetter: deadLetter, snapshotTaken: snapshotTaken) }
+        while !inFlight.isEmpty { collect(before: before, output: output, after: after, deadLetter: deadLetter, snapshotTaken: snapshotTaken) }
+    }
+
+    /// Moves merged output `k` out.
+    private func takeMerged(_ k: Int) -> DetectorOutput {
+        var o = ShardMerger.movedOut
+        swap(&o, &merged[k].output)
+        return o
     }
 
     /// Asks, while outputs are handed on, for a snapshot a fixed number of steps later
@@ -243,53 +356,70 @@ final class ShardedDetector: @unchecked Sendable {
         current.requested = requested
     }
 
-    private func submit(before: (Event) -> Void, output: Emit, after: (Event) -> Void, snapshotTaken: () -> Void = {}) {
+    private func submit(before: (Event) -> Void, output: Emit, after: (Int64) -> Void, deadLetter: (DeadLetter) -> Void, snapshotTaken: () -> Void) {
         let b = current
         for w in workers { w.submit(b) }
         inFlight.append(b)
         current = Batch(firstStep: step)
-        while inFlight.count > depth { collect(before: before, output: output, after: after, snapshotTaken: snapshotTaken) }
+        while inFlight.count > depth { collect(before: before, output: output, after: after, deadLetter: deadLetter, snapshotTaken: snapshotTaken) }
     }
 
     /// Waits for the oldest batch in every shard, merges it and hands it on in input
     /// order, as one detector would have produced it: `before` and `after` each event
-    /// (bronze rows, commits), `output` for each output (with the raw line of its event,
-    /// for late ones), `snapshotTaken` when a snapshot asked for is taken (`taken`), everything
+    /// (bronze rows, when it keeps events; commits, with the event's time), `output` for
+    /// each output (with the raw line of its event, for late ones), `deadLetter` for each
+    /// line that is no event, `snapshotTaken` when a snapshot asked for is taken (`taken`), everything
     /// before it handed on and nothing after it.
-    private func collect(before: (Event) -> Void, output: Emit, after: (Event) -> Void, snapshotTaken: () -> Void = {}) {
+    private func collect(before: (Event) -> Void, output: Emit, after: (Int64) -> Void, deadLetter: (DeadLetter) -> Void, snapshotTaken: () -> Void) {
         let b = inFlight.removeFirst()
-        let results = workers.map { $0.takeResult() }
+        var results = workers.map { $0.takeResult() }
         lastStats = results.map(\.stats)
         guard !ended else { return }
-        var merged: [(DetectorOutput, OutputTag)] = []
-        merger.merge(results.map { ($0.outputs, $0.tags) }) { merged.append(($0, $1)) }
+        merged.removeAll(keepingCapacity: true)
+        // Moved out of the results (sharing them, the merge's moves would copy them all).
+        var outputs = results.indices.map { i in
+            let o = results[i].outputs
+            results[i].outputs = []
+            return o
+        }
+        merger.merge(&outputs, tags: results.map(\.tags)) { merged.append((output: $0, tag: $1)) }
         merger.reclaim(released: results[0].released)
         var k = 0
+        let seen = results[0].seen
         b.raw.withUnsafeBufferPointer { raw in
-            for (j, c) in b.commands.enumerated() {
+            for j in b.commands.indices {
                 let step = b.firstStep + Int64(j)
-                if case .event(let e) = c { before(e) }
-                while k < merged.count, merged[k].1.step == step {
-                    let o = merged[k].0
+                switch seen[j] {
+                case .event(_, let e?): before(e)
+                case .deadLetter(let d): deadLetter(d)
+                default: break
+                }
+                while k < merged.count, merged[k].tag.step == step {
+                    let o = takeMerged(k)
                     k += 1
-                    if case .late = o {
-                        output(o, UnsafeBufferPointer(rebasing: raw[b.ranges[j]]))
-                    } else {
-                        output(o, nil)
+                    var stops = false, late = false
+                    switch o {
+                    case .stopped: stops = true
+                    case .late: late = true
+                    default: break
                     }
+                    output(consume o, late ? UnsafeBufferPointer(rebasing: raw[b.ranges[j]]) : nil)
                     // A flow's `fail`: nothing after it happens.
-                    if case .stopped = o {
+                    if stops {
                         ended = true
                         return
                     }
                 }
                 handing = step
-                if case .event(let e) = c { after(e) }
+                if case .event(let ts, _) = seen[j] {
+                    eventsMerged += 1
+                    after(ts)
+                }
             }
         }
         // What `finish` released.
         while !ended && k < merged.count {
-            output(merged[k].0, nil)
+            output(takeMerged(k), nil)
             k += 1
         }
         if let position = b.position {

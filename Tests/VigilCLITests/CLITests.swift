@@ -584,7 +584,7 @@ import Testing
             var outputs: [[String]] = []
             for threads in [1, 2, 3] {
                 let out = dir.appendingPathComponent("\(name)-\(threads)").path
-                let r = try Self.run(args + ["--threads", "\(threads)", "--no-checkpoint", "--lake", out + "-lake", "--commit-rows", "300",
+                let r = try Self.run(args + ["--threads", "\(threads)", "--no-checkpoint", "--lake", out + "-lake", "--commit-rows", "300", "--bronze",
                                              "--rows", out + "-rows", "--late", out + "-late", "--dead-letter", out + "-dead"])
                 #expect(r.status == 0, "\(r.stderr)")
                 #expect(!r.stderr.contains("running on one thread"), "\(r.stderr)")

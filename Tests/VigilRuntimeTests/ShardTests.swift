@@ -77,26 +77,47 @@ import VigilRuntime
         return (out.map { render($0, program) }, d.stats, d.suppressedUnreported)
     }
 
-    /// `n` shards fed every event, merged after spans of random length.
+    /// `n` shards fed every event, merged after spans of random length. As `vigil run
+    /// --threads` drives them: events taken (alerts in place, then detached: their
+    /// matched events written, or copied), and steps that bring no event (`pass`, for a
+    /// line that is a dead letter) between them.
     static func sharded(_ program: Program, _ events: [Event], shards n: Int, _ rng: inout SplitMix) -> ([String], DetectorStats, Int) {
         var shards = (0..<n).map { Detector(program: program, shard: Shard($0, of: n)) }
         var merger = ShardMerger(program: program)
         var out: [String] = []
-        let empty = (outputs: [DetectorOutput](), tags: [OutputTag]())
-        var pending = Array(repeating: empty, count: n)
+        var outputs = Array(repeating: [DetectorOutput](), count: n)
+        var tags = Array(repeating: [OutputTag](), count: n)
+        let writes = Bool.random(using: &rng)
+        let mayWrite = program.suppressionReadsMatched.map { writes && !$0 }
         func take(_ i: Int, _ o: [DetectorOutput]) {
             #expect(o.count == shards[i].tags.count)
-            pending[i].outputs += o
-            pending[i].tags += shards[i].tags
+            for (o, tag) in zip(o, shards[i].tags) {
+                guard case .alert(var a) = o else {
+                    outputs[i].append(o)
+                    continue
+                }
+                a.detach(writingMatchedFor: mayWrite[Int(tag.phase) - 1] ? program.streams : nil)
+                outputs[i].append(.alert(a))
+            }
+            tags[i] += shards[i].tags
         }
         func flush() {
-            merger.merge(pending) { o, _ in out.append(render(o, program)) }
+            merger.merge(&outputs, tags: tags) { o, _ in out.append(render(o, program)) }
             merger.reclaim(released: shards[0].releasedWatermarks)
-            pending = Array(repeating: empty, count: n)
+            outputs = Array(repeating: [], count: n)
+            tags = Array(repeating: [], count: n)
         }
         let span = Int.random(in: 1...8, using: &rng)
+        var caused: [DetectorOutput] = []
         for (k, e) in events.enumerated() {
-            for i in 0..<n { take(i, shards[i].accept(e)) }
+            if Int.random(in: 0..<8, using: &rng) == 0 {
+                for i in 0..<n { shards[i].pass() }
+            }
+            for i in 0..<n {
+                var e = e
+                shards[i].accept(taking: &e, into: &caused)
+                take(i, caused)
+            }
             if (k + 1) % span == 0 { flush() }
         }
         for i in 0..<n { take(i, shards[i].finish()) }
