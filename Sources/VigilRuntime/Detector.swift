@@ -352,7 +352,7 @@ public struct Detector: Sendable {
                 if owns(rule: r, e) {
                     let i = r - matchers.count
                     let before = out.count, heldBefore = windows[i].state.openGroups
-                    windows[i].absorbLate(e, key: windowKeySlots[i].map { e.values[$0] }, watermark: w, into: &out)
+                    windows[i].absorbLate(e, keyFields: windowKeySlots[i], watermark: w, into: &out)
                     tag(out, from: before, phase: Int32(1 + r), time: e.ts, kind: 0, at: EventStamp(e))
                     suppress(rule: r, &out, from: before)
                     count(out[before...])
@@ -562,8 +562,9 @@ public struct Detector: Sendable {
             } else if next != nil {
                 let slot = pending.pop(rule: r, store: store.view).slot
                 let row = store.row(slot)
-                windows[i].process(EventPlace(ts: store.times[Int(slot)], origin: store.origins[Int(slot)], row: row),
-                                   key: windowKeySlots[i].map { row[$0] })
+                windowKeySlots[i].withUnsafeBufferPointer { fields in
+                    windows[i].process(EventPlace(ts: store.times[Int(slot)], origin: store.origins[Int(slot)], row: row), keyFields: fields)
+                }
             }
         }
         suppress(rule: r, &out, from: before)

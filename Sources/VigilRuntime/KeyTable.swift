@@ -225,6 +225,12 @@ extension KeyTable: Codable {
         guard live.count == keys.count else {
             throw DecodingError.dataCorruptedError(forKey: .live, in: c, debugDescription: "\(keys.count) keys but \(live.count) live flags")
         }
+        self.init(keys: keys, live: live)
+    }
+
+    /// A table whose slot `s` holds `keys[s]` when `live[s]` (and is free otherwise).
+    init(keys: [[Value]], live: [Bool]) {
+        precondition(keys.count == live.count)
         self.keys = keys
         self.firsts = keys.map { $0.first ?? .null }
         self.live = live

@@ -41,14 +41,14 @@ struct WindowOperator: Sendable {
         static func == (a: Timer, b: Timer) -> Bool { a.deadline == b.deadline && a.seq == b.seq }
     }
 
-    struct State: Sendable, Codable {
-        /// Keys with groups, each in a slot: one lookup per event, then the key's groups
-        /// change in place (a dictionary of group arrays would move them in and out).
-        var slotOf: [[Value]: Int32] = [:]
-        /// Per slot: the key, and its groups by start.
-        var keys: [[Value]] = []
+    struct State: Sendable {
+        /// Keys with groups, each in a slot: one lookup per event, made from the event's
+        /// key fields in place (a `[[Value]: slot]` dictionary built a key array per
+        /// event and hashed it with SipHash: a third of a window rule's time), then the
+        /// key's groups change in place.
+        var table = KeyTable()
+        /// Per slot: the key's groups by start.
         var slots: [[Group]] = []
-        var free: [Int32] = []
         var timers = MinHeap<Timer>()
         var nextSeq: UInt64 = 0
         var openGroups = 0
@@ -91,33 +91,26 @@ struct WindowOperator: Sendable {
         return start <= ts && ts < start.plus(size) ? (start, start.plus(size)) : nil
     }
 
-    /// The slot of `key`, taken (from the free list or new) when the key has none.
-    private mutating func slot(for key: [Value]) -> Int {
-        if let s = state.slotOf[key] { return Int(s) }
-        let s: Int
-        if let f = state.free.popLast() {
-            s = Int(f)
-            state.keys[s] = key
-        } else {
-            s = state.slots.count
-            state.keys.append(key)
-            state.slots.append([])
-        }
-        state.slotOf[key] = Int32(s)
+    /// The slot of the key made of `fields` of the event `e`, taken when the key has none.
+    private mutating func slot(for e: EventPlace, fields: UnsafeBufferPointer<Int>) -> Int {
+        let hash = KeyTable.hash(row: e.row, fields)
+        if let s = state.table.find(row: e.row, fields: fields, hash: hash) { return Int(s) }
+        let s = Int(state.table.insert(row: e.row, fields: fields, hash: hash))
+        if s == state.slots.count { state.slots.append([]) }
         return s
     }
 
     /// Gives the slot back once its key holds no group.
     private mutating func release(slot s: Int) {
         guard state.slots[s].isEmpty else { return }
-        state.slotOf[state.keys[s]] = nil
-        state.keys[s] = []
-        state.free.append(Int32(s))
+        state.table.remove(Int32(s))
     }
 
-    /// Adds an event released in event-time order to every group it belongs to.
-    mutating func process(_ e: EventPlace, key: [Value]) {
-        let s = slot(for: key)
+    /// Adds an event released in event-time order to every group it belongs to; its key
+    /// is its values at `keyFields`.
+    mutating func process(_ e: EventPlace, keyFields: UnsafeBufferPointer<Int>) {
+        let s = slot(for: e, fields: keyFields)
+        let key = state.table.keys[s]
         let aggregates = rule.aggregates
         if rule.isSession {
             // In event-time order only the latest session can grow: a closed one ended
@@ -147,15 +140,18 @@ struct WindowOperator: Sendable {
     /// Adds an event behind the watermark `watermark` but within the allowed lateness
     /// (`ts >= watermark - allowed`): it joins its groups — reopening or merging
     /// sessions — and every already emitted group it changes is emitted again at once.
-    mutating func absorbLate(_ event: Event, key: [Value], watermark: Int64, into out: inout [DetectorOutput]) {
+    mutating func absorbLate(_ event: Event, keyFields: [Int], watermark: Int64, into out: inout [DetectorOutput]) {
         event.values.withUnsafeBufferPointer { values in
             guard let row = values.baseAddress else { return }
-            absorbLate(EventPlace(ts: event.ts, origin: event.origin, row: row), key: key, watermark: watermark, into: &out)
+            keyFields.withUnsafeBufferPointer { fields in
+                absorbLate(EventPlace(ts: event.ts, origin: event.origin, row: row), keyFields: fields, watermark: watermark, into: &out)
+            }
         }
     }
 
-    private mutating func absorbLate(_ e: EventPlace, key: [Value], watermark: Int64, into out: inout [DetectorOutput]) {
-        let s = slot(for: key)
+    private mutating func absorbLate(_ e: EventPlace, keyFields: UnsafeBufferPointer<Int>, watermark: Int64, into out: inout [DetectorOutput]) {
+        let s = slot(for: e, fields: keyFields)
+        let key = state.table.keys[s]
         let aggregates = rule.aggregates
         defer { release(slot: s) }
         if !rule.isSession {
@@ -212,7 +208,7 @@ struct WindowOperator: Sendable {
     /// Emits a group now known to be complete (closed, or updated after closing), then
     /// keeps it for late updates until its end + allowed lateness.
     private mutating func settle(_ g: inout Group, slot s: Int, into out: inout [DetectorOutput]) {
-        emit(&g, key: state.keys[s], into: &out)
+        emit(&g, key: state.table.keys[s], into: &out)
         if !g.closed {
             g.closed = true
             state.timers.push(Timer(deadline: closesAt(g).plus(allowed), first: g.first, seq: g.seq, slot: Int32(s), purge: true))
@@ -297,7 +293,7 @@ struct WindowOperator: Sendable {
             }
             state.slots[s].remove(at: i)
             state.openGroups -= 1
-            if !t.purge { emit(&g, key: state.keys[s], into: &out) }
+            if !t.purge { emit(&g, key: state.table.keys[s], into: &out) }
             release(slot: s)
         }
     }
@@ -384,4 +380,37 @@ struct EventPlace {
     var ts: Int64
     var origin: EventOrigin
     var row: UnsafePointer<Value>
+}
+
+extension WindowOperator.State: Codable {
+    private enum CodingKeys: String, CodingKey { case table, slots, timers, nextSeq, openGroups, keys, free }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        slots = try c.decode([[WindowOperator.Group]].self, forKey: .slots)
+        timers = try c.decode(MinHeap<WindowOperator.Timer>.self, forKey: .timers)
+        nextSeq = try c.decode(UInt64.self, forKey: .nextSeq)
+        openGroups = try c.decode(Int.self, forKey: .openGroups)
+        if let table = try c.decodeIfPresent(KeyTable.self, forKey: .table) {
+            self.table = table
+        } else {
+            // An earlier build's snapshot: per slot its key (empty when free), and the
+            // free slots.
+            let keys = try c.decode([[Value]].self, forKey: .keys)
+            let free = Set(try c.decode([Int32].self, forKey: .free))
+            table = KeyTable(keys: keys, live: keys.indices.map { !free.contains(Int32($0)) })
+        }
+        guard table.slotCount == slots.count else {
+            throw DecodingError.dataCorruptedError(forKey: .slots, in: c, debugDescription: "\(table.slotCount) keys but \(slots.count) slots")
+        }
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(table, forKey: .table)
+        try c.encode(slots, forKey: .slots)
+        try c.encode(timers, forKey: .timers)
+        try c.encode(nextSeq, forKey: .nextSeq)
+        try c.encode(openGroups, forKey: .openGroups)
+    }
 }
