@@ -411,7 +411,7 @@ struct Run: ParsableCommand {
             if checkpointing { sharded!.requestSnapshot() } else { commitBatch() }
         }
         func snapshotTaken() { commitBatch() }
-        func deadLetterShard(_ d: DeadLetter) {
+        func writeDeadLetter(_ d: DeadLetter) {
             deadLettered += 1
             deadOut.writeLine(d.json)
         }
@@ -459,20 +459,19 @@ struct Run: ParsableCommand {
             case .oversized(let prefix, let number):
                 if try skip(line: number, input: input) { return }
                 sharded.accept(deadLetter: decoder.oversized(prefix: prefix, number: number), before: beforeShard, output: emitOne,
-                               after: afterShard, deadLetter: deadLetterShard, snapshotTaken: snapshotTaken)
+                               after: afterShard, deadLetter: writeDeadLetter, snapshotTaken: snapshotTaken)
             case .text(let bytes, let number):
                 if LineDecoder.isBlank(bytes) { return }
                 if try skip(line: number, input: input) { return }
                 sharded.accept(line: bytes, number: number, input: Int32(input), before: beforeShard, output: emitOne,
-                               after: afterShard, deadLetter: deadLetterShard, snapshotTaken: snapshotTaken)
+                               after: afterShard, deadLetter: writeDeadLetter, snapshotTaken: snapshotTaken)
             }
             if stopped != nil { throw Signals.Stop() }
             if sharded.linesAdded & 0xFFFF == 0 { report() }
         }
         func handle(deadLetter d: DeadLetter, input: Int? = nil) throws {
             if try skip(line: d.line, input: input) { return }
-            deadLettered += 1
-            deadOut.writeLine(d.json)
+            writeDeadLetter(d)
         }
         // A stream no input feeds will never send an event: it must not hold back the
         // rules that also read other streams.
@@ -559,15 +558,15 @@ struct Run: ParsableCommand {
         if let sharded {
             if resumed?.finished == true {
                 // Whether it read any event: lines may all have been dead letters.
-                sharded.settle(before: beforeShard, output: emitOne, after: afterShard, deadLetter: deadLetterShard, snapshotTaken: snapshotTaken)
+                sharded.settle(before: beforeShard, output: emitOne, after: afterShard, deadLetter: writeDeadLetter, snapshotTaken: snapshotTaken)
                 newEvents = sharded.eventsMerged
             }
             let flushes = Signals.received == 0 && stopped == nil && !(resumed?.finished == true && newEvents == 0)
             if flushes {
-                sharded.finish(snapshot: checkpointing, before: beforeShard, output: emitOne, after: afterShard, deadLetter: deadLetterShard, snapshotTaken: snapshotTaken)
+                sharded.finish(snapshot: checkpointing, before: beforeShard, output: emitOne, after: afterShard, deadLetter: writeDeadLetter, snapshotTaken: snapshotTaken)
             } else {
                 sharded.stop(snapshot: checkpointing && Signals.received != 0 && stopped == nil,
-                             before: beforeShard, output: emitOne, after: afterShard, deadLetter: deadLetterShard, snapshotTaken: snapshotTaken)
+                             before: beforeShard, output: emitOne, after: afterShard, deadLetter: writeDeadLetter, snapshotTaken: snapshotTaken)
             }
             if stopped != nil {
                 // A flow's `fail`, merged on the way or only now (see `startState`).

@@ -117,16 +117,14 @@ final class ShardedDetector: @unchecked Sendable {
                         var seen = Seen.none
                         switch c {
                         case .line(let input, let number):
-                            var kept: Event?
                             let decoded = decoders[Int(input)].decode(UnsafeBufferPointer(rebasing: raw[batch.ranges[j]]), number: number) { e in
-                                if keepsEvents && reports { kept = e }
-                                seen = .event(ts: e.ts, nil)
+                                seen = .event(ts: e.ts, keepsEvents && reports ? e : nil)
                                 // Its values move into the store; its alerts read theirs in
                                 // place, until `detach` below.
                                 detector.accept(taking: &e, into: &out)
                             }
                             switch decoded {
-                            case .event: if case .event(let ts, _) = seen, kept != nil { seen = .event(ts: ts, kept) }
+                            case .event: break
                             case .deadLetter(let d):
                                 detector.pass()
                                 seen = .deadLetter(d)
@@ -152,7 +150,7 @@ final class ShardedDetector: @unchecked Sendable {
                                 var o = ShardMerger.movedOut
                                 swap(&o, &out[i])
                                 if case .alert(var a) = o {
-                                    o = ShardMerger.movedOut
+                                    o = ShardMerger.movedOut  // `a` holds the alert alone
                                     a.detach(writingMatchedFor: writesMatched[Int(tags[i].phase) - 1] ? streams : nil)
                                     r.outputs.append(.alert(a))
                                 } else {
