@@ -125,7 +125,7 @@ struct Run: ParsableCommand {
     @Option(help: "Color diagnostics: auto, always or never.")
     var color: ColorChoice = .auto
 
-    @Option(help: "Match on N threads, keys sharded across them; the output is the same as on one thread. Inputs must be files. A checkpoint resumes on the thread count that took it.")
+    @Option(help: "Match on N threads, keys sharded across them; the output is the same as on one thread (a live CSV input runs on one). A checkpoint resumes on the thread count that took it.")
     var threads: Int = 1
 
     mutating func run() throws {
@@ -269,9 +269,10 @@ struct Run: ParsableCommand {
                 throw ExitCode(2)
             }
         }
-        // Sharding needs inputs read to their end in one go (live inputs wait on idle
-        // timeouts in processing time). A checkpoint resumes with the thread count that
-        // took it: each shard restores its own keys' state.
+        // Live inputs are sharded too: an idle timeout is a command in the shards' input
+        // like an event, and what the shards were handed is settled before the run loop
+        // waits for more. A checkpoint resumes with the thread count that took it: each
+        // shard restores its own keys' state.
         var sharded: ShardedDetector?
         var shardCount = threads
         if let c = resumed, (c.threads ?? 1) != threads {
@@ -279,8 +280,9 @@ struct Run: ParsableCommand {
             stderr.write("note: the checkpoint was taken on \(shardCount) thread\(shardCount == 1 ? "" : "s"); resuming on \(shardCount) (--reset starts over)\n")
         }
         if shardCount > 1 {
-            if !sources.allSatisfy({ Self.isRegularFile($0.path) }) {
-                stderr.write("note: --threads \(shardCount) applies to inputs that are files; running on one thread\n")
+            if sources.contains(where: { !Self.isRegularFile($0.path) && $0.format == .csv }) {
+                // A live input arrives decoded, and its CSV header is not among its lines.
+                stderr.write("note: --threads \(shardCount) does not apply to a live CSV input; running on one thread\n")
             } else {
                 do {
                     // Each shard its own program, compiled again: nothing a shard counts
@@ -469,6 +471,22 @@ struct Run: ParsableCommand {
             if stopped != nil { throw Signals.Stop() }
             if sharded.linesAdded & 0xFFFF == 0 { report() }
         }
+        /// Sharded: hands an item of a live input to the shards, as its line (they decode
+        /// it again: the feed decoded it to learn its stream, for idle timeouts).
+        func handle(live item: EventSource.Item, _ raw: [UInt8], _ sharded: ShardedDetector) throws {
+            _ = try skip(line: 0, input: nil)
+            switch item {
+            case .event(let e):
+                raw.withUnsafeBufferPointer {
+                    sharded.accept(line: $0, number: e.origin.line, input: e.origin.input, before: beforeShard, output: emitOne,
+                                   after: afterShard, deadLetter: writeDeadLetter, snapshotTaken: snapshotTaken)
+                }
+            case .deadLetter(let d):
+                sharded.accept(deadLetter: d, before: beforeShard, output: emitOne, after: afterShard, deadLetter: writeDeadLetter,
+                               snapshotTaken: snapshotTaken)
+            }
+            if stopped != nil { throw Signals.Stop() }
+        }
         func handle(deadLetter d: DeadLetter, input: Int? = nil) throws {
             if try skip(line: d.line, input: input) { return }
             writeDeadLetter(d)
@@ -530,7 +548,13 @@ struct Run: ParsableCommand {
                             lastSeen[Int(e.stream)] = Date()
                             quiet.remove(Int(e.stream))
                         }
-                        do { try raw.withUnsafeBufferPointer { try handle(item, $0) } } catch { break reading }
+                        do {
+                            if let sharded {
+                                try handle(live: item, raw, sharded)
+                            } else {
+                                try raw.withUnsafeBufferPointer { try handle(item, $0) }
+                            }
+                        } catch { break reading }
                     }
                 case .quiet: break
                 case .finished: break reading
@@ -542,9 +566,12 @@ struct Run: ParsableCommand {
                 let later = Date()
                 for (s, timeout) in timeouts where !quiet.contains(s) && later.timeIntervalSince(lastSeen[s]!) >= timeout {
                     quiet.insert(s)
-                    emit(detector.markIdle(stream: s))
+                    if let sharded { sharded.markIdle(stream: s) } else { emit(detector.markIdle(stream: s)) }
                 }
-                if Signals.received != 0 { break reading }
+                // Sharded, what the shards were handed goes through them now, not when a
+                // batch fills: alerts must not wait for later events.
+                sharded?.settle(before: beforeShard, output: emitOne, after: afterShard, deadLetter: writeDeadLetter, snapshotTaken: snapshotTaken)
+                if Signals.received != 0 || stopped != nil { break reading }
                 // Live: alerts go out as they happen.
                 dispatcher.flush()
                 rowOut?.flush()
