@@ -474,7 +474,7 @@ struct Run: ParsableCommand {
         /// Sharded: hands an item of a live input to the shards, as its line (they decode
         /// it again: the feed decoded it to learn its stream, for idle timeouts).
         func handle(live item: EventSource.Item, _ raw: [UInt8], _ sharded: ShardedDetector) throws {
-            _ = try skip(line: 0, input: nil)
+            if Signals.received != 0 || stopped != nil { throw Signals.Stop() }
             switch item {
             case .event(let e):
                 raw.withUnsafeBufferPointer {
