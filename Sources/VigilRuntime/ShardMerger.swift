@@ -32,12 +32,9 @@ public struct ShardMerger: Sendable {
         suppressors.states = states
     }
 
-    /// What an output moved out of its array leaves behind.
-    public static let movedOut = DetectorOutput.late(Event(stream: 0, ts: 0, origin: EventOrigin(input: 0, line: 0), values: []), watermark: 0)
-
     /// The outputs of one span of input from every shard (each in its own order, with
     /// its tags), merged. Calls `emit` for each output kept, in order, moving it out of
-    /// `outputs` (which is left with `movedOut`s: copying each alert's fields cost a
+    /// `outputs` (which is left with `DetectorOutput.movedOut`s: copying each alert's fields cost a
     /// reference count each, on counts the shards' threads had just written).
     public mutating func merge(_ outputs: inout [[DetectorOutput]], tags: [[OutputTag]], emit: (consuming DetectorOutput, OutputTag) -> Void) {
         guard !stopped else { return }
@@ -49,8 +46,7 @@ public struct ShardMerger: Sendable {
             }
             guard best >= 0 else { return }
             let tag = tags[best][next[best]]
-            var o = Self.movedOut
-            swap(&o, &outputs[best][next[best]])
+            var o = DetectorOutput.take(&outputs[best][next[best]])
             next[best] += 1
             switch o {
             case .alert(var a):

@@ -10,7 +10,6 @@ import VigilRuntime
 /// `vigil run`: the detector over bounded inputs (files or stdin).
 struct Run: ParsableCommand {
     /// What a drained output's place holds until the array is emptied (nothing to count).
-    private static let movedOut = DetectorOutput.late(Event(stream: 0, ts: 0, origin: EventOrigin(input: 0, line: 0), values: []), watermark: 0)
     static let configuration = CommandConfiguration(
         abstract: "Run the rules over event streams and emit alerts.",
         discussion: """
@@ -375,7 +374,7 @@ struct Run: ParsableCommand {
             outputs.withUnsafeMutableBufferPointer { buffer in
                 for p in buffer.baseAddress!..<buffer.baseAddress! + buffer.count {
                     let o = p.move()
-                    p.initialize(to: Self.movedOut)
+                    p.initialize(to: DetectorOutput.movedOut)
                     emitOne(consume o, raw: raw)
                 }
             }

@@ -104,6 +104,12 @@ final class ShardedDetector: @unchecked Sendable {
             var detector = initial
             var decoders = decoders
             var out: [DetectorOutput] = []
+            /// A command that brings no event is still a step; it causes nothing.
+            func noEvent(_ seen: inout Seen, _ what: Seen) {
+                detector.pass()
+                seen = what
+                out.removeAll(keepingCapacity: true)
+            }
             while true {
                 lock.lock()
                 while inbox.isEmpty { lock.wait() }
@@ -125,18 +131,10 @@ final class ShardedDetector: @unchecked Sendable {
                             }
                             switch decoded {
                             case .event: break
-                            case .deadLetter(let d):
-                                detector.pass()
-                                seen = .deadLetter(d)
-                                out.removeAll(keepingCapacity: true)
-                            case .none:
-                                detector.pass()
-                                out.removeAll(keepingCapacity: true)
+                            case .deadLetter(let d): noEvent(&seen, .deadLetter(d))
+                            case .none: noEvent(&seen, .none)
                             }
-                        case .deadLetter(let d):
-                            detector.pass()
-                            seen = .deadLetter(d)
-                            out.removeAll(keepingCapacity: true)
+                        case .deadLetter(let d): noEvent(&seen, .deadLetter(d))
                         case .idle(let s): out = detector.markIdle(stream: s)
                         case .finish: out = detector.finish()
                         case .snapshot:
@@ -147,10 +145,9 @@ final class ShardedDetector: @unchecked Sendable {
                         if !out.isEmpty {
                             let tags = detector.tags
                             for i in out.indices {
-                                var o = ShardMerger.movedOut
-                                swap(&o, &out[i])
+                                var o = DetectorOutput.take(&out[i])
                                 if case .alert(var a) = o {
-                                    o = ShardMerger.movedOut  // `a` holds the alert alone
+                                    o = DetectorOutput.movedOut  // `a` holds the alert alone
                                     a.detach(writingMatchedFor: writesMatched[Int(tags[i].phase) - 1] ? streams : nil)
                                     r.outputs.append(.alert(a))
                                 } else {
@@ -333,9 +330,7 @@ final class ShardedDetector: @unchecked Sendable {
 
     /// Moves merged output `k` out.
     private func takeMerged(_ k: Int) -> DetectorOutput {
-        var o = ShardMerger.movedOut
-        swap(&o, &merged[k].output)
-        return o
+        DetectorOutput.take(&merged[k].output)
     }
 
     /// Asks, while outputs are handed on, for a snapshot a fixed number of steps later
