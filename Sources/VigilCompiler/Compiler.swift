@@ -196,6 +196,7 @@ public enum Compiler {
             var compiled = CompiledPredicate(id: predicateCount, usesBindings: ExpressionCompiler.usesBindings(e),
                                              text: ExprPrinter.print(e), eval: c.compile(e), parts: parts(e, c))
             compiled.tests = ExpressionCompiler.fieldTests(e, streams[stream])
+            compiled.necessary = ExpressionCompiler.necessaryTests(e, streams[stream])
             return compiled
         }
         var steps: [PatternStep] = []

@@ -237,6 +237,13 @@ struct ExpressionCompiler {
         }
     }
 
+    /// The plain tests among `e`'s top-level `and`ed conjuncts: each must hold for `e`
+    /// to (a conjunct that is not true makes the conjunction not true, null included).
+    static func necessaryTests(_ e: TypedExpr, _ schema: StreamSchema) -> [FieldTest] {
+        if case .binary(.and, let l, let r) = e.node { return necessaryTests(l, schema) + necessaryTests(r, schema) }
+        return fieldTests(e, schema) ?? []
+    }
+
     /// A literal, or a negated one (`-1` is `-` applied to `1`), as its value: what the
     /// compiled expression always evaluates to.
     private static func constant(_ e: TypedExpr) -> Value? {

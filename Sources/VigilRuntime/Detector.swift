@@ -81,6 +81,13 @@ public struct Detector: Sendable {
     /// inner array on the per-event path retained and released it).
     private let readerList: [Int]
     private let readerRanges: [Range<Int>]
+    /// Per pattern rule: which events can change its matching (nil: all of them).
+    private let prefilters: [Prefilter?]
+    /// The rules the event being accepted goes to (see `admit`).
+    private var admitted: [Int] = []
+    /// (event, pattern rule) pairs the prefilters kept from their rule in this process
+    /// (not in snapshots): how much matching they saved.
+    public private(set) var prefilterSkips = 0
     /// Per rule (pattern rules, then window rules): the streams it reads.
     private let ruleStreams: [[Int]]
     /// Flows, the flows that read each stream, and the reference tables they join.
@@ -150,6 +157,7 @@ public struct Detector: Sendable {
         self.counters.flows = Array(repeating: FlowStats(), count: program.flows.count)
         let limits = PatternMatcher.Limits(partialMatchesPerKey: partialMatchesPerKey, keys: keysPerRule)
         self.matchers = program.rules.enumerated().map { PatternMatcher(ruleIndex: $0.offset, rule: $0.element, limits: limits) }
+        self.prefilters = program.rules.map { Prefilter(rule: $0, streams: program.streams.count) }
         self.windows = program.windows.map { WindowOperator(rule: $0) }
         let ruleCount = program.rules.count + program.windows.count
         self.maxTs = Array(repeating: Int64.min, count: program.streams.count)
@@ -301,16 +309,18 @@ public struct Detector: Sendable {
         counters.events += 1
         advance(stream: s, to: e.ts)
         if shard.count == 1 {
-            if !mine.isEmpty {
-                let slot = stored(&e, take: take), view = store.view
-                readerList.withUnsafeBufferPointer { pending.push(slot: slot, store: view, rules: UnsafeBufferPointer(rebasing: $0[mine])) }
+            admit(e, rules: mine)
+            if !admitted.isEmpty {
+                let slot = stored(&e, take: take)
+                pending.push(slot: slot, store: store.view, rules: admitted)
             }
         } else {
             // Each rule's key is hashed for the reorder buffer only when this shard owns it
             // (ownership hashes alike in every process; the tables' hash, per process).
             owned.removeAll(keepingCapacity: true)
             ownedHashes.removeAll(keepingCapacity: true)
-            for r in readers[s] {
+            admit(e, rules: mine)
+            for r in admitted {
                 guard let fields = ownerFields[r][s] else {
                     if shard.index == 0 { owned.append(r); ownedHashes.append(0) }
                     continue
@@ -321,6 +331,25 @@ public struct Detector: Sendable {
         }
         for i in mine {
             drain(rule: readerList[i], inPlace: inPlace, into: &out)
+        }
+    }
+
+    /// Sets `admitted` to the rules of `readerList[rules]` whose prefilter lets `e`
+    /// through (window rules take every event; a trace sees every event of its rules).
+    private mutating func admit(_ e: borrowing Event, rules: Range<Int>) {
+        admitted.removeAll(keepingCapacity: true)
+        let s = Int(e.stream)
+        e.values.withUnsafeBufferPointer { row in
+            prefilters.withUnsafeBufferPointer { filters in
+                for i in rules {
+                    let r = readerList[i]
+                    if r < filters.count, trace == nil, let row = row.baseAddress, let f = filters[r], !f.admits(row, stream: s) {
+                        prefilterSkips += 1
+                        continue
+                    }
+                    admitted.append(r)
+                }
+            }
         }
     }
 

@@ -161,6 +161,10 @@ public struct CompiledPredicate: Sendable {
     /// all of which must hold, when it is one (`type == "A" and amount < 10`): the
     /// matcher tests those in place instead of calling `eval`. nil otherwise.
     public var tests: [FieldTest]?
+    /// Plain comparisons of the event's fields with literals that must all hold for the
+    /// condition to hold: those of its top-level `and`s (all of `tests` when it has
+    /// them). Empty when it has none. What the detector's prefilter tests.
+    public var necessary: [FieldTest] = []
     /// Source-like text for dumps and explanations.
     public var text: String
     /// Its top-level conjuncts, for explanations (not on the matching path).

@@ -162,6 +162,8 @@ import VigilRuntime
             var usedHere = used
             if !reference.late.isEmpty { usedHere.insert("late events") }
             if !reference.matches.isEmpty { usedHere.insert("with matches") }
+            // The prefilter keeps events no step can take from the rule: it must change nothing.
+            if engine.prefilterSkips > 0 { usedHere.insert("prefiltered") }
             for u in usedHere { counts[u, default: 0] += 1 }
             if got != reference.matches || engine.late != reference.late {
                 failures += 1
@@ -180,7 +182,7 @@ import VigilRuntime
         #expect(failures == 0)
         for op in ["then", "then any", "next", "not between", "not at end", "or", "within", "skip", "until",
                    "cross-event", "quantifier +", "quantifier ?", "quantifier *", "quantifier {n}", "quantifier {n,}",
-                   "quantifier {n,m}", "late events"] {
+                   "quantifier {n,m}", "late events", "prefiltered"] {
             #expect(counts[op, default: 0] >= 100, "only \(counts[op, default: 0]) cases use \(op)")
         }
     }

@@ -12,6 +12,8 @@ enum Harness {
         var late: [String]
         var alerts: [Alert]
         var rows: [Row] = []
+        /// (event, rule) pairs the detector's prefilters kept from their rule.
+        var prefilterSkips = 0
     }
 
     /// Two streams of the same shape, `s` (the rule's) and `t` (for steps on another stream).
@@ -98,6 +100,7 @@ enum Harness {
         }
         outputs += detector.finish()
         var outcome = Outcome(matches: [], late: [], alerts: [])
+        outcome.prefilterSkips = detector.prefilterSkips
         for o in outputs {
             switch o {
             case .alert(let a):
