@@ -16,6 +16,14 @@ struct FlatJSONScanner: Sendable {
     private let nameBytes: [UInt8]
     private let nameEnds: [Int]
     private let types: [FieldType]
+    /// Per field: its key as a line spells it, `"name":`, as two little-endian words and
+    /// masks (nil when longer than 16 bytes): the key expected next is compared in two
+    /// loads, where scanning it and looking it up byte by byte was most of a line's cost.
+    private let quotedKeys: [QuotedKey?]
+
+    private struct QuotedKey {
+        var low: UInt64, high: UInt64, lowMask: UInt64, highMask: UInt64, count: Int
+    }
 
     /// nil when a field is nested (`a.b`): those lines need the full decoder's tree.
     init?(schema: StreamSchema) {
@@ -24,6 +32,62 @@ struct FlatJSONScanner: Sendable {
         var end = 0
         nameEnds = schema.fields.map { end += $0.name.utf8.count; return end }
         types = schema.fields.map(\.type)
+        quotedKeys = schema.fields.map { f in
+            let bytes = [UInt8(ascii: "\"")] + Array(f.name.utf8) + Array("\":".utf8)
+            guard bytes.count <= 16 else { return nil }
+            var key = QuotedKey(low: 0, high: 0, lowMask: 0, highMask: 0, count: bytes.count)
+            for (k, b) in bytes.enumerated() {
+                if k < 8 {
+                    key.low |= UInt64(b) << (8 * UInt64(k))
+                    key.lowMask |= 0xFF << (8 * UInt64(k))
+                } else {
+                    key.high |= UInt64(b) << (8 * UInt64(k - 8))
+                    key.highMask |= 0xFF << (8 * UInt64(k - 8))
+                }
+            }
+            return key
+        }
+    }
+
+    @inline(__always) private static func word(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> UInt64 {
+        UInt64(littleEndian: UnsafeRawPointer(p.baseAddress! + i).loadUnaligned(as: UInt64.self))
+    }
+
+    /// Whether field `f`'s `"name":` starts at `i` (16 bytes are readable from `i`).
+    @inline(__always) private func isKey(_ f: Int, _ p: UnsafeBufferPointer<UInt8>, at i: Int) -> Int? {
+        guard let k = quotedKeys[f] else { return nil }
+        guard Self.word(p, i) & k.lowMask == k.low, Self.word(p, i + 8) & k.highMask == k.high else { return nil }
+        return k.count
+    }
+
+    /// The offset in word `v` (8 bytes, little-endian) of its first byte that ends or
+    /// breaks a plain string: a quote, a backslash, a control character, or any byte of
+    /// a multi-byte character; 8 when there is none. (The classic zero-byte test: each
+    /// test's lowest flagged byte is exact, so the lowest of all is.)
+    @inline(__always) private static func firstSpecial(_ v: UInt64) -> Int {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let quote = v ^ (ones &* 0x22), backslash = v ^ (ones &* 0x5C)
+        let m = (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((v &- ones &* 0x20) & ~v) | v) & (ones &* 0x80)
+        return m == 0 ? 8 : m.trailingZeroBitCount >> 3
+    }
+
+    /// Moves `i` (inside a string) to its closing quote: false at a backslash, a control
+    /// character or the end of the line. Bytes of multi-byte characters go into `high`.
+    @inline(__always) private static func toClosingQuote(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int, _ high: inout UInt8) -> Bool {
+        let n = p.count
+        while true {
+            if i + 8 <= n {
+                let k = firstSpecial(word(p, i))
+                i += k
+                if k == 8 { continue }
+            }
+            guard i < n else { return false }
+            let c = p[i]
+            if c == UInt8(ascii: "\"") { return true }
+            if c == UInt8(ascii: "\\") || c < 0x20 { return false }
+            high |= c
+            i += 1
+        }
     }
 
     @inline(__always) private static func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 13 || c == 10 }
@@ -50,24 +114,27 @@ struct FlatJSONScanner: Sendable {
         if p[i] == UInt8(ascii: "}") {
             i += 1
         } else {
+            let count = types.count
             while true {
                 guard i < n, p[i] == UInt8(ascii: "\"") else { return false }
-                let keyStart = i + 1
-                i = keyStart
-                while i < n {
-                    let c = p[i]
-                    if c == UInt8(ascii: "\"") { break }
-                    if c == UInt8(ascii: "\\") || c < 0x20 { return false }
-                    high |= c
+                let slot: Int
+                // Lines usually list the fields in declaration order.
+                let expected = previous + 1 < count ? previous + 1 : 0
+                if count > 0, i + 16 <= n, let length = isKey(expected, p, at: i) {
+                    slot = expected
+                    previous = slot
+                    i += length
+                } else {
+                    let keyStart = i + 1
+                    i = keyStart
+                    guard Self.toClosingQuote(p, &i, &high) else { return false }
+                    slot = self.slot(p, keyStart, i, after: previous)
+                    if slot >= 0 { previous = slot }
+                    i += 1
+                    skipSpace()
+                    guard i < n, p[i] == UInt8(ascii: ":") else { return false }
                     i += 1
                 }
-                guard i < n else { return false }
-                let slot = self.slot(p, keyStart, i, after: previous)
-                if slot >= 0 { previous = slot }
-                i += 1
-                skipSpace()
-                guard i < n, p[i] == UInt8(ascii: ":") else { return false }
-                i += 1
                 skipSpace()
                 guard i < n else { return false }
                 guard readValue(p, &i, slot, &high, values) else { return false }
@@ -122,14 +189,7 @@ struct FlatJSONScanner: Sendable {
             guard type == nil || type == .string else { return false }   // RFC 3339 text: the full decoder
             let start = i + 1
             i = start
-            while i < n {
-                let b = p[i]
-                if b == UInt8(ascii: "\"") { break }
-                if b == UInt8(ascii: "\\") || b < 0x20 { return false }
-                high |= b
-                i += 1
-            }
-            guard i < n else { return false }
+            guard Self.toClosingQuote(p, &i, &high) else { return false }
             if type != nil {
                 values[slot] = .string(String(decoding: UnsafeBufferPointer(rebasing: p[start..<i]), as: UTF8.self))
             }
