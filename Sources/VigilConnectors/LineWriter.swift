@@ -37,6 +37,11 @@ public final class LineWriter {
 
     /// Appends `bytes` and a newline.
     public func writeLine(bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { writeLine(bytes: $0) }
+    }
+
+    /// Appends `bytes` and a newline.
+    public func writeLine(bytes: UnsafeBufferPointer<UInt8>) {
         buffer.append(contentsOf: bytes)
         buffer.append(10)
         if buffer.count >= 1 << 16 { flush() }

@@ -38,9 +38,9 @@ public final class StdoutChannel: AlertChannel {
             out.flush()
             return
         }
-        writer.bytes.removeAll(keepingCapacity: true)
+        writer.removeAll()
         a.write(to: &writer)
-        out.writeLine(bytes: writer.bytes)
+        writer.withBytes { out.writeLine(bytes: $0) }
     }
 
     /// `[high] 2023-11-14T22:15:52.000Z brute_force user=mallory: 5 failed logins ... (seen 08:10:01)`
@@ -82,18 +82,18 @@ public final class FileChannel: AlertChannel {
     deinit { close() }
 
     public func send(_ a: DispatchAlert) {
-        let before = buffer.bytes.count
+        let before = buffer.count
         a.write(to: &buffer)
         buffer.byte(10)
         // Rotation: the line that would cross the limit starts the next file.
-        if let limit = rotateBytes, size + Int64(buffer.bytes.count) > limit, size + Int64(before) > 0 {
-            let line = Array(buffer.bytes[before...])
-            buffer.bytes.removeSubrange(before...)
+        if let limit = rotateBytes, size + Int64(buffer.count) > limit, size + Int64(before) > 0 {
+            let line = buffer.withBytes { Array($0[before...]) }
+            buffer.truncate(to: before)
             flush()
             rotate()
-            buffer.bytes.append(contentsOf: line)
+            buffer.append(line)
         }
-        if buffer.bytes.count >= 1 << 16 { flush() }
+        if buffer.count >= 1 << 16 { flush() }
     }
 
     private func rotate() {
@@ -111,13 +111,13 @@ public final class FileChannel: AlertChannel {
     public func flush() {
         guard fd >= 0 else { return }
         var offset = 0
-        while offset < buffer.bytes.count {
-            let n = buffer.bytes.withUnsafeBufferPointer { b in write(fd, b.baseAddress! + offset, b.count - offset) }
+        while offset < buffer.count {
+            let n = buffer.withBytes { b in write(fd, b.baseAddress! + offset, b.count - offset) }
             if n <= 0 { break }
             offset += n
         }
         size += Int64(offset)
-        buffer.bytes.removeAll(keepingCapacity: true)
+        buffer.removeAll()
     }
 
     public var pending: Int { 0 }

@@ -47,11 +47,11 @@ public struct Alert: Sendable {
         case bound(BoundEvents, MatchPlan)
         case stored(StoredEvents, MatchPlan)
         /// Written: the `matched` array of the alert's line (see `detach`).
-        case written([UInt8])
+        case written(JSONWriter)
     }
 
     /// The `matched` array of the alert's line, when that is all it keeps of its events.
-    var writtenMatched: [UInt8]? {
+    var writtenMatched: JSONWriter? {
         if case .written(let bytes) = events { return bytes }
         return nil
     }
@@ -68,7 +68,7 @@ public struct Alert: Sendable {
         if let streams {
             var w = JSONWriter(capacity: 256)
             writeMatched(to: &w, streams: streams, omitNulls: false)
-            events = .written(w.bytes)
+            events = .written(w)
         } else if case .stored = events {
             events = .steps(matched)
         }

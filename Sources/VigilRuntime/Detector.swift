@@ -81,10 +81,8 @@ public struct Detector: Sendable {
     /// inner array on the per-event path retained and released it).
     private let readerList: [Int]
     private let readerRanges: [Range<Int>]
-    /// Per pattern rule: which events can change its matching (nil: all of them).
-    private let prefilters: [Prefilter?]
-    /// The rules the event being accepted goes to (see `admit`).
-    private var admitted: [Int] = []
+    /// Which events can change each pattern rule's matching.
+    private let prefilter: Prefilter
     /// (event, pattern rule) pairs the prefilters kept from their rule in this process
     /// (not in snapshots): how much matching they saved.
     public private(set) var prefilterSkips = 0
@@ -157,7 +155,7 @@ public struct Detector: Sendable {
         self.counters.flows = Array(repeating: FlowStats(), count: program.flows.count)
         let limits = PatternMatcher.Limits(partialMatchesPerKey: partialMatchesPerKey, keys: keysPerRule)
         self.matchers = program.rules.enumerated().map { PatternMatcher(ruleIndex: $0.offset, rule: $0.element, limits: limits) }
-        self.prefilters = program.rules.map { Prefilter(rule: $0, streams: program.streams.count) }
+        self.prefilter = Prefilter(rules: program.rules, streams: program.streams.count)
         self.windows = program.windows.map { WindowOperator(rule: $0) }
         let ruleCount = program.rules.count + program.windows.count
         self.maxTs = Array(repeating: Int64.min, count: program.streams.count)
@@ -271,11 +269,11 @@ public struct Detector: Sendable {
     /// `take`: `e`'s values move into the store. `inPlace`: alerts read their events in
     /// the store (see `accept(taking:into:)`).
     private mutating func accept(_ e: inout Event, take: Bool, inPlace: Bool, into out: inout [DetectorOutput]) {
-        out.removeAll(keepingCapacity: true)
+        out.clearKeepingCapacity()
         // The last call's alerts are gone: their matchers take back what they held.
         while let r = recycling.popLast() { matchers[r].recycle() }
         if shard.count > 1 {
-            tags.removeAll(keepingCapacity: true)
+            tags.clearKeepingCapacity()
             step += 1
         }
         guard failure == nil else { return }
@@ -287,7 +285,7 @@ public struct Detector: Sendable {
                 if let failed = flows[f].process(e, references: references, stats: &counters.flows[f], into: &out) {
                     failure = failed
                     if shard.count > 1 { tags = [OutputTag(step: step, phase: 0, time: e.ts, kind: 0, at: EventStamp(e))] }
-                    out.removeAll(keepingCapacity: true)
+                    out.clearKeepingCapacity()
                     out.append(.stopped(failed))
                     return
                 }
@@ -309,18 +307,24 @@ public struct Detector: Sendable {
         counters.events += 1
         advance(stream: s, to: e.ts)
         if shard.count == 1 {
-            admit(e, rules: mine)
-            if !admitted.isEmpty {
-                let slot = stored(&e, take: take)
-                pending.push(slot: slot, store: store.view, rules: admitted)
+            let admitted = admitted(e, rules: mine)
+            if admitted == Self.all(mine.count) {
+                let slot = stored(&e, take: take), view = store.view
+                readerList.withUnsafeBufferPointer { pending.push(slot: slot, store: view, rules: UnsafeBufferPointer(rebasing: $0[mine])) }
+            } else if admitted != 0 {
+                let slot = stored(&e, take: take), view = store.view
+                for (k, i) in mine.enumerated() where Self.has(admitted, k) {
+                    pending.push(slot: slot, store: view, rules: CollectionOfOne(readerList[i]))
+                }
             }
         } else {
             // Each rule's key is hashed for the reorder buffer only when this shard owns it
             // (ownership hashes alike in every process; the tables' hash, per process).
-            owned.removeAll(keepingCapacity: true)
-            ownedHashes.removeAll(keepingCapacity: true)
-            admit(e, rules: mine)
-            for r in admitted {
+            owned.clearKeepingCapacity()
+            ownedHashes.clearKeepingCapacity()
+            let admitted = admitted(e, rules: mine)
+            for (k, i) in mine.enumerated() where Self.has(admitted, k) {
+                let r = readerList[i]
                 guard let fields = ownerFields[r][s] else {
                     if shard.index == 0 { owned.append(r); ownedHashes.append(0) }
                     continue
@@ -334,24 +338,33 @@ public struct Detector: Sendable {
         }
     }
 
-    /// Sets `admitted` to the rules of `readerList[rules]` whose prefilter lets `e`
-    /// through (window rules take every event; a trace sees every event of its rules).
-    private mutating func admit(_ e: borrowing Event, rules: Range<Int>) {
-        admitted.removeAll(keepingCapacity: true)
+    /// The rules of `readerList[rules]` that `e` may matter to, as a mask over their
+    /// positions (bit k: the k-th; past the 64th, every rule takes every event): their
+    /// prefilters let it through. Window rules take every event; a trace sees every
+    /// event of its rules.
+    private mutating func admitted(_ e: borrowing Event, rules: Range<Int>) -> UInt64 {
+        let all = Self.all(rules.count)
+        guard trace == nil, !prefilter.isEmpty else { return all }
         let s = Int(e.stream)
+        var mask = all
         e.values.withUnsafeBufferPointer { row in
-            prefilters.withUnsafeBufferPointer { filters in
-                for i in rules {
-                    let r = readerList[i]
-                    if r < filters.count, trace == nil, let row = row.baseAddress, let f = filters[r], !f.admits(row, stream: s) {
-                        prefilterSkips += 1
-                        continue
-                    }
-                    admitted.append(r)
+            guard let row = row.baseAddress else { return }
+            for (k, i) in rules.prefix(64).enumerated() {
+                let r = readerList[i]
+                if r < matchers.count, !prefilter.admits(rule: r, stream: s, row) {
+                    mask &= ~(1 << UInt64(k))
+                    prefilterSkips += 1
                 }
             }
         }
+        return mask
     }
+
+    /// The mask of `count` rules all admitted.
+    private static func all(_ count: Int) -> UInt64 { count >= 64 ? .max : (1 << UInt64(count)) - 1 }
+
+    /// Whether mask `admitted` admits the rule at position `k`.
+    private static func has(_ admitted: UInt64, _ k: Int) -> Bool { k >= 64 || admitted & (1 << UInt64(k)) != 0 }
 
     /// Whether this shard matches `e` for rule `r` (a rule without key fields for the
     /// event's stream drops it in the first shard, as unsharded).
@@ -442,7 +455,7 @@ public struct Detector: Sendable {
         }
         var out: [DetectorOutput] = []
         if shard.count > 1 {
-            tags.removeAll(keepingCapacity: true)
+            tags.clearKeepingCapacity()
             step = Int64.max
         }
         for r in released.indices { drain(rule: r, inPlace: false, into: &out) }
@@ -455,7 +468,7 @@ public struct Detector: Sendable {
     public mutating func markIdle(stream s: Int) -> [DetectorOutput] {
         var out: [DetectorOutput] = []
         if shard.count > 1 {
-            tags.removeAll(keepingCapacity: true)
+            tags.clearKeepingCapacity()
             step += 1
         }
         guard !idle[s] else { return out }
@@ -495,7 +508,7 @@ public struct Detector: Sendable {
         var matches: [StoredMatch] = []
         swap(&matches, &scratchMatches)
         defer {
-            matches.removeAll(keepingCapacity: true)
+            matches.clearKeepingCapacity()
             swap(&matches, &scratchMatches)
         }
         let openBefore = matchers[r].stats.partialMatches
@@ -568,7 +581,7 @@ public struct Detector: Sendable {
                 if box.rule.hasAlert { out.append(.alert(consume alert)) }
                 if shard.count > 1 { for _ in before..<out.count { tags.append(matchTags[k]) } }
             }
-            matchTags.removeAll(keepingCapacity: true)
+            matchTags.clearKeepingCapacity()
             suppress(rule: r, &out, from: first)
             count(out[first...])
         }

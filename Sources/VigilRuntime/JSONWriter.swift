@@ -1,31 +1,123 @@
 /// Appends JSON to a byte buffer without building intermediate strings: the alert and
 /// dead-letter writers use it on the hot path (an alert per few events is common).
-public struct JSONWriter {
-    public var bytes: [UInt8]
+///
+/// The bytes live in a buffer of the writer's own, written through a pointer: appending
+/// to an array checked its uniqueness and called `memmove` for every few bytes, which
+/// was a fifth of an alert line's cost. A copy of a writer shares the buffer until
+/// either writes (copy on write, as an array).
+public struct JSONWriter: @unchecked Sendable {
+    @usableFromInline struct Header {
+        @usableFromInline var count: Int
+        @usableFromInline var capacity: Int
+    }
+    @usableFromInline var storage: ManagedBuffer<Header, UInt8>
 
     public init(capacity: Int = 512) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+        storage = Self.allocate(max(capacity, 16))
+    }
+
+    @usableFromInline static func allocate(_ capacity: Int) -> ManagedBuffer<Header, UInt8> {
+        ManagedBuffer<Header, UInt8>.create(minimumCapacity: capacity) { _ in Header(count: 0, capacity: capacity) }
+    }
+
+    /// Bytes written.
+    public var count: Int { storage.header.count }
+
+    /// The bytes written, as an array (a copy).
+    public var bytes: [UInt8] {
+        withBytes { Array($0) }
+    }
+
+    /// Reads the bytes written in place.
+    public func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try storage.withUnsafeMutablePointers { h, e in try body(UnsafeBufferPointer(start: e, count: h.pointee.count)) }
+    }
+
+    /// Forgets the bytes written, keeping the buffer.
+    public mutating func removeAll() {
+        if !isKnownUniquelyReferenced(&storage) { storage = Self.allocate(storage.header.capacity) }
+        storage.header.count = 0
+    }
+
+    /// Forgets the bytes written from `offset` on.
+    public mutating func truncate(to offset: Int) {
+        precondition(offset >= 0 && offset <= count, "JSONWriter.truncate past its bytes")
+        if !isKnownUniquelyReferenced(&storage) { grow(0) }
+        storage.header.count = offset
+    }
+
+    /// Where the next `n` bytes go: call `commit(n)` (or less) once they are written.
+    @inlinable @inline(__always) mutating func reserve(_ n: Int) -> UnsafeMutablePointer<UInt8> {
+        if !isKnownUniquelyReferenced(&storage) || storage.header.count + n > storage.header.capacity { grow(n) }
+        return storage.withUnsafeMutablePointers { h, e in e + h.pointee.count }
+    }
+
+    @inlinable @inline(__always) mutating func commit(_ n: Int) { storage.header.count += n }
+
+    /// A buffer of its own with room for `n` more bytes.
+    @usableFromInline mutating func grow(_ n: Int) {
+        let count = storage.header.count
+        let needed = count + n
+        let capacity = needed > storage.header.capacity ? max(needed, 2 * storage.header.capacity) : storage.header.capacity
+        let new = Self.allocate(capacity)
+        storage.withUnsafeMutablePointerToElements { old in
+            new.withUnsafeMutablePointerToElements { $0.update(from: old, count: count) }
+        }
+        new.header.count = count
+        storage = new
+    }
+
+    /// Appends `n` bytes from `p`.
+    @inlinable @inline(__always) public mutating func append(_ p: UnsafePointer<UInt8>, count n: Int) {
+        Self.copy(p, to: reserve(n), count: n)
+        commit(n)
+    }
+
+    /// Most pieces are a few bytes: a loop, not a call to memmove.
+    @inlinable @inline(__always) static func copy(_ p: UnsafePointer<UInt8>, to: UnsafeMutablePointer<UInt8>, count n: Int) {
+        if n <= 16 {
+            for i in 0..<n { to[i] = p[i] }
+        } else {
+            to.update(from: p, count: n)
+        }
+    }
+
+    /// Appends `bytes`.
+    @inlinable public mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let base = bytes.baseAddress else { return }
+        append(base, count: bytes.count)
+    }
+
+    /// Appends what `other` wrote.
+    public mutating func append(_ other: JSONWriter) {
+        other.withBytes { append($0) }
+    }
+
+    /// Appends `bytes`.
+    public mutating func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { append($0) }
     }
 
     @inlinable public mutating func raw(_ s: StaticString) {
-        s.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        append(s.utf8Start, count: s.utf8CodeUnitCount)
     }
 
-    @inlinable public mutating func byte(_ b: UInt8) { bytes.append(b) }
+    @inlinable public mutating func byte(_ b: UInt8) {
+        reserve(1).pointee = b
+        commit(1)
+    }
 
     /// A JSON string literal.
     public mutating func string(_ s: String) {
         var s = s
         s.withUTF8 { utf8 in
             if Self.isPlain(utf8) {
-                // The usual case: one append of quote, text, quote.
-                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: utf8.count + 2) { t in
-                    t[0] = UInt8(ascii: "\"")
-                    if let base = utf8.baseAddress { t.baseAddress!.advanced(by: 1).update(from: base, count: utf8.count) }
-                    t[utf8.count + 1] = UInt8(ascii: "\"")
-                    bytes.append(contentsOf: t)
-                }
+                // The usual case: quote, text, quote, written in place.
+                let to = reserve(utf8.count + 2)
+                to[0] = UInt8(ascii: "\"")
+                if let base = utf8.baseAddress { (to + 1).update(from: base, count: utf8.count) }
+                to[utf8.count + 1] = UInt8(ascii: "\"")
+                commit(utf8.count + 2)
             } else {
                 escaped(utf8)
             }
@@ -49,7 +141,7 @@ public struct JSONWriter {
         var s = s
         s.withUTF8 { utf8 in
             if Self.isPlain(utf8) {
-                bytes.append(contentsOf: utf8)
+                append(utf8)
             } else {
                 escapedText(utf8)
             }
@@ -57,15 +149,15 @@ public struct JSONWriter {
     }
 
     private mutating func escaped(_ utf8: UnsafeBufferPointer<UInt8>) {
-        bytes.append(UInt8(ascii: "\""))
+        byte(UInt8(ascii: "\""))
         escapedText(utf8)
-        bytes.append(UInt8(ascii: "\""))
+        byte(UInt8(ascii: "\""))
     }
 
     private mutating func escapedText(_ utf8: UnsafeBufferPointer<UInt8>) {
         var start = 0
         for (i, c) in utf8.enumerated() where Self.needsEscape(c) {
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<i]))
+            append(UnsafeBufferPointer(rebasing: utf8[start..<i]))
             switch c {
             case UInt8(ascii: "\""): raw("\\\"")
             case UInt8(ascii: "\\"): raw("\\\\")
@@ -75,21 +167,19 @@ public struct JSONWriter {
             default:
                 raw("\\u00")
                 let hex: StaticString = "0123456789abcdef"
-                bytes.append(hex.utf8Start[Int(c >> 4)])
-                bytes.append(hex.utf8Start[Int(c & 15)])
+                byte(hex.utf8Start[Int(c >> 4)])
+                byte(hex.utf8Start[Int(c & 15)])
             }
             start = i + 1
         }
-        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))
+        append(UnsafeBufferPointer(rebasing: utf8[start...]))
     }
 
     /// A decimal integer.
     public mutating func int(_ n: Int64) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { t in
-            var out = Cursor(buf: t)
-            out.put(n)
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: t[..<out.count]))
-        }
+        var out = Cursor(buf: UnsafeMutableBufferPointer(start: reserve(20), count: 20))
+        out.put(n)
+        commit(out.count)
     }
 
     /// A value as JSON (timestamps and durations as milliseconds).
@@ -107,34 +197,32 @@ public struct JSONWriter {
     /// decimals — and integral values are written digit by digit (`Cursor`), building
     /// no String; the rest go through `formatDouble`.
     public mutating func double(_ d: Double) {
-        let written = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { t -> Bool in
-            var out = Cursor(buf: t)
-            guard out.put(.double(d)) else { return false }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: t[..<out.count]))
-            return true
+        var out = Cursor(buf: UnsafeMutableBufferPointer(start: reserve(48), count: 48))
+        if out.put(.double(d)) {
+            commit(out.count)
+        } else {
+            append(Array(formatDouble(d).utf8))
         }
-        if !written { bytes.append(contentsOf: formatDouble(d).utf8) }
     }
 
     /// `v` as a JSON string of 16 lowercase hex digits (what `FNV1a.hex` gives).
     public mutating func quotedHex(_ v: UInt64) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 18) { buf in
-            let digits: StaticString = "0123456789abcdef"
-            buf[0] = UInt8(ascii: "\"")
-            buf[17] = UInt8(ascii: "\"")
-            var v = v
-            for i in stride(from: 16, through: 1, by: -1) {
-                buf[i] = digits.utf8Start[Int(v & 15)]
-                v >>= 4
-            }
-            bytes.append(contentsOf: UnsafeBufferPointer(buf))
+        let buf = reserve(18)
+        let digits: StaticString = "0123456789abcdef"
+        buf[0] = UInt8(ascii: "\"")
+        buf[17] = UInt8(ascii: "\"")
+        var v = v
+        for i in stride(from: 16, through: 1, by: -1) {
+            buf[i] = digits.utf8Start[Int(v & 15)]
+            v >>= 4
         }
+        commit(18)
     }
 
     /// An event's fields as `"name":value` pairs, comma-separated, without braces;
-    /// `keys[f]` is field f's `"name":` (`StreamSchema.jsonKeys`). Written into a stack
-    /// buffer and appended at once: appended field by field, the appends were most of
-    /// what an alert line cost. A value the buffer does not take (a string to escape or
+    /// `keys[f]` is field f's `"name":` (`StreamSchema.jsonKeys`). Written at once into
+    /// room reserved for it: appended field by field, the appends were most of what an
+    /// alert line cost. A value the buffer does not take (a string to escape or
     /// too long, a double that is not a plain amount) sends the event the
     /// field-by-field way; the bytes are the same either way.
     public mutating func fields(_ values: [Value], keys: JSONKeys, omitNulls: Bool) {
@@ -144,9 +232,11 @@ public struct JSONWriter {
     /// `fields`, over values in place.
     public mutating func fields(_ vals: UnsafeBufferPointer<Value>, keys: JSONKeys, omitNulls: Bool) {
         let n = min(keys.count, vals.count)
+        let room = 1024
+        let buf = UnsafeMutableBufferPointer(start: reserve(room), count: room)
         let written = keys.bytes.withUnsafeBufferPointer { kb in
             keys.ends.withUnsafeBufferPointer { ke in
-                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { buf -> Bool in
+                do {
                     var out = Cursor(buf: buf)
                     var first = true
                     var start = 0
@@ -160,7 +250,7 @@ public struct JSONWriter {
                         out.put(UnsafeBufferPointer(rebasing: kb[start..<end]))
                         guard out.put(vals[f]) else { return false }
                     }
-                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buf[..<out.count]))
+                    commit(out.count)
                     return true
                 }
             }
@@ -170,7 +260,7 @@ public struct JSONWriter {
         for f in 0..<n where !(omitNulls && vals[f].isNull) {
             if !first { byte(UInt8(ascii: ",")) }
             first = false
-            bytes.append(contentsOf: keys[f])
+            keys[f].withUnsafeBufferPointer { append($0) }
             value(vals[f])
         }
     }
@@ -253,7 +343,7 @@ public struct JSONWriter {
     /// `"name":` — a key with its colon.
     public mutating func key(_ name: String) {
         string(name)
-        bytes.append(UInt8(ascii: ":"))
+        byte(UInt8(ascii: ":"))
     }
 }
 
@@ -287,7 +377,7 @@ extension Alert {
         w.int(detectedAt)
         w.raw(",\"matched\":")
         if let written = writtenMatched {
-            w.bytes.append(contentsOf: written)
+            w.append(written)
         } else {
             writeMatched(to: &w, streams: streams, omitNulls: omitNulls)
         }

@@ -461,10 +461,10 @@ struct PatternMatcher: Sendable {
         let before = attempts.count
         var survivors: [PartialMatch] = []
         swap(&survivors, &scratchAttempts)
-        survivors.removeAll(keepingCapacity: true)
+        survivors.clearKeepingCapacity()
         var completed: [PartialMatch] = []
         swap(&completed, &scratchCompleted)
-        completed.removeAll(keepingCapacity: true)
+        completed.clearKeepingCapacity()
         // Each attempt is moved out of the array (a placeholder takes its place), so
         // binding an event appends to its events without copying them.
         for i in attempts.indices {
@@ -523,7 +523,7 @@ struct PatternMatcher: Sendable {
         }
         stats.partialMatches += survivors.count - before
         stats.peakPartialMatches = max(stats.peakPartialMatches, stats.partialMatches)
-        attempts.removeAll(keepingCapacity: true)
+        attempts.clearKeepingCapacity()
         // A new key's values go into the storage a departed key left in its slot.
         func insertKey(_ table: inout KeyTable) -> Int32 { table.insert(row: row, fields: keyFields, hash: hash) }
         // The survivors go back into the key's own buffer, grown only when the key has
@@ -539,7 +539,7 @@ struct PatternMatcher: Sendable {
             }
         }
         attempts.append(contentsOf: survivors)
-        survivors.removeAll(keepingCapacity: true)
+        survivors.clearKeepingCapacity()
         keep(&attempts, slot: slot, insert: insertKey)
         // The matches' spilled lists become spares once their alerts are written.
         for i in completed.indices where completed[i].bound.isSpilled {
@@ -558,7 +558,7 @@ struct PatternMatcher: Sendable {
     /// alert still holds stays with it (`SpareBuffers` takes only what nothing holds).
     mutating func recycle() {
         for i in handedOn.indices { handedOn[i].release(to: &spareSpills) }
-        handedOn.removeAll(keepingCapacity: true)
+        handedOn.clearKeepingCapacity()
     }
 
     /// Whether the predicate `eval` (memo slot `id`) holds for `e` in attempt `a`: one

@@ -13,51 +13,80 @@
 ///   next event that does reach the rule, or by `reclaim` — it could complete on
 ///   neither. (So a run's peak of open partial matches may be higher.)
 /// - The gap flag strict contiguity reads: a rule with a `next` step takes every event.
+///
+/// One value for all of a program's rules, in flat arrays, so that testing an event
+/// copies and counts nothing.
 struct Prefilter: Sendable {
-    /// Per stream: the ranges of `tests` to try (an event matters when every test of one
-    /// range holds), or nil when every event of the stream matters.
-    private let ranges: [[Range<Int32>]?]
+    /// Per (rule, stream), at `rule * streams + stream`: the range of `options` to try,
+    /// or nil when every event of the stream may matter to the rule.
+    private let entries: [Range<Int32>?]
+    /// Options: an event may matter when every test of one option's range holds.
+    private let options: [Range<Int32>]
     private let tests: [FieldTest]
+    private let streams: Int
 
-    /// The prefilter of `rule` over `streams` streams; nil when every event matters.
-    init?(rule: PatternRule, streams: Int) {
-        let steps = rule.pattern.steps
-        guard !steps.contains(where: { $0.contiguity == .strict }) else { return nil }
-        var ranges: [[Range<Int32>]?] = Array(repeating: [], count: streams)
+    init(rules: [PatternRule], streams: Int) {
+        var entries: [Range<Int32>?] = []
+        var options: [Range<Int32>] = []
         var tests: [FieldTest] = []
-        func add(_ p: CompiledPredicate, stream: Int?) {
-            // An `until` is tested on whatever event reaches its step: it opens every stream.
-            guard let stream, !p.necessary.isEmpty else {
-                if let stream { ranges[stream] = nil } else { ranges = ranges.map { _ in nil } }
-                return
+        for rule in rules {
+            // Per stream: the necessary tests of each condition on it (nil: every event).
+            var perStream: [[[FieldTest]]?] = Array(repeating: [], count: streams)
+            func add(_ p: CompiledPredicate, stream: Int?) {
+                guard let stream, !p.necessary.isEmpty else {
+                    // An `until` is tested on whatever event reaches its step.
+                    if let stream { perStream[stream] = nil } else { perStream = perStream.map { _ in nil } }
+                    return
+                }
+                perStream[stream]?.append(p.necessary)
             }
-            let from = Int32(tests.count)
-            tests += p.necessary
-            ranges[stream]?.append(from..<Int32(tests.count))
+            if rule.pattern.steps.contains(where: { $0.contiguity == .strict }) {
+                perStream = perStream.map { _ in nil }
+            }
+            for step in rule.pattern.steps {
+                for alt in step.alternatives { add(alt.predicate, stream: alt.stream) }
+                if let until = step.until { add(until, stream: rule.streams.count == 1 ? rule.streams[0] : nil) }
+            }
+            for conditions in perStream {
+                guard let conditions else {
+                    entries.append(nil)
+                    continue
+                }
+                let first = Int32(options.count)
+                for c in conditions {
+                    options.append(Int32(tests.count)..<Int32(tests.count + c.count))
+                    tests += c
+                }
+                entries.append(first..<Int32(options.count))
+            }
         }
-        for step in steps {
-            for alt in step.alternatives { add(alt.predicate, stream: alt.stream) }
-            if let until = step.until { add(until, stream: rule.streams.count == 1 ? rule.streams[0] : nil) }
-        }
-        guard ranges.contains(where: { $0 != nil }) else { return nil }
-        self.ranges = ranges
+        self.entries = entries
+        self.options = options
         self.tests = tests
+        self.streams = streams
     }
 
-    /// Whether the event of stream `stream` whose values are `row` can change the rule's
-    /// matching.
-    func admits(_ row: UnsafePointer<Value>, stream: Int) -> Bool {
-        guard let options = ranges[stream] else { return true }
-        return tests.withUnsafeBufferPointer { t in
-            for range in options {
-                var all = true
-                for i in range where !t[Int(i)].holds(row) {
-                    all = false
-                    break
+    /// No rule has a test: every event may matter to every rule.
+    var isEmpty: Bool { tests.isEmpty }
+
+    /// Whether the event of stream `stream` whose values are `row` can change the
+    /// matching of rule `rule`.
+    @inline(__always) func admits(rule: Int, stream: Int, _ row: UnsafePointer<Value>) -> Bool {
+        entries.withUnsafeBufferPointer { e in
+            guard let range = e[rule * streams + stream] else { return true }
+            return options.withUnsafeBufferPointer { o in
+                tests.withUnsafeBufferPointer { t in
+                    for k in range {
+                        var all = true
+                        for i in o[Int(k)] where !t[Int(i)].holds(row) {
+                            all = false
+                            break
+                        }
+                        if all { return true }
+                    }
+                    return false
                 }
-                if all { return true }
             }
-            return false
         }
     }
 }

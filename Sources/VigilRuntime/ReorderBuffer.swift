@@ -45,7 +45,7 @@ struct ReorderBuffer: Sendable {
             let r = items[head]
             head += 1
             if head == items.count {
-                items.removeAll(keepingCapacity: true)
+                items.clearKeepingCapacity()
                 head = 0
             } else if head >= 4096, head * 2 >= items.count {
                 items.removeFirst(head)

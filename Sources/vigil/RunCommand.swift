@@ -378,7 +378,7 @@ struct Run: ParsableCommand {
                     emitOne(consume o, raw: raw)
                 }
             }
-            outputs.removeAll(keepingCapacity: true)
+            outputs.clearKeepingCapacity()
         }
         func emitOne(_ o: consuming DetectorOutput, raw: UnsafeBufferPointer<UInt8>?) {
                 switch consume o {
@@ -387,9 +387,9 @@ struct Run: ParsableCommand {
                 case .row(let row):
                     lakeOut.add(row)
                     guard let rowOut else { return }
-                    writer.bytes.removeAll(keepingCapacity: true)
+                    writer.removeAll()
                     row.write(to: &writer)
-                    rowOut.writeLine(bytes: writer.bytes)
+                    writer.withBytes { rowOut.writeLine(bytes: $0) }
                 case .late(let e, let watermark):
                     let schema = program.streams[Int(e.stream)]
                     let raw = raw.map { String(decoding: $0, as: UTF8.self) }

@@ -50,10 +50,59 @@ import VigilRuntime
             for (k, v) in zip(keys, values) where !(omitNulls && v.isNull) {
                 if !first { slow.byte(UInt8(ascii: ",")) }
                 first = false
-                slow.bytes.append(contentsOf: k)
+                slow.append(k)
                 slow.value(v)
             }
             #expect(fast.bytes == slow.bytes, "\(values)")
+        }
+    }
+
+    /// The writer's own buffer behaves as an array of its bytes: random writes, copies,
+    /// truncations and clears, from a small buffer that must grow, against a plain array
+    /// kept beside each writer. A copy keeps what it held when the other writes on.
+    @Test func theBufferIsAnArrayOfItsBytes() {
+        var rng = DifferentialTests.SplitMix(state: 21)
+        for _ in 0..<300 {
+            var writers = [JSONWriter(capacity: 1)]
+            var models: [[UInt8]] = [[]]
+            for _ in 0..<60 {
+                let k = Int.random(in: 0..<writers.count, using: &rng)
+                switch Int.random(in: 0...7, using: &rng) {
+                case 0:
+                    writers[k].raw("{\"id\":")
+                    models[k] += Array("{\"id\":".utf8)
+                case 1:
+                    let n = Int64.random(in: Int64.min...Int64.max, using: &rng)
+                    writers[k].int(n)
+                    models[k] += Array(String(n).utf8)
+                case 2:
+                    let text = String(repeating: "ab\"c", count: Int.random(in: 0...40, using: &rng))
+                    writers[k].string(text)
+                    models[k] += [34] + text.utf8.flatMap { $0 == 34 ? [92, 34] : [$0] } + [34]
+                case 3:
+                    let bytes = (0..<Int.random(in: 0...300, using: &rng)).map { _ in UInt8.random(in: 32...126, using: &rng) }
+                    writers[k].append(bytes)
+                    models[k] += bytes
+                case 4 where writers.count < 4:
+                    writers.append(writers[k])
+                    models.append(models[k])
+                case 5:
+                    let to = Int.random(in: 0...models[k].count, using: &rng)
+                    writers[k].truncate(to: to)
+                    models[k].removeSubrange(to...)
+                case 6:
+                    writers[k].removeAll()
+                    models[k] = []
+                default:
+                    let other = Int.random(in: 0..<writers.count, using: &rng)
+                    let copy = writers[other]
+                    writers[k].append(copy)
+                    models[k] += models[other]
+                }
+                for (w, m) in zip(writers, models) {
+                    #expect(w.bytes == m && w.count == m.count)
+                }
+            }
         }
     }
 }
