@@ -307,14 +307,16 @@ public struct Detector: Sendable {
         counters.events += 1
         advance(stream: s, to: e.ts)
         if shard.count == 1 {
-            let admitted = admitted(e, rules: mine)
-            if admitted == Self.all(mine.count) {
-                let slot = stored(&e, take: take), view = store.view
-                readerList.withUnsafeBufferPointer { pending.push(slot: slot, store: view, rules: UnsafeBufferPointer(rebasing: $0[mine])) }
-            } else if admitted != 0 {
-                let slot = stored(&e, take: take), view = store.view
-                for (k, i) in mine.enumerated() where Self.has(admitted, k) {
-                    pending.push(slot: slot, store: view, rules: CollectionOfOne(readerList[i]))
+            if !mine.isEmpty {
+                let admitted = admitted(e, rules: mine)
+                if admitted == Self.all(mine.count) {
+                    let slot = stored(&e, take: take), view = store.view
+                    readerList.withUnsafeBufferPointer { pending.push(slot: slot, store: view, rules: UnsafeBufferPointer(rebasing: $0[mine])) }
+                } else if admitted != 0 || mine.count > 64 {
+                    let slot = stored(&e, take: take), view = store.view
+                    for (k, i) in mine.enumerated() where Self.has(admitted, k) {
+                        pending.push(slot: slot, store: view, rules: CollectionOfOne(readerList[i]))
+                    }
                 }
             }
         } else {
