@@ -52,7 +52,7 @@ public struct Alert: Sendable {
 
     /// The `matched` array of the alert's line, when that is all it keeps of its events.
     var writtenMatched: JSONWriter? {
-        if case .written(let bytes) = events { return bytes }
+        if case .written(let writer) = events { return writer }
         return nil
     }
 
