@@ -230,7 +230,10 @@ public enum Compiler {
         let message = MessageTemplate(parts: (r.alert?.parts ?? []).map {
             switch $0 {
             case .text(let s): return .text(s)
-            case .value(let e): return .value(templateCompiler.compile(e))
+            case .value(let e):
+                // A bare key field, the commonest placeholder, is read from the key.
+                if case .field(let name) = e.node, let i = r.key.firstIndex(where: { $0.name == name }) { return .key(i) }
+                return .value(templateCompiler.compile(e))
             }
         })
         var rule = PatternRule(name: r.name, severity: r.severity, tags: r.tags, streams: streamIDs, keySlots: keySlots,

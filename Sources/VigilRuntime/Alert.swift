@@ -1,3 +1,47 @@
+/// What every alert of a rule shares, read through one reference: an alert held these
+/// as fields of its own, and moving one from the matcher to its line copied it several
+/// times, a count per field per copy (a fifth of a short alert's cost).
+public final class AlertSource: Sendable {
+    public let rule: String
+    public let severity: String
+    public let tags: [String]
+    /// The key's field names, in key order.
+    public let keyNames: [String]
+    /// A pattern rule's: how its matches report their events by step.
+    let plan: MatchPlan?
+    /// A pattern rule's message, for alerts that render it as it is read.
+    let template: MessageTemplate?
+    /// An alert id's hash once the rule's name is added (the rest is the match's).
+    let idSeed: FNV1a
+
+    public convenience init(rule: String, severity: String, tags: [String], keyNames: [String]) {
+        self.init(rule: rule, severity: severity, tags: tags, keyNames: keyNames, plan: nil, template: nil)
+    }
+
+    init(rule: String, severity: String, tags: [String], keyNames: [String], plan: MatchPlan?, template: MessageTemplate?) {
+        self.rule = rule
+        self.severity = severity
+        self.tags = tags
+        self.keyNames = keyNames
+        self.plan = plan
+        self.template = template
+        var h = FNV1a()
+        h.add(rule)
+        idSeed = h
+    }
+
+    /// A pattern rule's.
+    convenience init(_ rule: PatternRule) {
+        self.init(rule: rule.name, severity: rule.severity, tags: rule.tags, keyNames: rule.keyNames, plan: rule.matchPlan, template: rule.message)
+    }
+
+    /// The same with some fields replaced.
+    func replacing(rule: String? = nil, severity: String? = nil, tags: [String]? = nil, keyNames: [String]? = nil) -> AlertSource {
+        AlertSource(rule: rule ?? self.rule, severity: severity ?? self.severity, tags: tags ?? self.tags,
+                    keyNames: keyNames ?? self.keyNames, plan: plan, template: template)
+    }
+}
+
 /// An alert: a match rendered for people and systems.
 public struct Alert: Sendable {
     /// 16 hex digits for the alerts rules make (their ids are hashes).
@@ -12,12 +56,27 @@ public struct Alert: Sendable {
     /// string one byte too long to be stored in place, an allocation per alert.
     private(set) var idHash: UInt64?
     private var idText = ""
-    public var rule: String
-    public var severity: String
-    public var tags: [String]
-    /// The key's field names and values, in key order (kept apart: both are shared with
-    /// the rule and the matcher, where pairing them cost an array per alert).
-    public var keyNames: [String]
+    /// The rule's name, severity, tags and key names (and a pattern rule's plan and
+    /// template), shared with every alert of the rule.
+    public private(set) var source: AlertSource
+    public var rule: String {
+        get { source.rule }
+        set { source = source.replacing(rule: newValue) }
+    }
+    public var severity: String {
+        get { source.severity }
+        set { source = source.replacing(severity: newValue) }
+    }
+    public var tags: [String] {
+        get { source.tags }
+        set { source = source.replacing(tags: newValue) }
+    }
+    /// The key's field names and values, in key order (kept apart: the names are the
+    /// rule's, the values the matcher's, where pairing them cost an array per alert).
+    public var keyNames: [String] {
+        get { source.keyNames }
+        set { source = source.replacing(keyNames: newValue) }
+    }
     public var keyValues: [Value]
     /// The rendered message. A pattern alert that reads its events in place renders its
     /// template when asked (its line is written from the template, with no string
@@ -25,6 +84,11 @@ public struct Alert: Sendable {
     public var message: String {
         get {
             if let text = messageText { return text }
+            if let template = keyOnlyTemplate {
+                var out = ""
+                template.forEachPiece(key: keyValues) { out += $0 }
+                return out
+            }
             guard let pending = unrenderedMessage else { return "" }
             return pending.template.render(pending.context)
         }
@@ -37,15 +101,15 @@ public struct Alert: Sendable {
     /// Alerts of the same rule and `suppress ... by` values folded into this one since
     /// the last one emitted.
     public var suppressed = 0
-    /// The matched events: a pattern rule's alert keeps the match's bound events and
-    /// its rule's plan, and groups them by step as it is written (building the groups
-    /// cost four arrays per alert); an alert built from given steps keeps those.
+    /// The matched events: a pattern rule's alert keeps the match's bound events (its
+    /// rule's plan, in `source`, groups them by step as it is written: building the
+    /// groups cost four arrays per alert); an alert built from given steps keeps those.
     private var events: MatchedEvents
 
     private enum MatchedEvents: Sendable {
         case steps([(step: String, events: [Event])])
-        case bound(BoundEvents, MatchPlan)
-        case stored(StoredEvents, MatchPlan)
+        case bound(BoundEvents)
+        case stored(StoredEvents)
         /// Written: the `matched` array of the alert's line (see `detach`).
         case written(JSONWriter)
     }
@@ -86,18 +150,16 @@ public struct Alert: Sendable {
     /// `detach`).
     public var matched: [(step: String, events: [Event])] {
         get {
+            var steps: [(step: String, events: [Event])] = []
             switch events {
-            case .steps(let steps): return steps
-            case .bound(let bound, let plan):
-                var steps: [(step: String, events: [Event])] = []
-                plan.visit(bound, step: { steps.append(($0, [])) }, event: { steps[steps.count - 1].events.append($0) })
-                return steps
-            case .stored(let stored, let plan):
-                var steps: [(step: String, events: [Event])] = []
-                plan.visit(stored, step: { steps.append(($0, [])) }, event: { steps[steps.count - 1].events.append($0) })
-                return steps
-            case .written: return []
+            case .steps(let given): return given
+            case .bound(let bound):
+                source.plan!.visit(bound, step: { steps.append(($0, [])) }, event: { steps[steps.count - 1].events.append($0) })
+            case .stored(let stored):
+                source.plan!.visit(stored, step: { steps.append(($0, [])) }, event: { steps[steps.count - 1].events.append($0) })
+            case .written: break
             }
+            return steps
         }
         set {
             // The message may read the events being replaced.
@@ -109,13 +171,25 @@ public struct Alert: Sendable {
     /// The template of a message still to be rendered (an alert that reads its events
     /// in place), and the context it renders in: the match's.
     private var unrenderedMessage: (template: MessageTemplate, context: EvalContext)? {
-        guard messageText == nil, case .stored(let stored, _) = events, let template = stored.template else { return nil }
+        guard messageText == nil, case .stored(let stored) = events, let template = source.template else { return nil }
         return (template, EvalContext(match: stored.current, slots: stored.slots, key: keyValues, detectedAt: detectedAt, stored.view))
+    }
+
+    /// The template of a message still to be rendered that reads only the key.
+    private var keyOnlyTemplate: MessageTemplate? {
+        guard messageText == nil, case .stored = events, let template = source.template, template.readsOnlyKey else { return nil }
+        return template
     }
 
     /// Writes the message as a JSON string: one still to be rendered is written piece by
     /// piece from its template.
     func writeMessage(to w: inout JSONWriter) {
+        if let template = keyOnlyTemplate {
+            w.byte(UInt8(ascii: "\""))
+            template.forEachPiece(key: keyValues) { w.stringPart($0) }
+            w.byte(UInt8(ascii: "\""))
+            return
+        }
         guard let pending = unrenderedMessage else {
             w.string(message)
             return
@@ -128,12 +202,16 @@ public struct Alert: Sendable {
     public init(id: String, rule: String, severity: String, tags: [String], key: [(name: String, value: Value)],
                 message: String, detectedAt: Int64, matched: [(step: String, events: [Event])],
                 window: (start: Int64, end: Int64)? = nil) {
+        self.init(id: id, source: AlertSource(rule: rule, severity: severity, tags: tags, keyNames: key.map(\.name)),
+                  keyValues: key.map(\.value), message: message, detectedAt: detectedAt, matched: matched, window: window)
+    }
+
+    /// An alert of `source`'s rule with the given steps.
+    public init(id: String, source: AlertSource, keyValues: [Value], message: String, detectedAt: Int64,
+                matched: [(step: String, events: [Event])], window: (start: Int64, end: Int64)? = nil) {
         self.idText = id
-        self.rule = rule
-        self.severity = severity
-        self.tags = tags
-        self.keyNames = key.map(\.name)
-        self.keyValues = key.map(\.value)
+        self.source = source
+        self.keyValues = keyValues
         self.messageText = message
         self.detectedAt = detectedAt
         self.events = .steps(matched)
@@ -143,34 +221,26 @@ public struct Alert: Sendable {
     /// A pattern rule's alert: its matched events are `bound`, reported by `plan`.
     public init(id: String, rule: String, severity: String, tags: [String], keyNames: [String], keyValues: [Value],
                 message: String, detectedAt: Int64, bound: BoundEvents, plan: MatchPlan) {
-        self.init(idHash: nil, rule: rule, severity: severity, tags: tags, keyNames: keyNames, keyValues: keyValues,
-                  message: message, detectedAt: detectedAt, bound: bound, plan: plan)
+        self.init(idHash: nil, source: AlertSource(rule: rule, severity: severity, tags: tags, keyNames: keyNames, plan: plan, template: nil),
+                  keyValues: keyValues, message: message, detectedAt: detectedAt, events: .bound(bound))
         self.idText = id
     }
 
-    /// A pattern rule's alert whose id is `idHash` in hex.
-    init(idHash: UInt64?, rule: String, severity: String, tags: [String], keyNames: [String], keyValues: [Value],
-         message: String, detectedAt: Int64, bound: BoundEvents, plan: MatchPlan) {
-        self.init(idHash: idHash, rule: rule, severity: severity, tags: tags, keyNames: keyNames, keyValues: keyValues,
-                  message: message, detectedAt: detectedAt, events: .bound(bound, plan))
+    /// A pattern rule's alert (of `source`, which has its plan) whose id is `idHash` in
+    /// hex. Its matched events are `bound`, or read where the detector stores them
+    /// (`stored`, until its next sweep: see `Detector.accept(taking:into:)`), with
+    /// `message` nil: rendered from `source`'s template when asked.
+    init(idHash: UInt64, source: AlertSource, keyValues: [Value], message: String?, detectedAt: Int64, bound: BoundEvents) {
+        self.init(idHash: idHash, source: source, keyValues: keyValues, message: message, detectedAt: detectedAt, events: .bound(bound))
     }
 
-    /// A pattern rule's alert whose matched events are read where the detector stores
-    /// them (until its next sweep: see `Detector.accept(taking:into:)`).
-    /// `message` nil: rendered from `stored`'s template when asked.
-    init(idHash: UInt64?, rule: String, severity: String, tags: [String], keyNames: [String], keyValues: [Value],
-         message: String?, detectedAt: Int64, stored: StoredEvents, plan: MatchPlan) {
-        self.init(idHash: idHash, rule: rule, severity: severity, tags: tags, keyNames: keyNames, keyValues: keyValues,
-                  message: message, detectedAt: detectedAt, events: .stored(stored, plan))
+    init(idHash: UInt64, source: AlertSource, keyValues: [Value], message: String?, detectedAt: Int64, stored: StoredEvents) {
+        self.init(idHash: idHash, source: source, keyValues: keyValues, message: message, detectedAt: detectedAt, events: .stored(stored))
     }
 
-    private init(idHash: UInt64?, rule: String, severity: String, tags: [String], keyNames: [String], keyValues: [Value],
-                 message: String?, detectedAt: Int64, events: MatchedEvents) {
+    private init(idHash: UInt64?, source: AlertSource, keyValues: [Value], message: String?, detectedAt: Int64, events: MatchedEvents) {
         self.idHash = idHash
-        self.rule = rule
-        self.severity = severity
-        self.tags = tags
-        self.keyNames = keyNames
+        self.source = source
         self.keyValues = keyValues
         self.messageText = message
         self.detectedAt = detectedAt
@@ -186,10 +256,10 @@ public struct Alert: Sendable {
                 step(s.step)
                 for e in s.events { event(e) }
             }
-        case .bound(let bound, let plan):
-            plan.visit(bound, step: step, event: event)
-        case .stored(let stored, let plan):
-            plan.visit(stored, step: step, event: event)
+        case .bound(let bound):
+            source.plan!.visit(bound, step: step, event: event)
+        case .stored(let stored):
+            source.plan!.visit(stored, step: step, event: event)
         case .written: break
         }
     }
@@ -202,10 +272,10 @@ public struct Alert: Sendable {
                 step(s.step)
                 for e in s.events { e.values.withUnsafeBufferPointer { event(e.stream, $0) } }
             }
-        case .bound(let bound, let plan):
-            plan.visitRows(bound, step: step, event: event)
-        case .stored(let stored, let plan):
-            plan.visitRows(stored, step: step, event: event)
+        case .bound(let bound):
+            source.plan!.visitRows(bound, step: step, event: event)
+        case .stored(let stored):
+            source.plan!.visitRows(stored, step: step, event: event)
         case .written: break
         }
     }
@@ -305,8 +375,6 @@ struct StoredEvents: @unchecked Sendable {
     let slots: BoundList
     /// The slot of the event the message reads as the current one (`StoredMatch.current`).
     var current: Int32? = nil
-    /// The alert's message template, when the message is rendered as it is read.
-    var template: MessageTemplate? = nil
 
     /// The store, checked: reading events the store has reclaimed is a caller's error,
     /// reported rather than read.
@@ -383,12 +451,12 @@ extension StoredMatch {
         return Row(table: rows.table, rule: alert.rule, op: .upsert, version: 1, columns: rows.columns, values: values, at: detectedAt)
     }
 
-    /// Renders the match as an alert of `rule`. The id derives from the rule, the key and
-    /// the identities (input, line) of the matched events. `inPlace`: the alert reads its
-    /// events from `store` (until its next sweep) instead of copies of its own.
-    func alert(_ rule: PatternRule, _ store: EventStore, _ view: StoreView, inPlace: Bool) -> Alert {
-        var h = FNV1a()
-        h.add(rule.name)
+    /// Renders the match as an alert of `rule` (`source` is its). The id derives from
+    /// the rule, the key and the identities (input, line) of the matched events.
+    /// `inPlace`: the alert reads its events from `store` (until its next sweep) instead
+    /// of copies of its own.
+    func alert(_ rule: PatternRule, _ source: AlertSource, _ store: EventStore, _ view: StoreView, inPlace: Bool) -> Alert {
+        var h = source.idSeed
         for v in key { h.add(json: v) }
         for s in slots {
             let origin = view.origins[Int(s.slot)]
@@ -398,14 +466,12 @@ extension StoredMatch {
         if inPlace {
             // Its message is rendered as it is read (its line written from the template):
             // a message longer than 15 bytes was a string allocated per alert.
-            return Alert(idHash: h.value, rule: rule.name, severity: rule.severity, tags: rule.tags, keyNames: rule.keyNames, keyValues: key,
-                         message: nil, detectedAt: detectedAt,
-                         stored: StoredEvents(store: store, sweeps: store.sweeps, slots: slots, current: current, template: rule.message),
-                         plan: rule.matchPlan)
+            return Alert(idHash: h.value, source: source, keyValues: key, message: nil, detectedAt: detectedAt,
+                         stored: StoredEvents(store: store, sweeps: store.sweeps, slots: slots, current: current))
         }
         let message = rule.message.render(context(view))
-        return Alert(idHash: h.value, rule: rule.name, severity: rule.severity, tags: rule.tags, keyNames: rule.keyNames, keyValues: key,
-                     message: message, detectedAt: detectedAt, bound: PatternMatcher.events(slots, view), plan: rule.matchPlan)
+        return Alert(idHash: h.value, source: source, keyValues: key, message: message, detectedAt: detectedAt,
+                     bound: PatternMatcher.events(slots, view))
     }
 }
 

@@ -574,7 +574,7 @@ public struct Detector: Sendable {
             // Read through a box: a copy out of the program retained each of its fields.
             let box = ruleBoxes[r]
             for (k, match) in matches.enumerated() where box.rule.hasAlert || box.rule.rows != nil {
-                let alert = match.alert(box.rule, store, view, inPlace: inPlace)
+                let alert = match.alert(box.rule, box.source, store, view, inPlace: inPlace)
                 let before = out.count
                 // Every match is a row of the detections table; suppression is about alerts.
                 if let rows = box.rule.rows { out.append(.row(match.detectionRow(alert, rows, view))) }
@@ -634,5 +634,10 @@ private final class StoreOwner: Sendable {}
 /// A rule in a class: its `let` is read in place, where a struct's copy retained each field.
 private final class RuleBox: Sendable {
     let rule: PatternRule
-    init(_ rule: PatternRule) { self.rule = rule }
+    /// What its alerts share.
+    let source: AlertSource
+    init(_ rule: PatternRule) {
+        self.rule = rule
+        source = AlertSource(rule)
+    }
 }

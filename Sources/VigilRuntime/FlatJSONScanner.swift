@@ -20,6 +20,8 @@ struct FlatJSONScanner: Sendable {
     /// masks (nil when longer than 16 bytes): the key expected next is compared in two
     /// loads, where scanning it and looking it up byte by byte was most of a line's cost.
     private let quotedKeys: [QuotedKey?]
+    /// Short ASCII strings are made as the words Swift keeps them in (`SmallASCII`).
+    private let smallStrings = SmallASCII.isAvailable
 
     private struct QuotedKey {
         var low: UInt64, high: UInt64, lowMask: UInt64, highMask: UInt64, count: Int
@@ -181,7 +183,10 @@ struct FlatJSONScanner: Sendable {
     /// One value at `i`: stored under `slot` when declared (and of the declared type),
     /// skipped when not declared.
     @inline(__always)
-    private func readValue(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int, _ slot: Int, _ high: inout UInt8, _ values: UnsafeMutableBufferPointer<Value>) -> Bool {
+    private func readValue(_ p: UnsafeBufferPointer<UInt8>, _ at: inout Int, _ slot: Int, _ high: inout UInt8, _ values: UnsafeMutableBufferPointer<Value>) -> Bool {
+        // A local, written back once: through `at` the digit loops stored it per byte.
+        var i = at
+        defer { at = i }
         let n = p.count
         let c = p[i]
         let type: FieldType? = slot >= 0 ? types[slot] : nil
@@ -191,7 +196,12 @@ struct FlatJSONScanner: Sendable {
             i = start
             guard Self.toClosingQuote(p, &i, &high) else { return false }
             if type != nil {
-                values[slot] = .string(String(decoding: UnsafeBufferPointer(rebasing: p[start..<i]), as: UTF8.self))
+                let count = i - start
+                if smallStrings, count <= 15, let s = SmallASCII.make(p, from: start, count: count) {
+                    values[slot] = .string(s)
+                } else {
+                    values[slot] = .string(String(decoding: UnsafeBufferPointer(rebasing: p[start..<i]), as: UTF8.self))
+                }
             }
             i += 1
             return true
@@ -200,18 +210,18 @@ struct FlatJSONScanner: Sendable {
             let negative = c == UInt8(ascii: "-")
             if negative { i += 1 }
             var mantissa: UInt64 = 0, digits = 0, fraction = 0
-            while i < n, p[i] >= 48, p[i] <= 57 {
+            while i < n, p[i] &- 48 < 10 {
                 mantissa = mantissa &* 10 &+ UInt64(p[i] &- 48)
-                digits += 1
-                i += 1
+                digits &+= 1
+                i &+= 1
             }
             guard digits > 0 else { return false }
             if i < n && p[i] == UInt8(ascii: ".") {
                 i += 1
-                while i < n, p[i] >= 48, p[i] <= 57 {
+                while i < n, p[i] &- 48 < 10 {
                     mantissa = mantissa &* 10 &+ UInt64(p[i] &- 48)
-                    fraction += 1
-                    i += 1
+                    fraction &+= 1
+                    i &+= 1
                 }
                 guard fraction > 0 else { return false }
             }
@@ -227,7 +237,7 @@ struct FlatJSONScanner: Sendable {
                 // fit a double's mantissa and the divisor is an exact power of ten.
                 guard digits + fraction <= 15 else { return false }
                 var d = Double(mantissa)
-                if fraction > 0 { d /= Self.powersOfTen[fraction] }
+                if fraction > 0 { d /= powersOfTen[fraction] }
                 values[slot] = .double(negative ? -d : d)
             case .string, .bool:
                 return false
@@ -249,5 +259,7 @@ struct FlatJSONScanner: Sendable {
         return false   // objects, arrays: the full decoder
     }
 
-    private static let powersOfTen: [Double] = (0...22).map { e in (0..<e).reduce(1.0) { r, _ in r * 10 } }
+    /// 10^0 through 10^22, exact in a double (a stored property: a static one was a
+    /// `swift_once` check per number).
+    private let powersOfTen: [Double] = (0...22).map { e in (0..<e).reduce(1.0) { r, _ in r * 10 } }
 }

@@ -73,9 +73,19 @@ public struct JSONWriter: @unchecked Sendable {
         commit(n)
     }
 
-    /// Most pieces are a few bytes: a loop, not a call to memmove.
+    /// Most pieces are a few bytes: two overlapping word copies (reading nothing past
+    /// the piece), not a byte loop or a call to memmove.
     @inlinable @inline(__always) static func copy(_ p: UnsafePointer<UInt8>, to: UnsafeMutablePointer<UInt8>, count n: Int) {
-        if n <= 16 {
+        let from = UnsafeRawPointer(p), dest = UnsafeMutableRawPointer(to)
+        if n >= 8 && n <= 16 {
+            let head = from.loadUnaligned(as: UInt64.self), tail = from.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            dest.storeBytes(of: head, as: UInt64.self)
+            dest.storeBytes(of: tail, toByteOffset: n - 8, as: UInt64.self)
+        } else if n >= 4 && n < 8 {
+            let head = from.loadUnaligned(as: UInt32.self), tail = from.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+            dest.storeBytes(of: head, as: UInt32.self)
+            dest.storeBytes(of: tail, toByteOffset: n - 4, as: UInt32.self)
+        } else if n < 4 {
             for i in 0..<n { to[i] = p[i] }
         } else {
             to.update(from: p, count: n)
@@ -98,7 +108,7 @@ public struct JSONWriter: @unchecked Sendable {
         bytes.withUnsafeBufferPointer { append($0) }
     }
 
-    @inlinable public mutating func raw(_ s: StaticString) {
+    @inlinable @inline(__always) public mutating func raw(_ s: StaticString) {
         append(s.utf8Start, count: s.utf8CodeUnitCount)
     }
 
@@ -109,6 +119,10 @@ public struct JSONWriter: @unchecked Sendable {
 
     /// A JSON string literal.
     public mutating func string(_ s: String) {
+        if SmallASCII.isAvailable, let n = SmallASCII.writeQuoted(s, to: reserve(17)) {
+            commit(n)
+            return
+        }
         var s = s
         s.withUTF8 { utf8 in
             if Self.isPlain(utf8) {
@@ -138,6 +152,10 @@ public struct JSONWriter: @unchecked Sendable {
     /// Part of a JSON string literal's text, escaped: a literal written in parts is
     /// `byte(quote)`, its parts, `byte(quote)`.
     public mutating func stringPart(_ s: String) {
+        if SmallASCII.isAvailable, let n = SmallASCII.writeText(s, to: reserve(16)) {
+            commit(n)
+            return
+        }
         var s = s
         s.withUTF8 { utf8 in
             if Self.isPlain(utf8) {
@@ -247,7 +265,7 @@ public struct JSONWriter: @unchecked Sendable {
                         guard out.room >= end - start + 48 else { return false }
                         if !first { out.put(UInt8(ascii: ",")) }
                         first = false
-                        out.put(UnsafeBufferPointer(rebasing: kb[start..<end]))
+                        out.putKey(kb.baseAddress! + start, count: end - start)
                         guard out.put(vals[f]) else { return false }
                     }
                     commit(out.count)
@@ -269,6 +287,8 @@ public struct JSONWriter: @unchecked Sendable {
     private struct Cursor {
         let buf: UnsafeMutableBufferPointer<UInt8>
         var count = 0
+        /// `SmallASCII.isAvailable`, read once per cursor.
+        let smallStrings = SmallASCII.isAvailable
         var room: Int { buf.count - count }
 
         mutating func put(_ b: UInt8) {
@@ -284,19 +304,48 @@ public struct JSONWriter: @unchecked Sendable {
 
         mutating func put(_ s: StaticString) { s.withUTF8Buffer { put($0) } }
 
+        /// A key of `JSONKeys` (16 bytes are readable from `p`, and the caller leaves
+        /// room for 16): at most 16 bytes are two word copies, not a call to memmove.
+        @inline(__always) mutating func putKey(_ p: UnsafePointer<UInt8>, count n: Int) {
+            let to = buf.baseAddress! + count
+            if n <= 16 {
+                let from = UnsafeRawPointer(p)
+                UnsafeMutableRawPointer(to).storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
+                UnsafeMutableRawPointer(to + 8).storeBytes(of: from.loadUnaligned(fromByteOffset: 8, as: UInt64.self), as: UInt64.self)
+            } else {
+                to.update(from: p, count: n)
+            }
+            count += n
+        }
+
+        /// "00" to "99", two digits a pair.
+        private static let pairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+        private static let powersOfTen: [UInt64] = (0..<20).map { k in (0..<k).reduce(1) { acc, _ in acc &* 10 } }
+
         mutating func put(_ n: Int64) {
-            var v = n.magnitude
-            var digits = 1
-            var rest = v / 10
-            while rest > 0 { digits += 1; rest /= 10 }
             if n < 0 { put(UInt8(ascii: "-")) }
+            var v = n.magnitude
+            // Digits: about log10 from the bit length, then one comparison.
+            let bits = 64 - (v | 1).leadingZeroBitCount
+            var digits = (bits * 1233) >> 12
+            digits += Self.powersOfTen.withUnsafeBufferPointer { digits < 20 && v >= $0[digits] ? 1 : 0 }
+            digits = max(digits, 1)
             var i = count + digits
             count = i
-            repeat {
-                i -= 1
-                buf[i] = UInt8(ascii: "0") + UInt8(v % 10)
-                v /= 10
-            } while v > 0
+            let pairs = Self.pairs.utf8Start
+            while v >= 100 {
+                let r = Int(v % 100)
+                v /= 100
+                i -= 2
+                buf[i] = pairs[2 * r]
+                buf[i + 1] = pairs[2 * r + 1]
+            }
+            if v >= 10 {
+                buf[i - 2] = pairs[2 * Int(v)]
+                buf[i - 1] = pairs[2 * Int(v) + 1]
+            } else {
+                buf[i - 1] = UInt8(ascii: "0") + UInt8(v)
+            }
         }
 
         /// False when the value is one it leaves to `JSONWriter.value`.
@@ -315,9 +364,12 @@ public struct JSONWriter: @unchecked Sendable {
                     put(".0")
                     return true
                 }
-                let m = (d * 100).rounded()
-                guard abs(m) < 1e15, m / 100 == d else { return false }
-                let n = Int64(m)
+                let x = d * 100
+                guard abs(x) < 1e15 else { return false }
+                // Rounded half away from zero, as `rounded()` (a call into libm): below
+                // 2^52, adding a half is exact.
+                let n = Int64(x + (x < 0 ? -0.5 : 0.5))
+                guard Double(n) / 100 == d else { return false }
                 if n < 0 { put(UInt8(ascii: "-")) }
                 put(Int64(n.magnitude / 100))
                 put(UInt8(ascii: "."))
@@ -326,6 +378,10 @@ public struct JSONWriter: @unchecked Sendable {
                 if cents % 10 != 0 { put(UInt8(ascii: "0") + UInt8(cents % 10)) }
             case .string(var s):
                 let room = room
+                if smallStrings, room >= 17, let n = SmallASCII.writeQuoted(s, to: buf.baseAddress! + count) {
+                    count += n
+                    return true
+                }
                 let ok = s.withUTF8 { utf8 -> Bool in
                     guard utf8.count + 2 <= room else { return false }
                     guard JSONWriter.isPlain(utf8) else { return false }

@@ -257,11 +257,25 @@ public struct MessageTemplate: Sendable {
     public enum Part: Sendable {
         case text(String)
         case value(CompiledExpr)
+        /// A key field's value, by key position: what `value` of the bare field gives,
+        /// read without a context.
+        case key(Int)
     }
-    public var parts: [Part]
+    public var parts: [Part] {
+        didSet { readsOnlyKey = Self.readsOnlyKey(parts) }
+    }
+    /// Whether the text needs nothing but the key (`forEachPiece(key:_:)`): an alert's
+    /// message is then written with no context built, which cost as much as writing
+    /// the rest of a short alert line.
+    public private(set) var readsOnlyKey: Bool
 
     public init(parts: [Part]) {
         self.parts = parts
+        readsOnlyKey = Self.readsOnlyKey(parts)
+    }
+
+    private static func readsOnlyKey(_ parts: [Part]) -> Bool {
+        !parts.contains { if case .value = $0 { return true } else { return false } }
     }
 
     public func render(_ ctx: borrowing EvalContext) -> String {
@@ -276,6 +290,18 @@ public struct MessageTemplate: Sendable {
             switch p {
             case .text(let s): body(s)
             case .value(let e): body(e(ctx).templateText)
+            case .key(let i): body(i < ctx.key.count ? ctx.key[i].templateText : "null")
+            }
+        }
+    }
+
+    /// `forEachPiece` for a template that `readsOnlyKey`, given the key's values.
+    func forEachPiece(key: [Value], _ body: (String) -> Void) {
+        for p in parts {
+            switch p {
+            case .text(let s): body(s)
+            case .value: preconditionFailure("a template that reads more than the key, rendered from the key")
+            case .key(let i): body(i < key.count ? key[i].templateText : "null")
             }
         }
     }

@@ -120,13 +120,14 @@ public struct DeadLetter: Sendable, Codable, Equatable {
 /// Each field's `"name":` as JSON bytes, all in one array (an array per field was a
 /// reference count touched per field written).
 public struct JSONKeys: Sendable {
-    /// Every key's bytes, one after another.
+    /// Every key's bytes, one after another, then 16 zeros: a key is copied in two
+    /// word loads, which may read past its end.
     let bytes: [UInt8]
     /// Where key f ends in `bytes` (it starts where key f-1 ends).
     let ends: [Int]
 
     public init(_ keys: [[UInt8]]) {
-        bytes = keys.flatMap { $0 }
+        bytes = keys.flatMap { $0 } + [UInt8](repeating: 0, count: 16)
         var end = 0
         ends = keys.map { end += $0.count; return end }
     }

@@ -57,9 +57,12 @@ struct WindowOperator: Sendable {
     var state = State()
     private let gap: Int64
     private let allowed: Int64
+    /// What its alerts share.
+    private let source: AlertSource
 
     init(rule: WindowRule) {
         self.rule = rule
+        source = AlertSource(rule: rule.name, severity: rule.severity, tags: rule.tags, keyNames: rule.keyNames)
         if case .session(let g) = rule.kind { gap = g } else { gap = 0 }
         allowed = rule.allowedLatenessMs
     }
@@ -319,8 +322,7 @@ struct WindowOperator: Sendable {
         for v in key { h.add(v.json) }
         h.add(g.start)
         h.add(g.end)
-        out.append(.alert(Alert(id: h.hex, rule: rule.name, severity: rule.severity, tags: rule.tags,
-                                key: zip(rule.keyNames, key).map { ($0, $1) }, message: rule.message.render(ctx),
+        out.append(.alert(Alert(id: h.hex, source: source, keyValues: key, message: rule.message.render(ctx),
                                 detectedAt: at, matched: [], window: (g.start, g.end))))
     }
 
