@@ -91,7 +91,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilRuntimeTests",
-            dependencies: ["VigilLanguage", "VigilCompiler", "VigilRuntime"],
+            dependencies: ["VigilLanguage", "VigilCompiler", "VigilRuntime", "VigilText"],
             exclude: ["Behaviour"]
         ),
         .testTarget(name: "VigilTestingTests", dependencies: ["VigilTesting", "VigilRuntime"], exclude: ["Cases"]),

@@ -35,17 +35,18 @@ public struct EventSource: Sendable {
     /// and the line's bytes (valid only during the call; kept for late-event records).
     /// (`body` owns the item: an event's values can move on without a copy.)
     public func read(schemas: [StreamSchema], _ body: (consuming Item, UnsafeBufferPointer<UInt8>) throws -> Void) throws {
-        try read(schemas: schemas, events: { e, raw in try body(.event(e), raw) },
+        try read(schemas: schemas, events: { e, raw, _ in try body(.event(e), raw) },
                  deadLetters: { d, raw in try body(.deadLetter(d), raw) })
     }
 
     /// Reads the whole source: `events` per event, `deadLetters` per line that is not
-    /// one, each with the line's bytes (valid only during the call).
+    /// one, each with the line's bytes (valid only during the call); for an event, also
+    /// whether the line is byte for byte the event as an alert line writes it.
     ///
     /// Every event of a stream is decoded into the same `Event`: when `events` takes its
     /// values (swapping them out, as `Detector.accept(taking:)` does) the next line is
     /// decoded into the storage left behind, so reading allocates nothing per line.
-    public func read(schemas: [StreamSchema], events: (inout Event, UnsafeBufferPointer<UInt8>) throws -> Void,
+    public func read(schemas: [StreamSchema], events: (inout Event, UnsafeBufferPointer<UInt8>, Bool) throws -> Void,
                      deadLetters: (DeadLetter, UnsafeBufferPointer<UInt8>) throws -> Void) throws {
         let reader = try LineReader(path: path)
         var decoder = LineDecoder(self, schemas: schemas)
@@ -54,7 +55,7 @@ public struct EventSource: Sendable {
             case .oversized(let prefix, let number):
                 try deadLetters(decoder.oversized(prefix: prefix, number: number), UnsafeBufferPointer(start: nil, count: 0))
             case .text(let bytes, let number):
-                if case .deadLetter(let d) = try decoder.decode(bytes, number: number, event: { try events(&$0, bytes) }) {
+                if case .deadLetter(let d) = try decoder.decode(bytes, number: number, event: { try events(&$0, bytes, $1) }) {
                     try deadLetters(d, bytes)
                 }
             }

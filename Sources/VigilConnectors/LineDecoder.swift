@@ -54,8 +54,10 @@ public struct LineDecoder: Sendable {
     /// Decodes line `number`. An event is decoded into an `Event` the decoder keeps and
     /// handed to `event`: when that takes its values (swapping them out, as
     /// `Detector.accept(taking:)` does), the next line is decoded into the storage left
-    /// behind, so decoding allocates nothing per line.
-    public mutating func decode(_ bytes: UnsafeBufferPointer<UInt8>, number: Int64, event: (inout Event) throws -> Void) rethrows -> Decoded {
+    /// behind, so decoding allocates nothing per line. `event`'s second argument says
+    /// whether the line is byte for byte the event as an alert line writes it
+    /// (`JSONLineDecoder.decode(_:origin:into:canonical:)`).
+    public mutating func decode(_ bytes: UnsafeBufferPointer<UInt8>, number: Int64, event: (inout Event, Bool) throws -> Void) rethrows -> Decoded {
         if Self.isBlank(bytes) { return .none }
         let origin = EventOrigin(input: inputIndex, line: number)
         if csv != nil {
@@ -65,7 +67,7 @@ public struct LineDecoder: Sendable {
             }
             switch csv!.decode(bytes, origin: origin) {
             case .success(var e):
-                try event(&e)
+                try event(&e, false)
                 return .event
             case .failure(let f): return .deadLetter(dead(fixedName, number, f.reason, Array(bytes)))
             }
@@ -73,10 +75,11 @@ public struct LineDecoder: Sendable {
         if let fixedDecoder {
             // One stream: its decoder and event without an array lookup each (reading them
             // out of arrays retained and released them per line).
-            if let f = fixedDecoder.decode(bytes, origin: origin, into: &fixedEvent) {
+            var canonical = false
+            if let f = fixedDecoder.decode(bytes, origin: origin, into: &fixedEvent, canonical: &canonical) {
                 return .deadLetter(dead(fixedName, number, f.reason, Array(bytes)))
             }
-            try event(&fixedEvent)
+            try event(&fixedEvent, canonical)
             return .event
         }
         guard let name = JSONLineDecoder.streamName(in: bytes) else {
@@ -88,7 +91,7 @@ public struct LineDecoder: Sendable {
         if let f = decoders[s].decode(bytes, origin: origin, into: &scratch[s]) {
             return .deadLetter(dead(schemas[s].name, number, f.reason, Array(bytes)))
         }
-        try event(&scratch[s])
+        try event(&scratch[s], false)
         return .event
     }
 

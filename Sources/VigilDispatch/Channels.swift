@@ -10,12 +10,21 @@ import VigilRuntime
 public protocol AlertChannel: AnyObject {
     var name: String { get }
     func send(_ a: DispatchAlert)
+    /// `send(DispatchAlert(alert, streams:, matched:))`, for an alert lent: a channel
+    /// that only writes the alert's line writes it from the loan.
+    func send(lent alert: borrowing Alert, streams: [StreamSchema], matched: DispatchAlert.Matched)
     func flush()
     /// How much is taken but not yet delivered: 0 when nothing (a webhook reports its
     /// spooled bytes; files and stdout deliver as they write).
     var pending: Int { get }
     /// Stops the channel; what is undelivered stays spooled for the next start.
     func close()
+}
+
+extension AlertChannel {
+    public func send(lent alert: borrowing Alert, streams: [StreamSchema], matched: DispatchAlert.Matched) {
+        send(DispatchAlert(copy alert, streams: streams, matched: matched))
+    }
 }
 
 /// Standard output: one line per alert for people on a terminal (with the processing
@@ -40,6 +49,13 @@ public final class StdoutChannel: AlertChannel {
         }
         writer.removeAll()
         a.write(to: &writer)
+        writer.withBytes { out.writeLine(bytes: $0) }
+    }
+
+    public func send(lent alert: borrowing Alert, streams: [StreamSchema], matched: DispatchAlert.Matched) {
+        if human { return send(DispatchAlert(copy alert, streams: streams, matched: matched)) }
+        writer.removeAll()
+        DispatchAlert.write(alert, streams: streams, matched: matched, to: &writer)
         writer.withBytes { out.writeLine(bytes: $0) }
     }
 
@@ -82,8 +98,12 @@ public final class FileChannel: AlertChannel {
     deinit { close() }
 
     public func send(_ a: DispatchAlert) {
+        send(lent: a.alert, streams: a.streams, matched: a.matched)
+    }
+
+    public func send(lent alert: borrowing Alert, streams: [StreamSchema], matched: DispatchAlert.Matched) {
         let before = buffer.count
-        a.write(to: &buffer)
+        DispatchAlert.write(alert, streams: streams, matched: matched, to: &buffer)
         buffer.byte(10)
         // Rotation: the line that would cross the limit starts the next file.
         if let limit = rotateBytes, size + Int64(buffer.count) > limit, size + Int64(before) > 0 {

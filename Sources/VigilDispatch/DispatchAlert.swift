@@ -34,16 +34,23 @@ public struct DispatchAlert: Sendable {
 
     /// Appends the alert's JSON object (no newline) to `w`.
     public func write(to w: inout JSONWriter) {
+        Self.write(alert, streams: streams, matched: matched, to: &w)
+    }
+
+    /// Appends `alert`'s JSON object (no newline) to `w`, as a `DispatchAlert` of it
+    /// writes it: for channels that write an alert they are lent (making the
+    /// `DispatchAlert` copied the alert, a count per reference it holds).
+    public static func write(_ alert: borrowing Alert, streams: [StreamSchema], matched: Matched, to w: inout JSONWriter) {
         switch matched {
         case .full:
             alert.write(to: &w, streams: streams)
         case .none:
-            var a = alert
+            var a = copy alert
             a.matched = []
             a.write(to: &w, streams: streams)
         case .fields:
-            var a = alert
-            a.matched = alert.matched.map { step in
+            var a = copy alert
+            a.matched = a.matched.map { step in
                 (step.step, step.events.map { e in
                     var e = e
                     let schema = streams[Int(e.stream)]

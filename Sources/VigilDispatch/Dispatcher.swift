@@ -48,6 +48,14 @@ public final class Dispatcher {
         }
     }
 
+    /// `send(DispatchAlert(alert, streams:, matched:))` for an alert lent: without
+    /// routes, its one channel writes it from the loan (no copy of the alert).
+    public func send(lent alert: borrowing Alert, streams: [StreamSchema], matched: DispatchAlert.Matched) {
+        guard routes.isEmpty else { return send(DispatchAlert(copy alert, streams: streams, matched: matched)) }
+        channels[fallback].send(lent: alert, streams: streams, matched: matched)
+        counts[fallback] += 1
+    }
+
     public func flush() { channels.forEach { $0.flush() } }
 
     /// Waits up to `timeout` seconds for every channel to deliver what it holds (or

@@ -264,13 +264,14 @@ public struct Alert: Sendable {
         }
     }
 
-    /// `visitMatched`, with each event's stream and values in place (no copies).
-    func visitMatchedRows(step: (String) -> Void, event: (Int32, UnsafeBufferPointer<Value>) -> Void) {
+    /// `visitMatched`, with each event's stream and values in place (no copies), and its
+    /// line when the store kept it (see `EventStore.add(taking:line:)`).
+    func visitMatchedRows(step: (String) -> Void, event: (Int32, UnsafeBufferPointer<Value>, UnsafeBufferPointer<UInt8>?) -> Void) {
         switch events {
         case .steps(let steps):
             for s in steps {
                 step(s.step)
-                for e in s.events { e.values.withUnsafeBufferPointer { event(e.stream, $0) } }
+                for e in s.events { e.values.withUnsafeBufferPointer { event(e.stream, $0, nil) } }
             }
         case .bound(let bound):
             source.plan!.visitRows(bound, step: step, event: event)
@@ -315,10 +316,10 @@ public struct MatchPlan: Sendable {
 
     /// `visit`, with each event's stream and values in place: for writing alert lines
     /// (iterating the entries copied each, a retain and a release of its values).
-    func visitRows(_ bound: BoundEvents, step: (String) -> Void, event: (Int32, UnsafeBufferPointer<Value>) -> Void) {
+    func visitRows(_ bound: BoundEvents, step: (String) -> Void, event: (Int32, UnsafeBufferPointer<Value>, UnsafeBufferPointer<UInt8>?) -> Void) {
         bound.entries.withUnsafeBufferPointer { entries in
             visit(entries.count, { entries[$0].binding }, step: step) { i in
-                entries[i].event.values.withUnsafeBufferPointer { event(entries[i].event.stream, $0) }
+                entries[i].event.values.withUnsafeBufferPointer { event(entries[i].event.stream, $0, nil) }
             }
         }
     }
@@ -330,12 +331,12 @@ public struct MatchPlan: Sendable {
     }
 
     /// `visitRows` over events in the detector's store: their rows, read in place.
-    func visitRows(_ stored: StoredEvents, step: (String) -> Void, event: (Int32, UnsafeBufferPointer<Value>) -> Void) {
+    func visitRows(_ stored: StoredEvents, step: (String) -> Void, event: (Int32, UnsafeBufferPointer<Value>, UnsafeBufferPointer<UInt8>?) -> Void) {
         let view = stored.view
         visit(stored.slots.count, { stored.slots[$0].binding }, step: step) { i in
             let slot = stored.slots[i].slot
             let stream = view.streams[Int(slot)]
-            event(stream, UnsafeBufferPointer(start: view.row(slot), count: view.widths[Int(stream)]))
+            event(stream, UnsafeBufferPointer(start: view.row(slot), count: view.widths[Int(stream)]), view.line(slot))
         }
     }
 

@@ -214,9 +214,9 @@ public struct Detector: Sendable {
     }
 
     /// `stored(_:)`, taking `e`'s values when `take` (it is left with others).
-    private mutating func stored(_ e: inout Event, take: Bool) -> Int32 {
+    private mutating func stored(_ e: inout Event, take: Bool, line: UnsafeBufferPointer<UInt8>?) -> Int32 {
         makeRoom()
-        return take ? store.add(taking: &e) : store.add(e)
+        return take ? store.add(taking: &e, line: line) : store.add(e)
     }
 
     private mutating func makeRoom() {
@@ -255,8 +255,12 @@ public struct Detector: Sendable {
     /// The alerts in `out` read their matched events where the detector stores them,
     /// copying none: read them (write, send, copy their `matched`) before the next call
     /// to the detector, after which reading them stops the program.
-    public mutating func accept(taking e: inout Event, into out: inout [DetectorOutput]) {
-        accept(&e, take: true, inPlace: true, into: &out)
+    ///
+    /// `line`: the event's line, given only when it is exactly the event as an alert line
+    /// writes it (`JSONLineDecoder.decode(_:origin:into:canonical:)` says so): alerts
+    /// then copy it.
+    public mutating func accept(taking e: inout Event, into out: inout [DetectorOutput], line: UnsafeBufferPointer<UInt8>? = nil) {
+        accept(&e, take: true, inPlace: true, line: line, into: &out)
     }
 
     /// Sharded: a step that brings no event (a line that decoded to a dead letter or to
@@ -268,7 +272,8 @@ public struct Detector: Sendable {
 
     /// `take`: `e`'s values move into the store. `inPlace`: alerts read their events in
     /// the store (see `accept(taking:into:)`).
-    private mutating func accept(_ e: inout Event, take: Bool, inPlace: Bool, into out: inout [DetectorOutput]) {
+    private mutating func accept(_ e: inout Event, take: Bool, inPlace: Bool, line: UnsafeBufferPointer<UInt8>? = nil,
+                                 into out: inout [DetectorOutput]) {
         out.clearKeepingCapacity()
         // The last call's alerts are gone: their matchers take back what they held.
         while let r = recycling.popLast() { matchers[r].recycle() }
@@ -310,10 +315,10 @@ public struct Detector: Sendable {
             if !mine.isEmpty {
                 let admitted = admitted(e, rules: mine)
                 if admitted == Self.all(mine.count) {
-                    let slot = stored(&e, take: take), view = store.view
+                    let slot = stored(&e, take: take, line: line), view = store.view
                     readerList.withUnsafeBufferPointer { pending.push(slot: slot, store: view, rules: UnsafeBufferPointer(rebasing: $0[mine])) }
                 } else if admitted != 0 || mine.count > 64 {
-                    let slot = stored(&e, take: take), view = store.view
+                    let slot = stored(&e, take: take, line: line), view = store.view
                     for (k, i) in mine.enumerated() where Self.has(admitted, k) {
                         pending.push(slot: slot, store: view, rules: CollectionOfOne(readerList[i]))
                     }
@@ -333,7 +338,7 @@ public struct Detector: Sendable {
                 }
                 if shard.owns(e, fields: fields) { owned.append(r); ownedHashes.append(KeyTable.hash(e, fields)) }
             }
-            if !owned.isEmpty { pending.push(slot: stored(&e, take: take), store: store.view, rules: owned, hashes: ownedHashes) }
+            if !owned.isEmpty { pending.push(slot: stored(&e, take: take, line: line), store: store.view, rules: owned, hashes: ownedHashes) }
         }
         for i in mine {
             drain(rule: readerList[i], inPlace: inPlace, into: &out)
@@ -410,7 +415,7 @@ public struct Detector: Sendable {
                     windows[i].absorbLate(e, keyFields: windowKeySlots[i], watermark: w, into: &out)
                     tag(out, from: before, phase: Int32(1 + r), time: e.ts, kind: 0, at: EventStamp(e))
                     suppress(rule: r, &out, from: before)
-                    count(out[before...])
+                    count(out, from: before)
                     counters.openGroups += windows[i].state.openGroups - heldBefore
                     counters.peakOpenGroups = max(counters.peakOpenGroups, counters.openGroups)
                 }
@@ -438,12 +443,12 @@ public struct Detector: Sendable {
         }
     }
 
-    private mutating func count(_ outputs: ArraySlice<DetectorOutput>) {
-        for o in outputs {
-            switch o {
-            case .alert: counters.alerts += 1
-            case .row: counters.rows += 1
-            case .late, .stopped: break
+    /// Counts the alerts and rows of `out` from `start` on. (Read in place: iterating a
+    /// slice copied each output, a count per reference an alert holds.)
+    private mutating func count(_ out: [DetectorOutput], from start: Int) {
+        out.withUnsafeBufferPointer { b in
+            for i in start..<b.count {
+                if case .alert = b[i] { counters.alerts += 1 } else if case .row = b[i] { counters.rows += 1 }
             }
         }
     }
@@ -585,7 +590,7 @@ public struct Detector: Sendable {
             }
             matchTags.clearKeepingCapacity()
             suppress(rule: r, &out, from: first)
-            count(out[first...])
+            count(out, from: first)
         }
         suppressors.reclaim(rule: r, watermark: w)
     }
@@ -623,7 +628,7 @@ public struct Detector: Sendable {
             }
         }
         suppress(rule: r, &out, from: before)
-        count(out[before...])
+        count(out, from: before)
         suppressors.reclaim(rule: r, watermark: w)
     }
 }

@@ -31,6 +31,14 @@ final class EventStore: @unchecked Sendable {
     private var markWords = 0
     /// Sweeps so far: a slot read by number is what it was while this is unchanged.
     private(set) var sweeps = 0
+    /// Per slot, up to `lineRoom` bytes: the event's line when it is exactly the event as
+    /// an alert writes it (`FlatJSONScanner`'s canonical lines), so that an alert line
+    /// copies it instead of writing the event field by field, which was a third of a
+    /// short alert's cost. Allocated with the first such line; `lineLengths` -1: none.
+    private(set) var lines: UnsafeMutablePointer<UInt8>? = nil
+    private(set) var lineLengths: UnsafeMutablePointer<Int32>? = nil
+    /// Bytes kept per slot: longer lines are written field by field.
+    static let lineRoom = 112
 
     /// `widths`: each stream's field count.
     init(widths: [Int], capacity: Int = 1024) {
@@ -48,6 +56,8 @@ final class EventStore: @unchecked Sendable {
     }
 
     deinit {
+        lines?.deallocate()
+        lineLengths?.deallocate()
         values.deinitialize(count: capacity * width)
         values.deallocate()
         times.deallocate()
@@ -60,7 +70,8 @@ final class EventStore: @unchecked Sendable {
     /// The store as plain pointers, for reading on the hot path without counting
     /// references to the store; valid until the next `add` (which may grow it).
     var view: StoreView {
-        StoreView(values: values, times: times, origins: origins, streams: streams, widths: widthsPointer, width: width)
+        StoreView(values: values, times: times, origins: origins, streams: streams, widths: widthsPointer, width: width,
+                  lines: lines, lineLengths: lineLengths)
     }
 
     /// Every slot is taken: the next `add` grows the store unless slots are swept first.
@@ -72,6 +83,7 @@ final class EventStore: @unchecked Sendable {
     /// Stores `e` (copying its values) and returns its slot.
     func add(_ e: borrowing Event) -> Int32 {
         let slot = take(e)
+        lineLengths?[Int(slot)] = -1
         e.values.withUnsafeBufferPointer { v in
             if let base = v.baseAddress { (values + Int(slot) * width).update(from: base, count: min(v.count, width)) }
         }
@@ -81,13 +93,28 @@ final class EventStore: @unchecked Sendable {
     /// Stores `e` by taking its values: they change places with the slot's old ones, so
     /// nothing is copied or counted when `e` holds the only reference to its values (an
     /// event just decoded). `e` is left with the old values.
-    func add(taking e: inout Event) -> Int32 {
+    ///
+    /// `line`: the event's line, when it is the event exactly as an alert writes it.
+    func add(taking e: inout Event, line: UnsafeBufferPointer<UInt8>? = nil) -> Int32 {
         let slot = take(e)
         let row = values + Int(slot) * width
         e.values.withUnsafeMutableBufferPointer { v in
             for i in 0..<min(v.count, width) { swap(&v[i], &row[i]) }
         }
+        if let line, line.count <= Self.lineRoom, let base = line.baseAddress {
+            if lines == nil { allocateLines() }
+            (lines! + Int(slot) * Self.lineRoom).update(from: base, count: line.count)
+            lineLengths![Int(slot)] = Int32(line.count)
+        } else {
+            lineLengths?[Int(slot)] = -1
+        }
         return slot
+    }
+
+    private func allocateLines() {
+        lines = .allocate(capacity: capacity * Self.lineRoom)
+        lineLengths = .allocate(capacity: capacity)
+        lineLengths!.initialize(repeating: -1, count: capacity)
     }
 
     private func take(_ e: borrowing Event) -> Int32 {
@@ -163,6 +190,13 @@ final class EventStore: @unchecked Sendable {
         times = moved(times)
         origins = moved(origins)
         streams = moved(streams)
+        if let oldLines = lines, let oldLengths = lineLengths {
+            lines = .allocate(capacity: new * Self.lineRoom)
+            lines!.update(from: oldLines, count: old * Self.lineRoom)
+            oldLines.deallocate()
+            lineLengths = moved(oldLengths)
+            (lineLengths! + old).initialize(repeating: -1, count: new - old)
+        }
         capacity = new
         // Under the free slots already there, which are taken first.
         free.insert(contentsOf: (Int32(old)..<Int32(new)).reversed(), at: 0)
@@ -175,6 +209,11 @@ final class EventStore: @unchecked Sendable {
         c.times.update(from: times, count: capacity)
         c.origins.update(from: origins, count: capacity)
         c.streams.update(from: streams, count: capacity)
+        if let lines, let lineLengths {
+            c.allocateLines()
+            c.lines!.update(from: lines, count: capacity * Self.lineRoom)
+            c.lineLengths!.update(from: lineLengths, count: capacity)
+        }
         c.free = free
         return c
     }
@@ -190,6 +229,15 @@ struct StoreView: @unchecked Sendable {
     let streams: UnsafeMutablePointer<Int32>
     let widths: UnsafeMutablePointer<Int>
     let width: Int
+    let lines: UnsafeMutablePointer<UInt8>?
+    let lineLengths: UnsafeMutablePointer<Int32>?
+
+    /// The line of the event in `slot`, when it was kept (see `EventStore.add(taking:line:)`).
+    @inline(__always) func line(_ slot: Int32) -> UnsafeBufferPointer<UInt8>? {
+        guard let lines, let lineLengths else { return nil }
+        let n = lineLengths[Int(slot)]
+        return n < 0 ? nil : UnsafeBufferPointer(start: lines + Int(slot) * EventStore.lineRoom, count: Int(n))
+    }
 
     /// The values of the event in `slot`, in place.
     @inline(__always) func row(_ slot: Int32) -> UnsafePointer<Value> { UnsafePointer(values + Int(slot) * width) }

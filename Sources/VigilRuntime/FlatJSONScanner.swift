@@ -94,20 +94,57 @@ struct FlatJSONScanner: Sendable {
 
     @inline(__always) private static func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 13 || c == 10 }
 
-    /// Reads `line` into `values` (all `.null` on entry, one per field); false when the
-    /// full decoder must decide.
+    /// Reads `line` into `values` (one per field, holding anything on entry: a field the
+    /// line lacks is set to null); false when the full decoder must decide, with `values`
+    /// left unspecified. (The run loop's event holds the values of an earlier event: the
+    /// store swaps them for the new ones. Setting them all to null first, then to the
+    /// line's, released each twice.)
     func scan(_ p: UnsafeBufferPointer<UInt8>, into values: inout [Value]) -> Bool {
-        // In place: assigning through the array checked its uniqueness per field.
-        values.withUnsafeMutableBufferPointer { scan(p, into: $0) }
+        var canonical = false
+        return scan(p, into: &values, canonical: &canonical)
     }
 
-    private func scan(_ p: UnsafeBufferPointer<UInt8>, into values: UnsafeMutableBufferPointer<Value>) -> Bool {
+    /// `scan`, also saying whether the line is *canonical*: byte for byte the event as an
+    /// alert line writes it (`{` and `JSONWriter.fields` of every field, then `}`). That
+    /// is: no space anywhere outside strings; every declared field, once, in declaration
+    /// order, its key as the field is named (no escape), and nothing else; numbers
+    /// as the writer writes them (no leading zero, no `-0`; a double with one decimal, or
+    /// two not ending in 0). Strings are always written as the line has them (the fast
+    /// path takes none with an escape).
+    func scan(_ p: UnsafeBufferPointer<UInt8>, into values: inout [Value], canonical: inout Bool) -> Bool {
+        // In place: assigning through the array checked its uniqueness per field.
+        values.withUnsafeMutableBufferPointer { v in
+            let count = v.count
+            if count > 64 { for s in 0..<count { v[s] = .null } }
+            var written: UInt64 = 0
+            guard scan(p, into: v, written: &written, canonical: &canonical) else { return false }
+            if count <= 64 {
+                let all: UInt64 = count == 64 ? ~0 : (1 << UInt64(count)) &- 1
+                if written != all {
+                    for s in 0..<count where written & (1 << UInt64(s)) == 0 { v[s] = .null }
+                }
+            }
+            return true
+        }
+    }
+
+    /// `written`: bit s set for each slot s below 64 the line gave a value.
+    private func scan(_ p: UnsafeBufferPointer<UInt8>, into values: UnsafeMutableBufferPointer<Value>, written: inout UInt64,
+                      canonical: inout Bool) -> Bool {
         let n = p.count
         var previous = -1
         var i = 0
         // Bytes >= 0x80 seen in strings: the line's UTF-8 is checked once at the end.
         var high: UInt8 = 0
-        @inline(__always) func skipSpace() { while i < n && Self.isSpace(p[i]) { i += 1 } }
+        // Canonical so far (see `scan(_:into:canonical:)`), and keys read.
+        var plain = true
+        var keys = 0
+        @inline(__always) func skipSpace() {
+            while i < n && Self.isSpace(p[i]) {
+                i += 1
+                plain = false
+            }
+        }
         skipSpace()
         guard i < n, p[i] == UInt8(ascii: "{") else { return false }
         i += 1
@@ -126,11 +163,14 @@ struct FlatJSONScanner: Sendable {
                     slot = expected
                     previous = slot
                     i += length
+                    if slot != keys { plain = false }
                 } else {
                     let keyStart = i + 1
                     i = keyStart
+                    // (A key with an escape is the full decoder's.)
                     guard Self.toClosingQuote(p, &i, &high) else { return false }
                     slot = self.slot(p, keyStart, i, after: previous)
+                    if slot != keys { plain = false }
                     if slot >= 0 { previous = slot }
                     i += 1
                     skipSpace()
@@ -139,7 +179,9 @@ struct FlatJSONScanner: Sendable {
                 }
                 skipSpace()
                 guard i < n else { return false }
-                guard readValue(p, &i, slot, &high, values) else { return false }
+                guard readValue(p, &i, slot, &high, values, &plain) else { return false }
+                if slot >= 0 && slot < 64 { written |= 1 << UInt64(slot) }
+                keys += 1
                 skipSpace()
                 guard i < n else { return false }
                 if p[i] == UInt8(ascii: ",") {
@@ -154,7 +196,9 @@ struct FlatJSONScanner: Sendable {
         }
         skipSpace()
         guard i == n else { return false }
-        return high < 0x80 || firstInvalidUTF8(p) == nil
+        guard high < 0x80 || firstInvalidUTF8(p) == nil else { return false }
+        canonical = plain && keys == types.count
+        return true
     }
 
     /// The declared slot named by bytes `start..<end`, or -1. Lines usually list the
@@ -183,7 +227,10 @@ struct FlatJSONScanner: Sendable {
     /// One value at `i`: stored under `slot` when declared (and of the declared type),
     /// skipped when not declared.
     @inline(__always)
-    private func readValue(_ p: UnsafeBufferPointer<UInt8>, _ at: inout Int, _ slot: Int, _ high: inout UInt8, _ values: UnsafeMutableBufferPointer<Value>) -> Bool {
+    /// `plain` is cleared when the value's text is not the writer's (see
+    /// `scan(_:into:canonical:)`).
+    private func readValue(_ p: UnsafeBufferPointer<UInt8>, _ at: inout Int, _ slot: Int, _ high: inout UInt8, _ values: UnsafeMutableBufferPointer<Value>,
+                           _ plain: inout Bool) -> Bool {
         // A local, written back once: through `at` the digit loops stored it per byte.
         var i = at
         defer { at = i }
@@ -209,6 +256,7 @@ struct FlatJSONScanner: Sendable {
         if c == UInt8(ascii: "-") || (c >= 48 && c <= 57) {
             let negative = c == UInt8(ascii: "-")
             if negative { i += 1 }
+            let first = i
             var mantissa: UInt64 = 0, digits = 0, fraction = 0
             while i < n, p[i] &- 48 < 10 {
                 mantissa = mantissa &* 10 &+ UInt64(p[i] &- 48)
@@ -226,6 +274,8 @@ struct FlatJSONScanner: Sendable {
                 guard fraction > 0 else { return false }
             }
             if i < n && (p[i] == UInt8(ascii: "e") || p[i] == UInt8(ascii: "E")) { return false }
+            // The writer writes no leading zero and no -0.
+            if (digits > 1 && p[first] == UInt8(ascii: "0")) || (negative && mantissa == 0) { plain = false }
             guard let type else { return true }
             switch type {
             case .int, .duration, .timestamp:
@@ -239,6 +289,9 @@ struct FlatJSONScanner: Sendable {
                 var d = Double(mantissa)
                 if fraction > 0 { d /= powersOfTen[fraction] }
                 values[slot] = .double(negative ? -d : d)
+                // The writer's doubles (`JSONWriter.double`), digit for digit: below 1e13,
+                // with one decimal, or two not ending in 0.
+                if digits > 13 || !(fraction == 1 || (fraction == 2 && p[i - 1] != UInt8(ascii: "0"))) { plain = false }
             case .string, .bool:
                 return false
             }

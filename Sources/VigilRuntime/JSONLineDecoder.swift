@@ -33,18 +33,22 @@ public final class JSONLineDecoder: Sendable {
     /// reference to it (the run loop's event, whose values the detector took): no
     /// allocation per line. On failure `e` is left with unspecified values.
     public func decode(_ line: UnsafeBufferPointer<UInt8>, origin: EventOrigin, into e: inout Event) -> Failure? {
+        var canonical = false
+        return decode(line, origin: origin, into: &e, canonical: &canonical)
+    }
+
+    /// `decode(_:origin:into:)`, also saying whether the line is byte for byte the event
+    /// as an alert line writes it (`FlatJSONScanner.scan(_:into:canonical:)`): then
+    /// `Detector.accept(taking:into:line:)` may keep it for the alerts to copy.
+    public func decode(_ line: UnsafeBufferPointer<UInt8>, origin: EventOrigin, into e: inout Event, canonical: inout Bool) -> Failure? {
+        canonical = false
         let n = schema.fields.count
         e.stream = stream
         e.origin = origin
         if let fast {
-            if e.values.count == n {
-                e.values.withUnsafeMutableBufferPointer { v in
-                    for i in 0..<n { v[i] = .null }
-                }
-            } else {
-                e.values = [Value](repeating: .null, count: n)
-            }
-            if fast.scan(line, into: &e.values) {
+            // The scanner sets every field: those the line lacks to null.
+            if e.values.count != n { e.values = [Value](repeating: .null, count: n) }
+            if fast.scan(line, into: &e.values, canonical: &canonical) {
                 return EventAssembly.finish(&e, schema: schema)
             }
         }

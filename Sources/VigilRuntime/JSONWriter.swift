@@ -462,9 +462,14 @@ extension Alert {
             w.raw("{\"step\":")
             w.string(name)
             w.raw(",\"events\":[")
-        }, event: { stream, values in
+        }, event: { stream, values, line in
             if events > 0 { w.byte(UInt8(ascii: ",")) }
             events += 1
+            // A line kept with the event is these very bytes (with no nulls to omit).
+            if let line, !omitNulls {
+                w.append(line)
+                return
+            }
             w.byte(UInt8(ascii: "{"))
             w.fields(values, keys: streams[Int(stream)].jsonKeys, omitNulls: omitNulls)
             w.byte(UInt8(ascii: "}"))

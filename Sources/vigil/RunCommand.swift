@@ -383,7 +383,7 @@ struct Run: ParsableCommand {
         func emitOne(_ o: consuming DetectorOutput, raw: UnsafeBufferPointer<UInt8>?) {
                 switch consume o {
                 case .alert(let a):
-                    dispatcher.send(DispatchAlert(a, streams: program.streams, matched: matchedMode))
+                    dispatcher.send(lent: a, streams: program.streams, matched: matchedMode)
                 case .row(let row):
                     lakeOut.add(row)
                     guard let rowOut else { return }
@@ -433,11 +433,12 @@ struct Run: ParsableCommand {
         }
         var caused: [DetectorOutput] = []
         // `e`'s values move into the detector; it is left with storage to decode into.
-        func handle(event e: inout Event, _ raw: UnsafeBufferPointer<UInt8>, input: Int? = nil) throws {
+        /// `canonical`: `raw` is byte for byte the event as an alert line writes it.
+        func handle(event e: inout Event, _ raw: UnsafeBufferPointer<UInt8>, canonical: Bool = false, input: Int? = nil) throws {
             if try skip(line: e.origin.line, input: input) { return }
             newEvents += 1
             if bronze { lakeOut.addBronze(e, source: sourcePaths[Int(e.origin.input)]) }
-            detector.accept(taking: &e, into: &caused)
+            detector.accept(taking: &e, into: &caused, line: canonical ? raw : nil)
             drain(&caused, raw: raw)
             if stopped != nil {
                 // The failing event was not taken: the checkpoint stops before it.
@@ -517,7 +518,7 @@ struct Run: ParsableCommand {
                     try LineReader(path: source.path).forEachLine { try handle(line: $0, input: input, decoder: decoder, sharded) }
                     continue
                 }
-                try source.read(schemas: program.streams, events: { try handle(event: &$0, $1, input: input) },
+                try source.read(schemas: program.streams, events: { try handle(event: &$0, $1, canonical: $2, input: input) },
                                 deadLetters: { d, _ in try handle(deadLetter: d, input: input) })
             } catch is Signals.Stop {
                 break replay

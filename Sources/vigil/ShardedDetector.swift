@@ -123,11 +123,12 @@ final class ShardedDetector: @unchecked Sendable {
                         var seen = Seen.none
                         switch c {
                         case .line(let input, let number):
-                            let decoded = decoders[Int(input)].decode(UnsafeBufferPointer(rebasing: raw[batch.ranges[j]]), number: number) { e in
+                            let line = UnsafeBufferPointer(rebasing: raw[batch.ranges[j]])
+                            let decoded = decoders[Int(input)].decode(line, number: number) { e, canonical in
                                 seen = .event(ts: e.ts, keepsEvents && reports ? e : nil)
                                 // Its values move into the store; its alerts read theirs in
                                 // place, until `detach` below.
-                                detector.accept(taking: &e, into: &out)
+                                detector.accept(taking: &e, into: &out, line: canonical ? line : nil)
                             }
                             switch decoded {
                             case .event: break

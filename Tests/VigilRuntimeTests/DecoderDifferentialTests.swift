@@ -77,6 +77,9 @@ import Testing
         var rng = DifferentialTests.SplitMix(state: 8)
         var fastAccepted = 0, events = 0, rejected = 0
         let scanner = FlatJSONScanner(schema: Self.schema)!
+        // Decoded into one reused event, as the run loop does: it holds the values of
+        // the line before, which every line must replace or null.
+        var reused = Event(stream: 0, ts: 0, origin: EventOrigin(input: 0, line: 0), values: [])
         for i in 0..<60_000 {
             let bytes = Self.line(&rng)
             bytes.withUnsafeBufferPointer { p in
@@ -86,6 +89,11 @@ import Testing
                 switch (decoder.decode(p, origin: origin), decoder.decodeFully(p, origin: origin)) {
                 case (.success(let a), .success(let b)):
                     events += 1
+                    #expect(decoder.decode(p, origin: origin, into: &reused) == nil)
+                    #expect(reused.ts == b.ts && reused.values.count == b.values.count)
+                    for (x, y) in zip(reused.values, b.values) where !Self.same(x, y) {
+                        Issue.record("reused: \(String(decoding: bytes, as: UTF8.self)): \(x) against \(y)")
+                    }
                     #expect(a.ts == b.ts && a.values.count == b.values.count, "\(String(decoding: bytes, as: UTF8.self))")
                     for (x, y) in zip(a.values, b.values) where !Self.same(x, y) {
                         Issue.record("\(String(decoding: bytes, as: UTF8.self)): \(x) against \(y)")
@@ -100,6 +108,53 @@ import Testing
         }
         // Both outcomes and both paths are exercised, or the comparison proves little.
         #expect(fastAccepted > 8_000 && events > 5_000 && rejected > 5_000, "fast \(fastAccepted), events \(events), rejected \(rejected)")
+    }
+
+    /// A line the scanner calls canonical is byte for byte what an alert line writes for
+    /// its event (`{`, `JSONWriter.fields`, `}`): alerts copy such lines instead of
+    /// writing the event. Lines draw every field in order with texts the writer writes
+    /// and texts it does not (leading zeros, -0, a trailing 0, an integer for a double,
+    /// an exponent, spaces, escapes, a field left out or repeated).
+    @Test func canonicalLinesAreWhatTheWriterWrites() {
+        var rng = DifferentialTests.SplitMix(state: 9)
+        let texts: [[String]] = [
+            ["1700000000123", "0", "-5", "007", "-0", "null", "12.5"],
+            ["\"u1\"", "\"\"", "\"caf\u{e9}\"", "\"abcdefghijklmnopqrstuvwxyz\"", "\"a\\\"b\"", "\"\\u0041\"", "null"],
+            ["1.5", "0.1", "12.25", "12.20", "17.0", "-0.5", "-0.0", "5", "1e3", "0.05", "00.5", "123456789012.5", "12345678901234.5", "1.125", "null"],
+            ["-42", "0", "00", "7", "-0", "null"],
+            ["true", "false", "null", "tru"],
+            ["300000", "-1", "null", "0.5"],
+        ]
+        let names = ["ts", "user", "amount", "n", "ok", "d"]
+        let scanner = FlatJSONScanner(schema: Self.schema)!
+        var canonical = 0, other = 0
+        var values = [Value](repeating: .null, count: Self.schema.fields.count)
+        for _ in 0..<40_000 {
+            var parts = names.indices.map { f in "\"\(names[f])\":" + texts[f][Int.random(in: 0..<texts[f].count, using: &rng)] }
+            switch Int.random(in: 0..<10, using: &rng) {
+            case 0: parts.remove(at: Int.random(in: 0..<parts.count, using: &rng))
+            case 1: parts.append(parts[Int.random(in: 0..<parts.count, using: &rng)])
+            case 2: parts.swapAt(0, Int.random(in: 0..<parts.count, using: &rng))
+            case 3: parts[Int.random(in: 0..<parts.count, using: &rng)] += " "
+            case 4:
+                // An escape in a key: `"\u0075ser"` is `"user"`, written otherwise.
+                let k = Int.random(in: 0..<parts.count, using: &rng)
+                parts[k] = "\"\\u00" + String(parts[k].utf8.dropFirst().first!, radix: 16) + String(parts[k].dropFirst(2))
+            default: break
+            }
+            let bytes = Array(("{" + parts.joined(separator: ",") + "}").utf8)
+            var isCanonical = false
+            guard bytes.withUnsafeBufferPointer({ scanner.scan($0, into: &values, canonical: &isCanonical) }) else { continue }
+            guard isCanonical else { other += 1; continue }
+            canonical += 1
+            var w = JSONWriter()
+            w.byte(UInt8(ascii: "{"))
+            w.fields(values, keys: Self.schema.jsonKeys, omitNulls: false)
+            w.byte(UInt8(ascii: "}"))
+            #expect(w.bytes == bytes, "\(String(decoding: bytes, as: UTF8.self)) written as \(String(decoding: w.bytes, as: UTF8.self))")
+        }
+        // Both answers are given often, or the comparison proves little.
+        #expect(canonical > 1_000 && other > 5_000, "canonical \(canonical), other \(other)")
     }
 
     @Test func nestedSchemasTakeTheFullDecoder() {
