@@ -55,6 +55,8 @@ public struct Detector: Sendable {
     /// `program` copied the whole stream or rule (a retain and a release per field).
     private let latenessMs: [Int64]
     private let ruleBoxes: [RuleBox]
+    /// Some pattern rule alerts: the lines given with events are kept for its alert lines.
+    private let keepsLines: Bool
     private let withinMs: [Int64?]
     private let windowKeySlots: [[Int]]
     private let windowLatenessMs: [Int64]
@@ -143,6 +145,7 @@ public struct Detector: Sendable {
         self.program = program
         self.latenessMs = program.streams.map(\.latenessMs)
         self.ruleBoxes = program.rules.map(RuleBox.init)
+        self.keepsLines = program.rules.contains { $0.hasAlert }
         self.withinMs = program.rules.map(\.pattern.withinMs)
         self.windowKeySlots = program.windows.map(\.keySlots)
         self.windowLatenessMs = program.windows.map(\.allowedLatenessMs)
@@ -260,7 +263,7 @@ public struct Detector: Sendable {
     /// writes it (`JSONLineDecoder.decode(_:origin:into:canonical:)` says so): alerts
     /// then copy it.
     public mutating func accept(taking e: inout Event, into out: inout [DetectorOutput], line: UnsafeBufferPointer<UInt8>? = nil) {
-        accept(&e, take: true, inPlace: true, line: line, into: &out)
+        accept(&e, take: true, inPlace: true, line: keepsLines ? line : nil, into: &out)
     }
 
     /// Sharded: a step that brings no event (a line that decoded to a dead letter or to

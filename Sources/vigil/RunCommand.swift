@@ -438,7 +438,8 @@ struct Run: ParsableCommand {
             if try skip(line: e.origin.line, input: input) { return }
             newEvents += 1
             if bronze { lakeOut.addBronze(e, source: sourcePaths[Int(e.origin.input)]) }
-            detector.accept(taking: &e, into: &caused, line: canonical ? raw : nil)
+            // Kept only for alert lines that carry their events whole.
+            detector.accept(taking: &e, into: &caused, line: canonical && matchedMode == .full ? raw : nil)
             drain(&caused, raw: raw)
             if stopped != nil {
                 // The failing event was not taken: the checkpoint stops before it.

@@ -85,6 +85,9 @@ final class ShardedDetector: @unchecked Sendable {
         /// Per rule (pattern rules, then windows): its alerts' matched events are written
         /// here (see `Alert.detach`), not copied.
         let writesMatched: [Bool]
+        /// Some rule's alerts are written here, whole: events keep their canonical lines
+        /// for them (see `Detector.accept(taking:into:line:)`).
+        var keepsLines: Bool { writesMatched.contains(true) }
         let streams: [StreamSchema]
         let lock = NSCondition()
         var inbox: [Batch?] = []
@@ -128,7 +131,7 @@ final class ShardedDetector: @unchecked Sendable {
                                 seen = .event(ts: e.ts, keepsEvents && reports ? e : nil)
                                 // Its values move into the store; its alerts read theirs in
                                 // place, until `detach` below.
-                                detector.accept(taking: &e, into: &out, line: canonical ? line : nil)
+                                detector.accept(taking: &e, into: &out, line: canonical && keepsLines ? line : nil)
                             }
                             switch decoded {
                             case .event: break
