@@ -47,9 +47,7 @@ public final class StdoutChannel: AlertChannel {
             out.flush()
             return
         }
-        writer.removeAll()
-        a.write(to: &writer)
-        writer.withBytes { out.writeLine(bytes: $0) }
+        send(lent: a.alert, streams: a.streams, matched: a.matched)
     }
 
     public func send(lent alert: borrowing Alert, streams: [StreamSchema], matched: DispatchAlert.Matched) {

@@ -67,9 +67,7 @@ struct FlatJSONScanner: Sendable {
     /// a multi-byte character; 8 when there is none. (The classic zero-byte test: each
     /// test's lowest flagged byte is exact, so the lowest of all is.)
     @inline(__always) private static func firstSpecial(_ v: UInt64) -> Int {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let quote = v ^ (ones &* 0x22), backslash = v ^ (ones &* 0x5C)
-        let m = (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((v &- ones &* 0x20) & ~v) | v) & (ones &* 0x80)
+        let m = SmallASCII.escapeFlags(v) | (v & 0x8080_8080_8080_8080)
         return m == 0 ? 8 : m.trailingZeroBitCount >> 3
     }
 

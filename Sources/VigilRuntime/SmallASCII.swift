@@ -78,14 +78,19 @@ extension SmallASCII {
     /// word's lowest flagged byte is exact, and bytes past `count` (zeros) only flag
     /// themselves or higher ones.
     @inline(__always) static func isPlainJSON(_ low: UInt64, _ high: UInt64, count: Int) -> Bool {
-        @inline(__always) func flags(_ v: UInt64) -> UInt64 {
-            let ones: UInt64 = 0x0101_0101_0101_0101
-            let quote = v ^ (ones &* 0x22), backslash = v ^ (ones &* 0x5C)
-            return (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((v &- ones &* 0x20) & ~v)) & (ones &* 0x80)
-        }
-        let l = flags(low)
-        let first = l != 0 ? l.trailingZeroBitCount >> 3 : 8 + (flags(high) | 1 << 63).trailingZeroBitCount >> 3
+        let l = escapeFlags(low)
+        let first = l != 0 ? l.trailingZeroBitCount >> 3 : 8 + (escapeFlags(high) | 1 << 63).trailingZeroBitCount >> 3
         return first >= count
+    }
+
+    /// The high bit of each byte of `v` that a JSON string must escape (a quote, a
+    /// backslash, a control character), by the classic zero-byte test: the lowest flag is
+    /// exact, those above it may not be. (`FlatJSONScanner` adds bytes of multi-byte
+    /// characters to find where a plain string ends.)
+    @inline(__always) static func escapeFlags(_ v: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let quote = v ^ (ones &* 0x22), backslash = v ^ (ones &* 0x5C)
+        return (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((v &- ones &* 0x20) & ~v)) & (ones &* 0x80)
     }
 
     /// Writes `s` as a JSON string at `to` (`"`, its bytes, `"`) when it is a short
