@@ -262,8 +262,22 @@ public struct Detector: Sendable {
     /// `line`: the event's line, given only when it is exactly the event as an alert line
     /// writes it (`JSONLineDecoder.decode(_:origin:into:canonical:)` says so): alerts
     /// then copy it.
-    public mutating func accept(taking e: inout Event, into out: inout [DetectorOutput], line: UnsafeBufferPointer<UInt8>? = nil) {
-        accept(&e, take: true, inPlace: true, line: keepsLines ? line : nil, into: &out)
+    ///
+    /// `reports`: sharded, this shard reports the event if it is late (one shard does:
+    /// by default the first; see `pass(stream:ts:into:)`).
+    public mutating func accept(taking e: inout Event, into out: inout [DetectorOutput], line: UnsafeBufferPointer<UInt8>? = nil,
+                                reports: Bool? = nil) {
+        accept(&e, take: true, inPlace: true, line: keepsLines ? line : nil, into: &out, reports: reports)
+    }
+
+    /// Sharded: the step of an event of stream `s` at time `ts` that another shard
+    /// decoded (and reports), in which this shard owns no key of any rule and runs no flow
+    /// (`ShardRouter` says which shards those are): time moves as that
+    /// event moves it, releasing what it releases; `out` is replaced by what that causes.
+    public mutating func pass(stream s: Int, ts: Int64, into out: inout [DetectorOutput]) {
+        precondition(shard.count > 1 && (shard.index > 0 || flowReaders[s].isEmpty), "a time alone, in the shard that runs flows on its event")
+        var e = Event(stream: Int32(s), ts: ts, origin: EventOrigin(input: 0, line: 0), values: [])
+        accept(&e, take: false, inPlace: true, into: &out, reports: false, owns: false)
     }
 
     /// Sharded: a step that brings no event (a line that decoded to a dead letter or to
@@ -275,8 +289,11 @@ public struct Detector: Sendable {
 
     /// `take`: `e`'s values move into the store. `inPlace`: alerts read their events in
     /// the store (see `accept(taking:into:)`).
+    /// `reports`: sharded, whether this shard reports it if late (nil: the first does).
+    /// `owns`: false when this shard owns no key of `e` (which then has no values: see
+    /// `pass(stream:ts:into:)`).
     private mutating func accept(_ e: inout Event, take: Bool, inPlace: Bool, line: UnsafeBufferPointer<UInt8>? = nil,
-                                 into out: inout [DetectorOutput]) {
+                                 into out: inout [DetectorOutput], reports: Bool? = nil, owns: Bool = true) {
         out.clearKeepingCapacity()
         // The last call's alerts are gone: their matchers take back what they held.
         while let r = recycling.popLast() { matchers[r].recycle() }
@@ -309,7 +326,7 @@ public struct Detector: Sendable {
         let mine = readerRanges[s]
         for i in mine where released[readerList[i]] > behind { behind = released[readerList[i]] }
         if e.ts < watermarks[s] || e.ts < behind {
-            acceptLate(e, inPlace: inPlace, into: &out)
+            acceptLate(e, inPlace: inPlace, into: &out, reports: reports ?? (shard.index == 0), owns: owns)
             return
         }
         counters.events += 1
@@ -327,7 +344,7 @@ public struct Detector: Sendable {
                     }
                 }
             }
-        } else {
+        } else if owns {
             // Each rule's key is hashed for the reorder buffer only when this shard owns it
             // (ownership hashes alike in every process; the tables' hash, per process).
             owned.clearKeepingCapacity()
@@ -395,7 +412,8 @@ public struct Detector: Sendable {
     /// rule that has not released past it still takes it in order; a window rule whose
     /// allowed lateness covers it takes it in as an update (emitting changed rows at
     /// once); for every other rule it is late.
-    private mutating func acceptLate(_ e: Event, inPlace: Bool, into out: inout [DetectorOutput]) {
+    /// `reports` and `owns`: as `accept`'s.
+    private mutating func acceptLate(_ e: Event, inPlace: Bool, into out: inout [DetectorOutput], reports: Bool, owns: Bool) {
         let s = Int(e.stream)
         advance(stream: s, to: e.ts)
         var rejectedAt = readers[s].isEmpty && flowReaders[s].isEmpty ? watermarks[s] : Int64.min
@@ -405,14 +423,14 @@ public struct Detector: Sendable {
         for r in readers[s] {
             let w = max(released[r], watermarks[s])
             if e.ts >= w {
-                if owns(rule: r, e) {
+                if owns && self.owns(rule: r, e) {
                     if slot == nil { slot = stored(e) }
                     pending.push(slot: slot!, store: store.view, rules: CollectionOfOne(r))
                     drain(rule: r, inPlace: inPlace, into: &out)
                 }
                 taken = true
             } else if r >= matchers.count, e.ts >= w.minus(windowLatenessMs[r - matchers.count]) {
-                if owns(rule: r, e) {
+                if owns && self.owns(rule: r, e) {
                     let i = r - matchers.count
                     let before = out.count, heldBefore = windows[i].state.openGroups
                     windows[i].absorbLate(e, keyFields: windowKeySlots[i], watermark: w, into: &out)
@@ -430,9 +448,12 @@ public struct Detector: Sendable {
         }
         if taken || !flowReaders[s].isEmpty { counters.events += 1 }
         if updated { counters.lateAbsorbed += 1 }
-        // Sharded, every shard makes the same decision; the first one reports it.
-        if rejectedAt != Int64.min && shard.index == 0 {
+        // Sharded, every shard makes the same decision (and counts it: the run's counts
+        // are the first shard's); one reports it.
+        if rejectedAt != Int64.min {
             counters.late += 1
+        }
+        if rejectedAt != Int64.min && reports {
             out.append(.late(e, watermark: rejectedAt))
             tag(out, from: out.count - 1, phase: OutputTag.latePhase, time: e.ts, kind: 0, at: EventStamp(e))
         }

@@ -249,9 +249,9 @@ extension KeyTable: Codable {
 }
 
 /// A fast hash of key values, consistent with `Value`'s `==`: ASCII strings (the usual
-/// key) are hashed by their bytes, eight at a time; other strings by `Hasher`, which
-/// hashes their normalized form as `==` compares it. Seeded per process like `Hasher`,
-/// so no order in the output can depend on it.
+/// key) are hashed by their bytes, eight at a time; other strings by the bytes of their
+/// normalized form (NFC), which is what `==` compares. Seeded per process like `Hasher`,
+/// so no order in the output can depend on it, except with `fixedSeed`.
 struct KeyHash {
     private static let seed = UInt64(truncatingIfNeeded: Hasher().finalize()) | 1
     /// A seed that is the same in every process, for what must hash alike across runs
@@ -276,41 +276,69 @@ struct KeyHash {
 
     mutating func add(_ v: Value) {
         switch v {
-        case .null: mix(0)
-        case .int(let n): mix(1); mix(UInt64(bitPattern: n))
+        case .null: addNull()
+        case .int(let n): addInt(n)
         case .double(let d): mix(2); mix(d == 0 ? 0 : d.bitPattern)
         case .bool(let b): mix(b ? 3 : 4)
         case .timestamp(let n): mix(5); mix(UInt64(bitPattern: n))
         case .duration(let n): mix(6); mix(UInt64(bitPattern: n))
         case .string(var s):
-            mix(7)
             let before = h
-            let ascii = s.withUTF8 { utf8 -> Bool in
-                var i = 0
-                var all: UInt64 = 0
-                let raw = UnsafeRawBufferPointer(utf8)
-                while i + 8 <= utf8.count {
-                    let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                    all |= w
-                    mix(w)
-                    i += 8
-                }
-                var tail: UInt64 = 0
-                var shift: UInt64 = 0
-                while i < utf8.count {
-                    tail |= UInt64(utf8[i]) << shift
-                    shift += 8
-                    i += 1
-                }
-                all |= tail
-                mix(tail ^ UInt64(utf8.count) << 56)
-                return all & 0x8080_8080_8080_8080 == 0
-            }
+            let ascii = s.withUTF8 { addString(UnsafeRawBufferPointer($0)) }
             if !ascii {
+                // Not `s.hashValue`: that is seeded per process, and `fixedSeed` must
+                // hash alike in every process. The NFC bytes are what `==` compares.
                 h = before
-                mix(UInt64(truncatingIfNeeded: s.hashValue))
+                mix(7)
+                var word: UInt64 = 0, shift: UInt64 = 0, count: UInt64 = 0
+                s._withNFCCodeUnits { b in
+                    word |= UInt64(b) << shift
+                    shift += 8
+                    count += 1
+                    if shift == 64 {
+                        mix(word)
+                        word = 0
+                        shift = 0
+                    }
+                }
+                mix(word ^ 0xFF << 56)
+                mix(count)
             }
         }
+    }
+
+    /// `add(.null)`.
+    @inline(__always) mutating func addNull() { mix(0) }
+
+    /// `add(.int(n))`.
+    @inline(__always) mutating func addInt(_ n: Int64) {
+        mix(1)
+        mix(UInt64(bitPattern: n))
+    }
+
+    /// `add(.string(s))` for the UTF-8 bytes of `s`, when they are all ASCII (true);
+    /// otherwise the hash is left unspecified (false).
+    @inline(__always) mutating func addString(_ raw: UnsafeRawBufferPointer) -> Bool {
+        mix(7)
+        let n = raw.count
+        var i = 0
+        var all: UInt64 = 0
+        while i + 8 <= n {
+            let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            all |= w
+            mix(w)
+            i += 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < n {
+            tail |= UInt64(raw[i]) << shift
+            shift += 8
+            i += 1
+        }
+        all |= tail
+        mix(tail ^ UInt64(n) << 56)
+        return all & 0x8080_8080_8080_8080 == 0
     }
 }
 

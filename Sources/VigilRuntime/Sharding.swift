@@ -51,9 +51,11 @@ public struct OutputTag: Comparable, Sendable {
     }
 }
 
-/// One shard's share of a run: which keys it owns. Every shard sees every event (so
-/// each keeps the same watermarks and makes the same lateness decisions); a rule
-/// matches an event only in the shard that owns the event's key for that rule.
+/// One shard's share of a run: which keys it owns. Every shard sees every event's time
+/// (so each keeps the same watermarks and makes the same lateness decisions): the
+/// events it owns a key of whole, the others as a time (`Detector.pass(stream:ts:into:)`)
+/// when `ShardRouter` can tell; a rule matches an event only in the shard that owns the
+/// event's key for that rule.
 public struct Shard: Sendable {
     public var index: Int
     public var count: Int
@@ -74,7 +76,10 @@ public struct Shard: Sendable {
     func owns(_ e: Event, fields: [Int]) -> Bool { owns(hash: KeyTable.fixedHash(e, fields)) }
 
     /// Whether it owns the key whose `KeyTable.fixedHash` is `hash`.
-    private func owns(hash: Int) -> Bool {
-        Int(UInt(bitPattern: hash).multipliedFullWidth(by: UInt(count)).high) == index
+    private func owns(hash: Int) -> Bool { Self.index(ofHash: hash, count: count) == index }
+
+    /// The shard of `count` that owns the key whose `KeyTable.fixedHash` is `hash`.
+    static func index(ofHash hash: Int, count: Int) -> Int {
+        Int(UInt(bitPattern: hash).multipliedFullWidth(by: UInt(count)).high)
     }
 }

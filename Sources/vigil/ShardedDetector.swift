@@ -3,22 +3,30 @@ import VigilConnectors
 import VigilRuntime
 
 /// `vigil run --threads N`: the detector sharded by key over N threads. Every thread
-/// decodes every line and sees every event (so all keep the same watermarks and
-/// lateness decisions) and matches the keys it owns; `ShardMerger` puts their outputs
-/// back into the order one detector emits them. The reading thread splits the next
-/// batch of lines while the shards decode and match the last ones, and merges and
-/// writes what they finished.
+/// sees every event's time (so all keep the same watermarks and lateness decisions) and
+/// matches the keys it owns; `ShardMerger` puts their outputs back into the order one
+/// detector emits them. The reading thread splits the next batch of lines while the
+/// shards decode and match the last ones, and merges and writes what they finished.
 ///
-/// Each shard decodes for itself: decoding on the reading thread made an event per
-/// line that every shard shared (an allocation, and a copy into each shard's store),
-/// and left the reading thread, which also writes every alert, the slowest of all.
+/// A line is decoded by the shards that own its key (`ShardRouter` finds them from the
+/// line's bytes, when it can; otherwise every shard decodes it). In each batch the
+/// shards first decode their lines, and the one that reports a line (the first that
+/// decodes it) publishes its time, or that it is no event; then each runs its detector
+/// over the whole batch in order, the others' events as their times alone
+/// (`Detector.pass(stream:ts:into:)`). Decoding every line in every shard was a third
+/// of each shard's work, and left a second thread no faster than one.
+///
+/// Decoding on the reading thread instead made an event per line that every shard
+/// shared (an allocation, and a copy into each shard's store), and left the reading
+/// thread, which also writes every alert, the slowest of all.
 final class ShardedDetector: @unchecked Sendable {
     enum Command: Sendable {
         /// Line `number` of input `input` (its bytes in the batch's `raw`): one step,
         /// whatever it decodes to.
         case line(input: Int32, number: Int64)
-        /// A line dead-lettered as it was read (over the size limit): one step.
-        case deadLetter(DeadLetter)
+        /// A line dead-lettered as it was read (over the size limit; the batch's
+        /// `deadLetters[i]`): one step. (Commands hold no references: copying one is free.)
+        case deadLetter(Int)
         case idle(Int)
         case finish
         /// Every shard snapshots its detector here (for a checkpoint); not a step.
@@ -39,10 +47,19 @@ final class ShardedDetector: @unchecked Sendable {
     /// A span of input, shared read-only by every shard.
     final class Batch: @unchecked Sendable {
         var commands: [Command] = []
-        /// The raw line of each command (decoded by every shard; late events are written
-        /// as they came).
+        /// The raw line of each command (late events are written as they came).
         var raw: [UInt8] = []
         var ranges: [Range<Int>] = []
+        var deadLetters: [DeadLetter] = []
+        /// Per command: the shards that decode its line (bit i: shard i); the lowest
+        /// reports it. Every shard, for a command that is no line.
+        var routes: [UInt64] = []
+        /// Per command, written by the shard that reports its line while decoding and
+        /// read by the others after every shard has (`decoded`): its event's stream and
+        /// time, or that it is none.
+        private(set) var published: UnsafeMutableBufferPointer<Published> = UnsafeMutableBufferPointer(start: nil, count: 0)
+        private let decodedLock = NSCondition()
+        private var decodedShards = 0
         /// The step of the first command (steps count commands from 1, as the detectors do).
         let firstStep: Int64
         /// Where the input stood at its `.snapshot` command (always its last), if it has one.
@@ -51,20 +68,44 @@ final class ShardedDetector: @unchecked Sendable {
         var requested = false
 
         init(firstStep: Int64) { self.firstStep = firstStep }
+
+        deinit { published.deallocate() }
+
+        /// Ends the batch: room for what the shards publish.
+        func seal() {
+            published = .allocate(capacity: commands.count)
+            published.initialize(repeating: Published(ts: 0, stream: -1, missing: 0))
+        }
+
+        /// A shard has decoded (and published) its lines; waits until every one of
+        /// `shards` has.
+        func decoded(shards: Int) {
+            decodedLock.lock()
+            decodedShards += 1
+            if decodedShards == shards {
+                decodedLock.broadcast()
+            } else {
+                while decodedShards < shards { decodedLock.wait() }
+            }
+            decodedLock.unlock()
+        }
     }
 
-    /// What a command was, as the first shard decoded it (the others decode alike).
-    enum Seen: Sendable {
-        /// An event at time `ts`; `event` it is, when the run keeps events (bronze rows).
-        case event(ts: Int64, Event?)
-        case deadLetter(DeadLetter)
-        /// A blank line, a CSV header, or no line at all.
-        case none
+    /// What the shard that reports a line tells the others: an event of `stream` at
+    /// `ts`, or (stream -1) no event; and the shards the route left out that own a key
+    /// of it (`ShardRouter.owners(of:)`), which decode it after all.
+    struct Published {
+        var ts: Int64
+        var stream: Int32
+        var missing: UInt64
     }
 
     struct Result: Sendable {
-        /// The first shard's only, one per command.
-        var seen: [Seen] = []
+        /// The lines this shard reports that decoded to a dead letter, by command, in
+        /// command order. (What the others were, `Batch.published` says.)
+        var deadLetters: [(command: Int, DeadLetter)] = []
+        /// The events of the lines it reports, when the run keeps events (bronze rows).
+        var events: [Event] = []
         var outputs: [DetectorOutput] = []
         var tags: [OutputTag] = []
         var released: [Int64] = []
@@ -79,8 +120,10 @@ final class ShardedDetector: @unchecked Sendable {
     final class Worker: @unchecked Sendable {
         let initial: Detector
         let decoders: [LineDecoder]
-        /// Reports what each command was (`Result.seen`), with events when `keepsEvents`.
-        let reports: Bool
+        /// Per input, as the reading thread's (see `ShardedDetector.routers`).
+        let routers: [ShardRouter?]
+        let index: Int
+        let shards: Int
         let keepsEvents: Bool
         /// Per rule (pattern rules, then windows): its alerts' matched events are written
         /// here (see `Alert.detach`), not copied.
@@ -93,13 +136,23 @@ final class ShardedDetector: @unchecked Sendable {
         var inbox: [Batch?] = []
         var outbox: [Result] = []
 
-        init(detector: Detector, program: Program, decoders: [LineDecoder], reports: Bool, keepsEvents: Bool, writesMatched: Bool) {
+        init(detector: Detector, program: Program, decoders: [LineDecoder], routers: [ShardRouter?], index: Int, shards: Int,
+             keepsEvents: Bool, writesMatched: Bool) {
+            self.routers = routers
             self.initial = detector
             self.writesMatched = program.suppressionReadsMatched.map { writesMatched && !$0 }
             self.streams = program.streams
             self.decoders = decoders
-            self.reports = reports
+            self.index = index
+            self.shards = shards
             self.keepsEvents = keepsEvents
+        }
+
+        /// A line this shard decoded: into `events[k]` (canonical: see
+        /// `Detector.accept(taking:into:line:)`), or to no event.
+        private enum Decoded {
+            case event(Int, canonical: Bool)
+            case none
         }
 
         func run() {
@@ -107,12 +160,11 @@ final class ShardedDetector: @unchecked Sendable {
             var detector = initial
             var decoders = decoders
             var out: [DetectorOutput] = []
-            /// A command that brings no event is still a step; it causes nothing.
-            func noEvent(_ seen: inout Seen, _ what: Seen) {
-                detector.pass()
-                seen = what
-                out.removeAll(keepingCapacity: true)
-            }
+            let bit: UInt64 = 1 << UInt64(index)
+            // The batch's lines this shard decodes, in order, and their events (whose
+            // storage the store hands back as it takes their values).
+            var decoded: [Decoded] = []
+            var events: [Event] = []
             while true {
                 lock.lock()
                 while inbox.isEmpty { lock.wait() }
@@ -120,32 +172,80 @@ final class ShardedDetector: @unchecked Sendable {
                 lock.unlock()
                 guard let batch = next else { return }
                 var r = Result(stats: detector.stats)
-                if reports { r.seen.reserveCapacity(batch.commands.count) }
+                decoded.removeAll(keepingCapacity: true)
                 batch.raw.withUnsafeBufferPointer { raw in
+                    // First this shard's lines: decoded, and published where it reports them.
+                    var k = 0
                     for (j, c) in batch.commands.enumerated() {
-                        var seen = Seen.none
+                        guard case .line(let input, let number) = c, batch.routes[j] & bit != 0 else { continue }
+                        let reports = batch.routes[j].trailingZeroBitCount == index
+                        if k == events.count { events.append(Event(stream: 0, ts: 0, origin: EventOrigin(input: 0, line: 0), values: [])) }
+                        let line = UnsafeBufferPointer(rebasing: raw[batch.ranges[j]])
+                        var canonical = false
+                        let outcome = decoders[Int(input)].decode(line, number: number) { e, c in
+                            swap(&events[k], &e)
+                            canonical = c
+                        }
+                        switch outcome {
+                        case .event:
+                            let e = events[k]
+                            if reports {
+                                if keepsEvents { r.events.append(e) }
+                                let owners = routers[Int(input)]?.owners(of: e.values) ?? 0
+                                batch.published[j] = Published(ts: e.ts, stream: e.stream, missing: owners & ~batch.routes[j])
+                            }
+                            decoded.append(.event(k, canonical: canonical))
+                            k += 1
+                        case .deadLetter(let d):
+                            if reports { r.deadLetters.append((j, d)) }
+                            decoded.append(.none)
+                        case .none:
+                            decoded.append(.none)
+                        }
+                    }
+                    batch.decoded(shards: shards)
+                    // Then every command in order.
+                    var next = 0
+                    for (j, c) in batch.commands.enumerated() {
                         switch c {
                         case .line(let input, let number):
-                            let line = UnsafeBufferPointer(rebasing: raw[batch.ranges[j]])
-                            let decoded = decoders[Int(input)].decode(line, number: number) { e, canonical in
-                                seen = .event(ts: e.ts, keepsEvents && reports ? e : nil)
+                            let route = batch.routes[j]
+                            if route & bit != 0 {
+                                let d = decoded[next]
+                                next += 1
+                                guard case .event(let k, let canonical) = d else {
+                                    detector.pass()
+                                    out.removeAll(keepingCapacity: true)
+                                    break
+                                }
+                                let line = canonical && keepsLines ? UnsafeBufferPointer(rebasing: raw[batch.ranges[j]]) : nil
                                 // Its values move into the store; its alerts read theirs in
                                 // place, until `detach` below.
-                                detector.accept(taking: &e, into: &out, line: canonical && keepsLines ? line : nil)
+                                detector.accept(taking: &events[k], into: &out, line: line, reports: route.trailingZeroBitCount == index)
+                            } else {
+                                let p = batch.published[j]
+                                if p.missing & bit != 0 {
+                                    // The route missed this shard: it decodes the line now.
+                                    let line = UnsafeBufferPointer(rebasing: raw[batch.ranges[j]])
+                                    _ = decoders[Int(input)].decode(line, number: number) { e, canonical in
+                                        detector.accept(taking: &e, into: &out, line: canonical && keepsLines ? line : nil, reports: false)
+                                    }
+                                } else if p.stream >= 0 {
+                                    detector.pass(stream: Int(p.stream), ts: p.ts, into: &out)
+                                } else {
+                                    detector.pass()
+                                    out.removeAll(keepingCapacity: true)
+                                }
                             }
-                            switch decoded {
-                            case .event: break
-                            case .deadLetter(let d): noEvent(&seen, .deadLetter(d))
-                            case .none: noEvent(&seen, .none)
-                            }
-                        case .deadLetter(let d): noEvent(&seen, .deadLetter(d))
+                        case .deadLetter:
+                            detector.pass()
+                            out.removeAll(keepingCapacity: true)
                         case .idle(let s): out = detector.markIdle(stream: s)
                         case .finish: out = detector.finish()
                         case .snapshot:
                             r.snapshot = try? detector.snapshot()
                             out.removeAll(keepingCapacity: true)
                         }
-                        if reports { r.seen.append(seen) }
                         if !out.isEmpty {
                             let tags = detector.tags
                             for i in out.indices {
@@ -192,6 +292,11 @@ final class ShardedDetector: @unchecked Sendable {
     typealias Emit = (consuming DetectorOutput, UnsafeBufferPointer<UInt8>?) -> Void
 
     private let workers: [Worker]
+    /// `before` is called with each event (see `init`).
+    private let keepsEvents: Bool
+    /// Per input: which shards decode each of its lines (nil: all of them).
+    private let routers: [ShardRouter?]
+    private let everyShard: UInt64
     private var merger: ShardMerger
     private var current: Batch
     private var inFlight: [Batch] = []
@@ -231,6 +336,13 @@ final class ShardedDetector: @unchecked Sendable {
     init(program: Program, shards programs: [Program], references: [ReferenceTable], partialMatchesPerKey: Int, keysPerRule: Int,
          sources: [EventSource], keepsEvents: Bool, writesMatched: Bool, restoring: Snapshot? = nil) throws {
         let threads = programs.count
+        let routers: [ShardRouter?] = sources.map { source in
+            guard source.format == .jsonl, let s = source.stream else { return nil }
+            return ShardRouter(program: program, stream: s, shards: threads)
+        }
+        self.routers = routers
+        self.keepsEvents = keepsEvents
+        everyShard = ShardRouter.all(threads)
         workers = try (0..<threads).map { i in
             let program = programs[i]
             let decoders = sources.map { LineDecoder($0, schemas: program.streams) }
@@ -239,11 +351,11 @@ final class ShardedDetector: @unchecked Sendable {
                 var d = try Detector(program: program, restoring: restoring.shards[i], references: references,
                                      partialMatchesPerKey: partialMatchesPerKey, keysPerRule: keysPerRule, shard: shard, steps: restoring.steps)
                 d.resetRunCounters()
-                return Worker(detector: d, program: program, decoders: decoders, reports: i == 0, keepsEvents: keepsEvents, writesMatched: writesMatched)
+                return Worker(detector: d, program: program, decoders: decoders, routers: routers, index: i, shards: threads, keepsEvents: keepsEvents, writesMatched: writesMatched)
             }
             return Worker(detector: Detector(program: program, references: references, partialMatchesPerKey: partialMatchesPerKey,
                                              keysPerRule: keysPerRule, shard: shard),
-                          program: program, decoders: decoders, reports: i == 0, keepsEvents: keepsEvents, writesMatched: writesMatched)
+                          program: program, decoders: decoders, routers: routers, index: i, shards: threads, keepsEvents: keepsEvents, writesMatched: writesMatched)
         }
         merger = try restoring.map { try ShardMerger(program: program, restoring: $0.merger) } ?? ShardMerger(program: program)
         step = (restoring?.steps ?? 0) + 1
@@ -260,14 +372,15 @@ final class ShardedDetector: @unchecked Sendable {
     /// caused (see `collect`).
     func accept(line: UnsafeBufferPointer<UInt8>, number: Int64, input: Int32, before: (Event) -> Void, output: Emit, after: (Int64) -> Void, deadLetter: (DeadLetter) -> Void, snapshotTaken: () -> Void) {
         linesAdded += 1
-        add(.line(input: input, number: number), raw: line)
+        add(.line(input: input, number: number), raw: line, route: routers[Int(input)]?.route(line) ?? everyShard)
         endBatchIfDue(before: before, output: output, after: after, deadLetter: deadLetter, snapshotTaken: snapshotTaken)
     }
 
     /// Takes a line dead-lettered as it was read: it goes out in input order.
     func accept(deadLetter d: DeadLetter, before: (Event) -> Void, output: Emit, after: (Int64) -> Void, deadLetter: (DeadLetter) -> Void, snapshotTaken: () -> Void) {
         linesAdded += 1
-        add(.deadLetter(d), raw: nil)
+        current.deadLetters.append(d)
+        add(.deadLetter(current.deadLetters.count - 1), raw: nil)
         endBatchIfDue(before: before, output: output, after: after, deadLetter: deadLetter, snapshotTaken: snapshotTaken)
     }
 
@@ -310,8 +423,9 @@ final class ShardedDetector: @unchecked Sendable {
     /// A flow's `fail` was merged: the input must stop.
     var stopped: Bool { merger.stopped }
 
-    private func add(_ c: Command, raw: UnsafeBufferPointer<UInt8>?) {
+    private func add(_ c: Command, raw: UnsafeBufferPointer<UInt8>?, route: UInt64? = nil) {
         current.commands.append(c)
+        current.routes.append(route ?? everyShard)
         let start = current.raw.count
         if let raw { current.raw.append(contentsOf: raw) }
         current.ranges.append(start..<current.raw.count)
@@ -348,6 +462,7 @@ final class ShardedDetector: @unchecked Sendable {
     /// Ends the batch being read with a snapshot.
     private func placeSnapshot(requested: Bool) {
         current.commands.append(.snapshot)
+        current.routes.append(everyShard)
         current.ranges.append(current.raw.count..<current.raw.count)
         current.position = position()
         current.requested = requested
@@ -355,6 +470,7 @@ final class ShardedDetector: @unchecked Sendable {
 
     private func submit(before: (Event) -> Void, output: Emit, after: (Int64) -> Void, deadLetter: (DeadLetter) -> Void, snapshotTaken: () -> Void) {
         let b = current
+        b.seal()
         for w in workers { w.submit(b) }
         inFlight.append(b)
         current = Batch(firstStep: step)
@@ -382,13 +498,27 @@ final class ShardedDetector: @unchecked Sendable {
         merger.merge(&outputs, tags: results.map(\.tags)) { merged.append((output: $0, tag: $1)) }
         merger.reclaim(released: results[0].released)
         var k = 0
-        let seen = results[0].seen
+        // Where each shard's reports stand (its dead letters and events, in command order).
+        var nextDead = Array(repeating: 0, count: results.count), nextEvent = nextDead
         b.raw.withUnsafeBufferPointer { raw in
             for j in b.commands.indices {
                 let step = b.firstStep + Int64(j)
-                switch seen[j] {
-                case .event(_, let e?): before(e)
-                case .deadLetter(let d): deadLetter(d)
+                // What the command was, as the shard that reports it says.
+                var ts: Int64?
+                switch b.commands[j] {
+                case .line:
+                    let p = b.published[j], r = b.routes[j].trailingZeroBitCount
+                    if p.stream >= 0 {
+                        ts = p.ts
+                        if keepsEvents {
+                            before(results[r].events[nextEvent[r]])
+                            nextEvent[r] += 1
+                        }
+                    } else if nextDead[r] < results[r].deadLetters.count, results[r].deadLetters[nextDead[r]].command == j {
+                        deadLetter(results[r].deadLetters[nextDead[r]].1)
+                        nextDead[r] += 1
+                    }
+                case .deadLetter(let i): deadLetter(b.deadLetters[i])
                 default: break
                 }
                 while k < merged.count, merged[k].tag.step == step {
@@ -408,7 +538,7 @@ final class ShardedDetector: @unchecked Sendable {
                     }
                 }
                 handing = step
-                if case .event(let ts, _) = seen[j] {
+                if let ts {
                     eventsMerged += 1
                     after(ts)
                 }

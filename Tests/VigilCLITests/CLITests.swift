@@ -564,9 +564,24 @@ import Testing
         try gen.run()
         gen.waitUntilExit()
         #expect(gen.terminationStatus == 0)
-        // A few broken lines: dead-lettered the same way.
+        // Lines that mislead the shards' route (`ShardRouter`: a nested member named as
+        // the key first, the key twice, its name escaped) or that it cannot read (an
+        // escape, a character beyond ASCII), as A then B; and a few broken lines:
+        // dead-lettered the same way.
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: events))
         handle.seekToEndOfFile()
+        let rest = #""amount":1.5,"country":"US","merchant":"m1"}"#
+        for (i, type) in ["A", "B"].enumerated() {
+            let t = 1_800_000_000_000 + i * 10
+            handle.write(Data("""
+                {"ts":\(t),"x":{"user":"u1"},"user":"u2","type":"\(type)",\(rest)
+                {"ts":\(t + 1),"user":"u3","type":"\(type)","user":"u4",\(rest)
+                {"ts":\(t + 2),"us\\u0065r":"u5","type":"\(type)",\(rest)
+                {"ts":\(t + 3),"user":"Zoë","type":"\(type)",\(rest)
+                {"ts":\(t + 4),"user":"u\\"6","type":"\(type)",\(rest)
+
+                """.utf8))
+        }
         handle.write(Data("{\"ts\": \"soon\"}\nnot json\n".utf8))
         try handle.close()
         // The queries share one stream declaration: kept from the first file only.

@@ -80,8 +80,10 @@ import VigilRuntime
     /// `n` shards fed every event, merged after spans of random length. As `vigil run
     /// --threads` drives them: events taken (alerts in place, then detached: their
     /// matched events written, or copied), and steps that bring no event (`pass`, for a
-    /// line that is a dead letter) between them.
-    static func sharded(_ program: Program, _ events: [Event], shards n: Int, _ rng: inout SplitMix) -> ([String], DetectorStats, Int) {
+    /// line that is a dead letter) between them. An event goes whole to the shards that
+    /// own a key of it (`ShardRouter.owners(of:)`) and to others at random (a route that
+    /// guessed wider), the first of them reporting it; the rest get its time alone.
+    static func sharded(_ program: Program, _ events: [Event], shards n: Int, _ rng: inout SplitMix, passes: inout Int) -> ([String], DetectorStats, Int) {
         var shards = (0..<n).map { Detector(program: program, shard: Shard($0, of: n)) }
         var merger = ShardMerger(program: program)
         var out: [String] = []
@@ -107,15 +109,24 @@ import VigilRuntime
             outputs = Array(repeating: [], count: n)
             tags = Array(repeating: [], count: n)
         }
+        let routers = program.streams.indices.map { ShardRouter(program: program, stream: $0, shards: n) }
         let span = Int.random(in: 1...8, using: &rng)
         var caused: [DetectorOutput] = []
         for (k, e) in events.enumerated() {
             if Int.random(in: 0..<8, using: &rng) == 0 {
                 for i in 0..<n { shards[i].pass() }
             }
+            let all = ShardRouter.all(n)
+            var whole = routers[Int(e.stream)]?.owners(of: e.values) ?? all
+            if Bool.random(using: &rng) { whole |= UInt64.random(in: 0...all, using: &rng) }
             for i in 0..<n {
-                var e = e
-                shards[i].accept(taking: &e, into: &caused)
+                if whole & (1 << UInt64(i)) != 0 {
+                    var e = e
+                    shards[i].accept(taking: &e, into: &caused, reports: whole.trailingZeroBitCount == i)
+                } else {
+                    shards[i].pass(stream: Int(e.stream), ts: e.ts, into: &caused)
+                    passes += 1
+                }
                 take(i, caused)
             }
             if (k + 1) % span == 0 { flush() }
@@ -128,7 +139,7 @@ import VigilRuntime
     @Test func shardedDetectorsEmitWhatOneDetectorEmits() throws {
         var rng = SplitMix(state: 0x5EA2D)
         var failures = 0
-        var seen = (alerts: 0, rows: 0, late: 0, suppressed: 0, crossShard: 0)
+        var seen = (alerts: 0, rows: 0, late: 0, suppressed: 0, crossShard: 0, passes: 0)
         for n in 0..<1500 {
             let (text, _) = Self.program(&rng)
             let program = try Harness.compile(text)
@@ -136,7 +147,7 @@ import VigilRuntime
             let events = Harness.events(eventText, program: program)
             let (expected, stats, unreported) = Self.single(program, events)
             for shards in [2, 3] {
-                let (got, s, u) = Self.sharded(program, events, shards: shards, &rng)
+                let (got, s, u) = Self.sharded(program, events, shards: shards, &rng, passes: &seen.passes)
                 let same = got == expected && s.events == stats.events && s.late == stats.late && s.alerts == stats.alerts
                     && s.rows == stats.rows && s.suppressed == stats.suppressed && s.lateAbsorbed == stats.lateAbsorbed && u == unreported
                 if !same {
@@ -170,7 +181,8 @@ import VigilRuntime
         }
         #expect(failures == 0)
         // The cases exercise what the merge has to get right.
-        #expect(seen.alerts >= 5000 && seen.rows >= 2000 && seen.late >= 500 && seen.suppressed >= 300 && seen.crossShard >= 500,
+        #expect(seen.alerts >= 5000 && seen.rows >= 2000 && seen.late >= 500 && seen.suppressed >= 300 && seen.crossShard >= 500
+                && seen.passes >= 20_000,
                 "\(String(describing: seen))")
     }
 }

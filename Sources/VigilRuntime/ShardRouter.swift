@@ -1,0 +1,193 @@
+/// Which shards of a sharded run must decode a JSON line of one stream: those that own
+/// its key for a rule that reads the stream (see `Shard`), guessed from the line's bytes
+/// without decoding it. The other shards need only the event's time, which a shard that
+/// decodes it hands on (`ShardedDetector`): each line is decoded about once, not once
+/// per shard.
+///
+/// The guess reads each key field's first `"name":` in the line, as a plain ASCII
+/// string or integer. It is only a guess (the member may be nested, or named twice, or
+/// spelled another way): the shard that decodes the line checks it against the
+/// event's values (`owners(of:)`), and a shard it left out decodes the line after all.
+/// A line whose key it cannot read that cheaply (an escape, a character beyond ASCII,
+/// a number that is not a plain integer) goes to every shard.
+public struct ShardRouter: Sendable {
+    /// A key field: its key as a line spells it, `"name":`, as two little-endian words
+    /// and masks, and its type.
+    private struct Field {
+        var low: UInt64, high: UInt64, lowMask: UInt64, highMask: UInt64, count: Int
+        var type: FieldType
+    }
+    /// The distinct key fields of the stream's readers.
+    private let fields: [Field]
+    /// Per distinct key of some reader: its fields, as indexes into `fields`, and as slots.
+    private let keys: [[Int]]
+    private let keySlots: [[Int]]
+    /// The first shard decodes every line: some reader keeps no key in this stream, or a
+    /// flow reads it (the first shard runs flows on every event).
+    private let first: UInt64
+    private let shards: Int
+
+    /// nil when every shard must decode every line of stream `s`: a key field is nested,
+    /// typed other than string or int, or named by more than 13 bytes.
+    public init?(program: Program, stream s: Int, shards: Int) {
+        guard shards > 1, shards <= 64 else { return nil }
+        let schema = program.streams[s]
+        var readerKeys: [[Int]?] = program.rules.filter { $0.streams.contains(s) }.map { $0.keySlots[s] }
+        readerKeys += program.windows.filter { $0.stream == s }.map { $0.keySlots }
+        var slots: [Int] = []
+        var keys: [[Int]] = []
+        var first: UInt64 = readerKeys.isEmpty || program.flows.contains { $0.stream == s } ? 1 : 0
+        for key in readerKeys {
+            guard let key else { first = 1; continue }
+            let k = key.map { slot in
+                if let k = slots.firstIndex(of: slot) { return k }
+                slots.append(slot)
+                return slots.count - 1
+            }
+            if !keys.contains(k) { keys.append(k) }
+        }
+        var fields: [Field] = []
+        for slot in slots {
+            let f = schema.fields[slot]
+            let bytes = [UInt8(ascii: "\"")] + Array(f.name.utf8) + Array("\":".utf8)
+            guard f.type == .string || f.type == .int, !f.name.utf8.contains(UInt8(ascii: ".")), bytes.count <= 16 else { return nil }
+            var field = Field(low: 0, high: 0, lowMask: 0, highMask: 0, count: bytes.count, type: f.type)
+            for (k, b) in bytes.enumerated() {
+                if k < 8 {
+                    field.low |= UInt64(b) << (8 * UInt64(k))
+                    field.lowMask |= 0xFF << (8 * UInt64(k))
+                } else {
+                    field.high |= UInt64(b) << (8 * UInt64(k - 8))
+                    field.highMask |= 0xFF << (8 * UInt64(k - 8))
+                }
+            }
+            fields.append(field)
+        }
+        self.fields = fields
+        self.keys = keys
+        self.keySlots = keys.map { $0.map { slots[$0] } }
+        self.first = first
+        self.shards = shards
+    }
+
+    /// Every shard.
+    public static func all(_ shards: Int) -> UInt64 { shards >= 64 ? .max : (1 << UInt64(shards)) - 1 }
+
+    /// The shards that own the keys of an event whose values are `values` (bit i: shard
+    /// i), exactly.
+    public func owners(of values: [Value]) -> UInt64 {
+        var mask = first
+        for key in keySlots {
+            var h = KeyHash(seed: KeyHash.fixedSeed)
+            for slot in key { h.add(values[slot]) }
+            mask |= 1 << UInt64(Shard.index(ofHash: h.value, count: shards))
+        }
+        return mask
+    }
+
+    /// The shards (bit i: shard i) that must decode `line`, as far as its bytes tell.
+    public func route(_ line: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var mask = first
+        for key in keys {
+            var h = KeyHash(seed: KeyHash.fixedSeed)
+            for k in key {
+                guard Self.add(fields[k], line, &h) else { return Self.all(shards) }
+            }
+            mask |= 1 << UInt64(Shard.index(ofHash: h.value, count: shards))
+        }
+        return mask
+    }
+
+    @inline(__always) private static func word(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> UInt64 {
+        UInt64(littleEndian: UnsafeRawPointer(p.baseAddress! + i).loadUnaligned(as: UInt64.self))
+    }
+
+    /// Whether `f`'s `"name":` is at `i`.
+    @inline(__always) private static func isKey(_ f: Field, _ p: UnsafeBufferPointer<UInt8>, at i: Int) -> Bool {
+        if i + 16 <= p.count {
+            return word(p, i) & f.lowMask == f.low && word(p, i + 8) & f.highMask == f.high
+        }
+        guard i + f.count <= p.count else { return false }
+        for k in 0..<f.count where p[i + k] != UInt8(truncatingIfNeeded: (k < 8 ? f.low >> (8 * UInt64(k)) : f.high >> (8 * UInt64(k - 8)))) {
+            return false
+        }
+        return true
+    }
+
+    /// Where the first `"name":` of `f` in `p` ends, if it has one.
+    private static func find(_ f: Field, _ p: UnsafeBufferPointer<UInt8>) -> Int? {
+        let n = p.count
+        var i = 0
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        while i + 8 <= n {
+            // Every quote is flagged (and perhaps a byte above one): each is tried.
+            let v = word(p, i) ^ (ones &* 0x22)
+            var m = (v &- ones) & ~v & (ones &* 0x80)
+            while m != 0 {
+                let q = i + m.trailingZeroBitCount >> 3
+                if Self.isKey(f, p, at: q) { return q + f.count }
+                m &= m - 1
+            }
+            i += 8
+        }
+        while i < n {
+            if p[i] == UInt8(ascii: "\""), Self.isKey(f, p, at: i) { return i + f.count }
+            i += 1
+        }
+        return nil
+    }
+
+    @inline(__always) private static func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 13 || c == 10 }
+
+    /// Hashes the value of `f`'s first member in `p` as the decoder would make it: false
+    /// when that takes decoding.
+    private static func add(_ f: Field, _ p: UnsafeBufferPointer<UInt8>, _ h: inout KeyHash) -> Bool {
+        guard var i = find(f, p) else {
+            h.addNull()   // no such member: the decoder makes it null
+            return true
+        }
+        let n = p.count
+        while i < n && isSpace(p[i]) { i += 1 }
+        guard i < n else { return false }
+        let c = p[i]
+        if c == UInt8(ascii: "n") {
+            guard i + 4 <= n, p[i + 1] == UInt8(ascii: "u"), p[i + 2] == UInt8(ascii: "l"), p[i + 3] == UInt8(ascii: "l") else { return false }
+            h.addNull()
+            return true
+        }
+        switch f.type {
+        case .string:
+            guard c == UInt8(ascii: "\"") else { return false }
+            let start = i + 1
+            i = start
+            while i + 8 <= n {
+                let v = word(p, i)
+                let m = SmallASCII.escapeFlags(v) | (v & 0x8080_8080_8080_8080)
+                if m != 0 {
+                    i += m.trailingZeroBitCount >> 3
+                    break
+                }
+                i += 8
+            }
+            while i < n && p[i] != UInt8(ascii: "\"") && p[i] != UInt8(ascii: "\\") && p[i] >= 0x20 && p[i] < 0x80 { i += 1 }
+            // An escape, a control character or a character beyond ASCII: its hash needs
+            // the decoded string.
+            guard i < n, p[i] == UInt8(ascii: "\"") else { return false }
+            return h.addString(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[start..<i]))
+        case .int:
+            let negative = c == UInt8(ascii: "-")
+            if negative { i += 1 }
+            var n64: Int64 = 0, digits = 0
+            while i < n, p[i] &- 48 < 10 {
+                n64 = n64 &* 10 &+ Int64(p[i] &- 48)
+                digits += 1
+                i += 1
+            }
+            guard digits >= 1, digits <= 18, i == n || !(p[i] == UInt8(ascii: ".") || p[i] | 0x20 == UInt8(ascii: "e")) else { return false }
+            h.addInt(negative ? -n64 : n64)
+            return true
+        default:
+            return false
+        }
+    }
+}
