@@ -4,7 +4,7 @@
 /// decodes it hands on (`ShardedDetector`): each line is decoded about once, not once
 /// per shard.
 ///
-/// The guess reads each key field's first `"name":` in the line, as a plain ASCII
+/// The guess reads each key field's `"name":` in the line, as a plain ASCII
 /// string or integer. It is only a guess (the member may be nested, or named twice, or
 /// spelled another way): the shard that decodes the line checks it against the
 /// event's values (`owners(of:)`), and a shard it left out decodes the line after all.
@@ -26,6 +26,9 @@ public struct ShardRouter: Sendable {
     /// flow reads it (the first shard runs flows on every event).
     private let first: UInt64
     private let shards: Int
+    /// Per field: where its `"name":` was in the last line that had it. Lines of one
+    /// input are mostly alike: it is tried first, before a search.
+    private var hints: [Int]
 
     /// nil when every shard must decode every line of stream `s`: a key field is nested,
     /// typed other than string or int, or named by more than 13 bytes.
@@ -64,6 +67,7 @@ public struct ShardRouter: Sendable {
             fields.append(field)
         }
         self.fields = fields
+        self.hints = fields.map { _ in 0 }
         self.keys = keys
         self.keySlots = keys.map { $0.map { slots[$0] } }
         self.first = first
@@ -86,12 +90,12 @@ public struct ShardRouter: Sendable {
     }
 
     /// The shards (bit i: shard i) that must decode `line`, as far as its bytes tell.
-    public func route(_ line: UnsafeBufferPointer<UInt8>) -> UInt64 {
+    public mutating func route(_ line: UnsafeBufferPointer<UInt8>) -> UInt64 {
         var mask = first
         for key in keys {
             var h = KeyHash(seed: KeyHash.fixedSeed)
             for k in key {
-                guard Self.add(fields[k], line, &h) else { return Self.all(shards) }
+                guard Self.add(fields[k], line, &hints[k], &h) else { return Self.all(shards) }
             }
             mask |= 1 << UInt64(Shard.index(ofHash: h.value, count: shards))
         }
@@ -114,8 +118,18 @@ public struct ShardRouter: Sendable {
         return true
     }
 
-    /// Where the first `"name":` of `f` in `p` ends, if it has one.
-    private static func find(_ f: Field, _ p: UnsafeBufferPointer<UInt8>) -> Int? {
+    /// Where a `"name":` of `f` in `p` ends, if it has one: the one at `hint` (where it
+    /// was in the last line), or else the first; `hint` is updated. (Which one, only a
+    /// line that names its key twice can tell, and the guess is checked on such a line.)
+    private static func find(_ f: Field, _ p: UnsafeBufferPointer<UInt8>, _ hint: inout Int) -> Int? {
+        if hint < p.count, isKey(f, p, at: hint) { return hint + f.count }
+        guard let at = search(f, p) else { return nil }
+        hint = at - f.count
+        return at
+    }
+
+    /// `find` without a hint.
+    private static func search(_ f: Field, _ p: UnsafeBufferPointer<UInt8>) -> Int? {
         let n = p.count
         var i = 0
         let ones: UInt64 = 0x0101_0101_0101_0101
@@ -141,8 +155,8 @@ public struct ShardRouter: Sendable {
 
     /// Hashes the value of `f`'s first member in `p` as the decoder would make it: false
     /// when that takes decoding.
-    private static func add(_ f: Field, _ p: UnsafeBufferPointer<UInt8>, _ h: inout KeyHash) -> Bool {
-        guard var i = find(f, p) else {
+    private static func add(_ f: Field, _ p: UnsafeBufferPointer<UInt8>, _ hint: inout Int, _ h: inout KeyHash) -> Bool {
+        guard var i = find(f, p, &hint) else {
             h.addNull()   // no such member: the decoder makes it null
             return true
         }

@@ -54,10 +54,16 @@ final class ShardedDetector: @unchecked Sendable {
         /// Per command: the shards that decode its line (bit i: shard i); the lowest
         /// reports it. Every shard, for a command that is no line.
         var routes: [UInt64] = []
-        /// Per command, written by the shard that reports its line while decoding and
-        /// read by the others after every shard has (`decoded`): its event's stream and
-        /// time, or that it is none.
-        private(set) var published: UnsafeMutableBufferPointer<Published> = UnsafeMutableBufferPointer(start: nil, count: 0)
+        /// Per shard, per command it reports the line of: what it published while
+        /// decoding, read by the others after every shard has (`decoded`): the line's
+        /// event's stream and time, or that it is none. (One buffer per shard: shards
+        /// writing alternate entries of one buffer wrote to each other's cache lines.)
+        private(set) var published: [UnsafeMutableBufferPointer<Published>] = []
+        /// `commands`, `routes` and `ranges` as the shards read them (from `seal` on):
+        /// reading the arrays from several threads changed their reference counts from
+        /// all of them, per command.
+        private(set) var frozen: (commands: UnsafeMutableBufferPointer<Command>, routes: UnsafeMutableBufferPointer<UInt64>,
+                                  ranges: UnsafeMutableBufferPointer<Range<Int>>)?
         private let decodedLock = NSCondition()
         private var decodedShards = 0
         /// The step of the first command (steps count commands from 1, as the detectors do).
@@ -69,12 +75,29 @@ final class ShardedDetector: @unchecked Sendable {
 
         init(firstStep: Int64) { self.firstStep = firstStep }
 
-        deinit { published.deallocate() }
+        deinit {
+            for p in published { p.deallocate() }
+            if let frozen {
+                frozen.commands.deallocate()
+                frozen.routes.deallocate()
+                frozen.ranges.deallocate()
+            }
+        }
 
-        /// Ends the batch: room for what the shards publish.
-        func seal() {
-            published = .allocate(capacity: commands.count)
-            published.initialize(repeating: Published(ts: 0, stream: -1, missing: 0))
+        /// Ends the batch (nothing is added after): what the shards read, and room for
+        /// what they publish.
+        func seal(shards: Int) {
+            func copy<T>(_ a: [T]) -> UnsafeMutableBufferPointer<T> {
+                let p = UnsafeMutableBufferPointer<T>.allocate(capacity: a.count)
+                _ = p.initialize(from: a)
+                return p
+            }
+            frozen = (copy(commands), copy(routes), copy(ranges))
+            published = (0..<shards).map { _ in
+                let p = UnsafeMutableBufferPointer<Published>.allocate(capacity: commands.count)
+                p.initialize(repeating: Published(ts: 0, stream: -1, missing: 0))
+                return p
+            }
         }
 
         /// A shard has decoded (and published) its lines; waits until every one of
@@ -173,14 +196,16 @@ final class ShardedDetector: @unchecked Sendable {
                 guard let batch = next else { return }
                 var r = Result(stats: detector.stats)
                 decoded.removeAll(keepingCapacity: true)
+                let (commands, routes, ranges) = batch.frozen!
+                let published = batch.published, mine = published[index]
                 batch.raw.withUnsafeBufferPointer { raw in
                     // First this shard's lines: decoded, and published where it reports them.
                     var k = 0
-                    for (j, c) in batch.commands.enumerated() {
-                        guard case .line(let input, let number) = c, batch.routes[j] & bit != 0 else { continue }
-                        let reports = batch.routes[j].trailingZeroBitCount == index
+                    for j in commands.indices {
+                        guard case .line(let input, let number) = commands[j], routes[j] & bit != 0 else { continue }
+                        let reports = routes[j].trailingZeroBitCount == index
                         if k == events.count { events.append(Event(stream: 0, ts: 0, origin: EventOrigin(input: 0, line: 0), values: [])) }
-                        let line = UnsafeBufferPointer(rebasing: raw[batch.ranges[j]])
+                        let line = UnsafeBufferPointer(rebasing: raw[ranges[j]])
                         var canonical = false
                         let outcome = decoders[Int(input)].decode(line, number: number) { e, c in
                             swap(&events[k], &e)
@@ -188,11 +213,13 @@ final class ShardedDetector: @unchecked Sendable {
                         }
                         switch outcome {
                         case .event:
-                            let e = events[k]
                             if reports {
-                                if keepsEvents { r.events.append(e) }
-                                let owners = routers[Int(input)]?.owners(of: e.values) ?? 0
-                                batch.published[j] = Published(ts: e.ts, stream: e.stream, missing: owners & ~batch.routes[j])
+                                if keepsEvents { r.events.append(events[k]) }
+                                // A canonical line (see `FlatJSONScanner.scan(_:into:canonical:)`)
+                                // cannot mislead the route: a `"name":` in it is its member (no
+                                // string in it has a quote), and its value is as read.
+                                let owners = canonical ? 0 : routers[Int(input)]?.owners(of: events[k].values) ?? 0
+                                mine[j] = Published(ts: events[k].ts, stream: events[k].stream, missing: owners & ~routes[j])
                             }
                             decoded.append(.event(k, canonical: canonical))
                             k += 1
@@ -206,10 +233,10 @@ final class ShardedDetector: @unchecked Sendable {
                     batch.decoded(shards: shards)
                     // Then every command in order.
                     var next = 0
-                    for (j, c) in batch.commands.enumerated() {
-                        switch c {
+                    for j in commands.indices {
+                        switch commands[j] {
                         case .line(let input, let number):
-                            let route = batch.routes[j]
+                            let route = routes[j]
                             if route & bit != 0 {
                                 let d = decoded[next]
                                 next += 1
@@ -218,15 +245,15 @@ final class ShardedDetector: @unchecked Sendable {
                                     out.removeAll(keepingCapacity: true)
                                     break
                                 }
-                                let line = canonical && keepsLines ? UnsafeBufferPointer(rebasing: raw[batch.ranges[j]]) : nil
+                                let line = canonical && keepsLines ? UnsafeBufferPointer(rebasing: raw[ranges[j]]) : nil
                                 // Its values move into the store; its alerts read theirs in
                                 // place, until `detach` below.
                                 detector.accept(taking: &events[k], into: &out, line: line, reports: route.trailingZeroBitCount == index)
                             } else {
-                                let p = batch.published[j]
+                                let p = published[route.trailingZeroBitCount][j]
                                 if p.missing & bit != 0 {
                                     // The route missed this shard: it decodes the line now.
-                                    let line = UnsafeBufferPointer(rebasing: raw[batch.ranges[j]])
+                                    let line = UnsafeBufferPointer(rebasing: raw[ranges[j]])
                                     _ = decoders[Int(input)].decode(line, number: number) { e, canonical in
                                         detector.accept(taking: &e, into: &out, line: canonical && keepsLines ? line : nil, reports: false)
                                     }
@@ -295,7 +322,7 @@ final class ShardedDetector: @unchecked Sendable {
     /// `before` is called with each event (see `init`).
     private let keepsEvents: Bool
     /// Per input: which shards decode each of its lines (nil: all of them).
-    private let routers: [ShardRouter?]
+    private var routers: [ShardRouter?]
     private let everyShard: UInt64
     private var merger: ShardMerger
     private var current: Batch
@@ -336,11 +363,15 @@ final class ShardedDetector: @unchecked Sendable {
     init(program: Program, shards programs: [Program], references: [ReferenceTable], partialMatchesPerKey: Int, keysPerRule: Int,
          sources: [EventSource], keepsEvents: Bool, writesMatched: Bool, restoring: Snapshot? = nil) throws {
         let threads = programs.count
-        let routers: [ShardRouter?] = sources.map { source in
-            guard source.format == .jsonl, let s = source.stream else { return nil }
-            return ShardRouter(program: program, stream: s, shards: threads)
+        // Each thread its own (built from its own program): routers shared between
+        // threads had their arrays' counts changed from both, per line.
+        func routers(_ program: Program) -> [ShardRouter?] {
+            sources.map { source in
+                guard source.format == .jsonl, let s = source.stream else { return nil }
+                return ShardRouter(program: program, stream: s, shards: threads)
+            }
         }
-        self.routers = routers
+        self.routers = routers(program)
         self.keepsEvents = keepsEvents
         everyShard = ShardRouter.all(threads)
         workers = try (0..<threads).map { i in
@@ -351,11 +382,11 @@ final class ShardedDetector: @unchecked Sendable {
                 var d = try Detector(program: program, restoring: restoring.shards[i], references: references,
                                      partialMatchesPerKey: partialMatchesPerKey, keysPerRule: keysPerRule, shard: shard, steps: restoring.steps)
                 d.resetRunCounters()
-                return Worker(detector: d, program: program, decoders: decoders, routers: routers, index: i, shards: threads, keepsEvents: keepsEvents, writesMatched: writesMatched)
+                return Worker(detector: d, program: program, decoders: decoders, routers: routers(program), index: i, shards: threads, keepsEvents: keepsEvents, writesMatched: writesMatched)
             }
             return Worker(detector: Detector(program: program, references: references, partialMatchesPerKey: partialMatchesPerKey,
                                              keysPerRule: keysPerRule, shard: shard),
-                          program: program, decoders: decoders, routers: routers, index: i, shards: threads, keepsEvents: keepsEvents, writesMatched: writesMatched)
+                          program: program, decoders: decoders, routers: routers(program), index: i, shards: threads, keepsEvents: keepsEvents, writesMatched: writesMatched)
         }
         merger = try restoring.map { try ShardMerger(program: program, restoring: $0.merger) } ?? ShardMerger(program: program)
         step = (restoring?.steps ?? 0) + 1
@@ -470,7 +501,7 @@ final class ShardedDetector: @unchecked Sendable {
 
     private func submit(before: (Event) -> Void, output: Emit, after: (Int64) -> Void, deadLetter: (DeadLetter) -> Void, snapshotTaken: () -> Void) {
         let b = current
-        b.seal()
+        b.seal(shards: workers.count)
         for w in workers { w.submit(b) }
         inFlight.append(b)
         current = Batch(firstStep: step)
@@ -507,7 +538,7 @@ final class ShardedDetector: @unchecked Sendable {
                 var ts: Int64?
                 switch b.commands[j] {
                 case .line:
-                    let p = b.published[j], r = b.routes[j].trailingZeroBitCount
+                    let r = b.routes[j].trailingZeroBitCount, p = b.published[r][j]
                     if p.stream >= 0 {
                         ts = p.ts
                         if keepsEvents {
