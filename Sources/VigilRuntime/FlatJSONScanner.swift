@@ -16,16 +16,11 @@ struct FlatJSONScanner: Sendable {
     private let nameBytes: [UInt8]
     private let nameEnds: [Int]
     private let types: [FieldType]
-    /// Per field: its key as a line spells it, `"name":`, as two little-endian words and
-    /// masks (nil when longer than 16 bytes): the key expected next is compared in two
-    /// loads, where scanning it and looking it up byte by byte was most of a line's cost.
+    /// Per field: its key as a line spells it (nil when longer than 16 bytes): the key
+    /// expected next is compared in two loads.
     private let quotedKeys: [QuotedKey?]
     /// Short ASCII strings are made as the words Swift keeps them in (`SmallASCII`).
     private let smallStrings = SmallASCII.isAvailable
-
-    private struct QuotedKey {
-        var low: UInt64, high: UInt64, lowMask: UInt64, highMask: UInt64, count: Int
-    }
 
     /// nil when a field is nested (`a.b`): those lines need the full decoder's tree.
     init?(schema: StreamSchema) {
@@ -34,21 +29,7 @@ struct FlatJSONScanner: Sendable {
         var end = 0
         nameEnds = schema.fields.map { end += $0.name.utf8.count; return end }
         types = schema.fields.map(\.type)
-        quotedKeys = schema.fields.map { f in
-            let bytes = [UInt8(ascii: "\"")] + Array(f.name.utf8) + Array("\":".utf8)
-            guard bytes.count <= 16 else { return nil }
-            var key = QuotedKey(low: 0, high: 0, lowMask: 0, highMask: 0, count: bytes.count)
-            for (k, b) in bytes.enumerated() {
-                if k < 8 {
-                    key.low |= UInt64(b) << (8 * UInt64(k))
-                    key.lowMask |= 0xFF << (8 * UInt64(k))
-                } else {
-                    key.high |= UInt64(b) << (8 * UInt64(k - 8))
-                    key.highMask |= 0xFF << (8 * UInt64(k - 8))
-                }
-            }
-            return key
-        }
+        quotedKeys = schema.fields.map { QuotedKey($0.name) }
     }
 
     @inline(__always) private static func word(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> UInt64 {
@@ -57,8 +38,7 @@ struct FlatJSONScanner: Sendable {
 
     /// Whether field `f`'s `"name":` starts at `i` (16 bytes are readable from `i`).
     @inline(__always) private func isKey(_ f: Int, _ p: UnsafeBufferPointer<UInt8>, at i: Int) -> Int? {
-        guard let k = quotedKeys[f] else { return nil }
-        guard Self.word(p, i) & k.lowMask == k.low, Self.word(p, i + 8) & k.highMask == k.high else { return nil }
+        guard let k = quotedKeys[f], k.isAt(p, i) else { return nil }
         return k.count
     }
 

@@ -11,11 +11,11 @@
 /// A line whose key it cannot read that cheaply (an escape, a character beyond ASCII,
 /// a number that is not a plain integer) goes to every shard.
 public struct ShardRouter: Sendable {
-    /// A key field: its key as a line spells it, `"name":`, as two little-endian words
-    /// and masks, and its type.
+    /// A key field: its key as a line spells it, and its type.
     private struct Field {
-        var low: UInt64, high: UInt64, lowMask: UInt64, highMask: UInt64, count: Int
+        var key: QuotedKey
         var type: FieldType
+        var count: Int { key.count }
     }
     /// The distinct key fields of the stream's readers.
     private let fields: [Field]
@@ -52,18 +52,8 @@ public struct ShardRouter: Sendable {
         var fields: [Field] = []
         for slot in slots {
             let f = schema.fields[slot]
-            let bytes = [UInt8(ascii: "\"")] + Array(f.name.utf8) + Array("\":".utf8)
-            guard f.type == .string || f.type == .int, !f.name.utf8.contains(UInt8(ascii: ".")), bytes.count <= 16 else { return nil }
-            var field = Field(low: 0, high: 0, lowMask: 0, highMask: 0, count: bytes.count, type: f.type)
-            for (k, b) in bytes.enumerated() {
-                if k < 8 {
-                    field.low |= UInt64(b) << (8 * UInt64(k))
-                    field.lowMask |= 0xFF << (8 * UInt64(k))
-                } else {
-                    field.high |= UInt64(b) << (8 * UInt64(k - 8))
-                    field.highMask |= 0xFF << (8 * UInt64(k - 8))
-                }
-            }
+            guard f.type == .string || f.type == .int, !f.name.utf8.contains(UInt8(ascii: ".")), let key = QuotedKey(f.name) else { return nil }
+            let field = Field(key: key, type: f.type)
             fields.append(field)
         }
         self.fields = fields
@@ -102,27 +92,13 @@ public struct ShardRouter: Sendable {
         return mask
     }
 
-    @inline(__always) private static func word(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> UInt64 {
-        UInt64(littleEndian: UnsafeRawPointer(p.baseAddress! + i).loadUnaligned(as: UInt64.self))
-    }
-
-    /// Whether `f`'s `"name":` is at `i`.
-    @inline(__always) private static func isKey(_ f: Field, _ p: UnsafeBufferPointer<UInt8>, at i: Int) -> Bool {
-        if i + 16 <= p.count {
-            return word(p, i) & f.lowMask == f.low && word(p, i + 8) & f.highMask == f.high
-        }
-        guard i + f.count <= p.count else { return false }
-        for k in 0..<f.count where p[i + k] != UInt8(truncatingIfNeeded: (k < 8 ? f.low >> (8 * UInt64(k)) : f.high >> (8 * UInt64(k - 8)))) {
-            return false
-        }
-        return true
-    }
+    @inline(__always) private static func word(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> UInt64 { QuotedKey.word(p, i) }
 
     /// Where a `"name":` of `f` in `p` ends, if it has one: the one at `hint` (where it
     /// was in the last line), or else the first; `hint` is updated. (Which one, only a
     /// line that names its key twice can tell, and the guess is checked on such a line.)
     private static func find(_ f: Field, _ p: UnsafeBufferPointer<UInt8>, _ hint: inout Int) -> Int? {
-        if hint < p.count, isKey(f, p, at: hint) { return hint + f.count }
+        if hint < p.count, f.key.isNear(p, hint) { return hint + f.count }
         guard let at = search(f, p) else { return nil }
         hint = at - f.count
         return at
@@ -139,13 +115,13 @@ public struct ShardRouter: Sendable {
             var m = (v &- ones) & ~v & (ones &* 0x80)
             while m != 0 {
                 let q = i + m.trailingZeroBitCount >> 3
-                if Self.isKey(f, p, at: q) { return q + f.count }
+                if f.key.isNear(p, q) { return q + f.count }
                 m &= m - 1
             }
             i += 8
         }
         while i < n {
-            if p[i] == UInt8(ascii: "\""), Self.isKey(f, p, at: i) { return i + f.count }
+            if p[i] == UInt8(ascii: "\""), f.key.isNear(p, i) { return i + f.count }
             i += 1
         }
         return nil
