@@ -203,10 +203,9 @@ struct FlatJSONScanner: Sendable {
     }
 
     /// One value at `i`: stored under `slot` when declared (and of the declared type),
-    /// skipped when not declared.
+    /// skipped when not declared. `plain` is cleared when the value's text is not the
+    /// writer's (see `scan(_:into:canonical:)`).
     @inline(__always)
-    /// `plain` is cleared when the value's text is not the writer's (see
-    /// `scan(_:into:canonical:)`).
     private func readValue(_ p: UnsafeBufferPointer<UInt8>, _ at: inout Int, _ slot: Int, _ high: inout UInt8, _ values: UnsafeMutableBufferPointer<Value>,
                            _ plain: inout Bool) -> Bool {
         // A local, written back once: through `at` the digit loops stored it per byte.
