@@ -527,11 +527,36 @@ public struct Detector: Sendable {
     /// Releases events with ts < the rule's watermark in event-time order, interleaved
     /// with absence deadlines (an event at the deadline is still inside the window).
     /// `inPlace`: alerts read their events from the store (`accept(taking:into:)`).
+    /// Drops pattern rule `r`'s partial matches past their `within` at watermark `w`,
+    /// when it has moved far enough since the last time.
+    private mutating func reclaim(rule r: Int, watermark w: Int64) {
+        guard let within = withinMs[r], w != Int64.min,
+              lastReclaim[r] == Int64.min || w.minus(lastReclaim[r]) > max(within, 1000) else { return }
+        let openNow = matchers[r].stats.partialMatches
+        let before = trace != nil ? matchers[r].keys(store).filter { trace!.watches($0.key) } : [:]
+        matchers[r].reclaim(watermark: w)
+        lastReclaim[r] = w
+        for (key, attempts) in before {
+            let after = Set(matchers[r].attempts(of: key, store: store).map(\.id))
+            let gone = attempts.filter { !after.contains($0.id) }
+            if !gone.isEmpty { trace!.log.append(.expired(gone, key: key, watermark: w)) }
+        }
+        counters.partialMatches += matchers[r].stats.partialMatches - openNow
+    }
+
     private mutating func drain(rule r: Int, inPlace: Bool, into out: inout [DetectorOutput]) {
         let w = ruleWatermark(r)
         released[r] = w
         if r >= matchers.count {
             drainWindows(r, w, into: &out)
+            return
+        }
+        // Nothing due before `w` (no event to release, no absence to fire): most drains
+        // of a shard's time-only steps (`pass(stream:ts:into:)`), whose releases are
+        // another shard's. The loop below would find nothing either.
+        if pending.nextTs(rule: r).map({ $0 >= w }) ?? true, matchers[r].nextDeadline.map({ $0 >= w }) ?? true {
+            reclaim(rule: r, watermark: w)
+            suppressors.reclaim(rule: r, watermark: w)
             return
         }
         // The scratch array's capacity is reused: a new array per drain that matched
@@ -582,21 +607,9 @@ public struct Detector: Sendable {
                 }
             }
         }
-        let openNow = matchers[r].stats.partialMatches
-        counters.partialMatches += openNow - openBefore
+        counters.partialMatches += matchers[r].stats.partialMatches - openBefore
         counters.peakPartialMatches = max(counters.peakPartialMatches, counters.partialMatches)
-        if let within = withinMs[r], w != Int64.min,
-           lastReclaim[r] == Int64.min || w.minus(lastReclaim[r]) > max(within, 1000) {
-            let before = trace != nil ? matchers[r].keys(store).filter { trace!.watches($0.key) } : [:]
-            matchers[r].reclaim(watermark: w)
-            lastReclaim[r] = w
-            for (key, attempts) in before {
-                let after = Set(matchers[r].attempts(of: key, store: store).map(\.id))
-                let gone = attempts.filter { !after.contains($0.id) }
-                if !gone.isEmpty { trace!.log.append(.expired(gone, key: key, watermark: w)) }
-            }
-            counters.partialMatches += matchers[r].stats.partialMatches - openNow
-        }
+        reclaim(rule: r, watermark: w)
         if !matches.isEmpty {
             if matchers[r].hasHandedOn { recycling.append(r) }
             let first = out.count
