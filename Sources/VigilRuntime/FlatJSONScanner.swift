@@ -32,9 +32,7 @@ struct FlatJSONScanner: Sendable {
         quotedKeys = schema.fields.map { QuotedKey($0.name) }
     }
 
-    @inline(__always) private static func word(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> UInt64 {
-        UInt64(littleEndian: UnsafeRawPointer(p.baseAddress! + i).loadUnaligned(as: UInt64.self))
-    }
+    @inline(__always) private static func word(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> UInt64 { QuotedKey.word(p, i) }
 
     /// Whether field `f`'s `"name":` starts at `i` (16 bytes are readable from `i`).
     @inline(__always) private func isKey(_ f: Int, _ p: UnsafeBufferPointer<UInt8>, at i: Int) -> Int? {
@@ -53,7 +51,7 @@ struct FlatJSONScanner: Sendable {
 
     /// Moves `i` (inside a string) to its closing quote: false at a backslash, a control
     /// character or the end of the line. Bytes of multi-byte characters go into `high`.
-    @inline(__always) private static func toClosingQuote(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int, _ high: inout UInt8) -> Bool {
+    @inline(__always) static func toClosingQuote(_ p: UnsafeBufferPointer<UInt8>, _ i: inout Int, _ high: inout UInt8) -> Bool {
         let n = p.count
         while true {
             if i + 8 <= n {

@@ -150,19 +150,10 @@ public struct ShardRouter: Sendable {
             guard c == UInt8(ascii: "\"") else { return false }
             let start = i + 1
             i = start
-            while i + 8 <= n {
-                let v = word(p, i)
-                let m = SmallASCII.escapeFlags(v) | (v & 0x8080_8080_8080_8080)
-                if m != 0 {
-                    i += m.trailingZeroBitCount >> 3
-                    break
-                }
-                i += 8
-            }
-            while i < n && p[i] != UInt8(ascii: "\"") && p[i] != UInt8(ascii: "\\") && p[i] >= 0x20 && p[i] < 0x80 { i += 1 }
             // An escape, a control character or a character beyond ASCII: its hash needs
             // the decoded string.
-            guard i < n, p[i] == UInt8(ascii: "\"") else { return false }
+            var high: UInt8 = 0
+            guard FlatJSONScanner.toClosingQuote(p, &i, &high), high < 0x80 else { return false }
             return h.addString(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[start..<i]))
         case .int:
             let negative = c == UInt8(ascii: "-")
