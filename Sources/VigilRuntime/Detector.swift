@@ -509,7 +509,7 @@ public struct Detector: Sendable {
     }
 
     /// The minimum watermark over the rule's active streams (all idle: unchanged).
-    private func ruleWatermark(_ r: Int) -> Int64 {
+    @inline(__always) private func ruleWatermark(_ r: Int) -> Int64 {
         var w = Int64.max
         var any = false
         for s in ruleStreams[r] where !idle[s] {

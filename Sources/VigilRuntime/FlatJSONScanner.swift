@@ -21,6 +21,8 @@ struct FlatJSONScanner: Sendable {
     private let quotedKeys: [QuotedKey?]
     /// Short ASCII strings are made as the words Swift keeps them in (`SmallASCII`).
     private let smallStrings = SmallASCII.isAvailable
+    /// Values are written over without reference counting when this is not nil (`ValueSlot`).
+    private let stringTag = ValueSlot.stringTag
 
     /// nil when a field is nested (`a.b`): those lines need the full decoder's tree.
     init?(schema: StreamSchema) {
@@ -219,7 +221,9 @@ struct FlatJSONScanner: Sendable {
             guard Self.toClosingQuote(p, &i, &high) else { return false }
             if type != nil {
                 let count = i - start
-                if smallStrings, count <= 15, let s = SmallASCII.make(p, from: start, count: count) {
+                if let stringTag, count <= 15, let w = SmallASCII.words(p, from: start, count: count) {
+                    ValueSlot.setSmallASCII(values.baseAddress! + slot, low: w.low, high: w.high, count: count, stringTag: stringTag)
+                } else if smallStrings, count <= 15, let s = SmallASCII.make(p, from: start, count: count) {
                     values[slot] = .string(s)
                 } else {
                     values[slot] = .string(String(decoding: UnsafeBufferPointer(rebasing: p[start..<i]), as: UTF8.self))
@@ -256,14 +260,15 @@ struct FlatJSONScanner: Sendable {
             case .int, .duration, .timestamp:
                 guard fraction == 0, digits <= 18 else { return false }
                 let v = negative ? -Int64(mantissa) : Int64(mantissa)
-                values[slot] = type == .int ? .int(v) : type == .duration ? .duration(v) : .timestamp(v)
+                ValueSlot.setPlain(values.baseAddress! + slot, type == .int ? .int(v) : type == .duration ? .duration(v) : .timestamp(v),
+                                   stringTag: stringTag)
             case .double:
                 // Exact (hence equal to the full decoder's `Double(text)`) while the digits
                 // fit a double's mantissa and the divisor is an exact power of ten.
                 guard digits + fraction <= 15 else { return false }
                 var d = Double(mantissa)
                 if fraction > 0 { d /= powersOfTen[fraction] }
-                values[slot] = .double(negative ? -d : d)
+                ValueSlot.setPlain(values.baseAddress! + slot, .double(negative ? -d : d), stringTag: stringTag)
                 // The writer's doubles (`JSONWriter.double`), digit for digit: below 1e13,
                 // with one decimal, or two not ending in 0.
                 if digits > 13 || !(fraction == 1 || (fraction == 2 && p[i - 1] != UInt8(ascii: "0"))) { plain = false }

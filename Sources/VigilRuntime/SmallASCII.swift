@@ -39,6 +39,12 @@ public enum SmallASCII {
     /// when one is not ASCII or the 16 bytes it reads are not all in `p` (from `start`,
     /// or, for a string near the end of a line, up to its end). Only when `isAvailable`.
     @inline(__always) static func make(_ p: UnsafeBufferPointer<UInt8>, from start: Int, count: Int) -> String? {
+        guard let (low, high) = words(p, from: start, count: count) else { return nil }
+        return unsafeBitCast((low, high | (0xE0 | UInt64(count)) << 56), to: String.self)
+    }
+
+    /// `make`'s string as its two words, without the flags (as `words(_:)` gives them).
+    @inline(__always) static func words(_ p: UnsafeBufferPointer<UInt8>, from start: Int, count: Int) -> (low: UInt64, high: UInt64)? {
         let raw = UnsafeRawPointer(p.baseAddress!)
         let low: UInt64, high: UInt64
         if start + 16 <= p.count {
@@ -59,7 +65,7 @@ public enum SmallASCII {
             return nil
         }
         guard isASCII(low, high) else { return nil }
-        return unsafeBitCast((low, high | (0xE0 | UInt64(count)) << 56), to: String.self)
+        return (low, high)
     }
 
     /// `s`'s bytes and count when it is a short ASCII string kept in place; nil otherwise

@@ -106,3 +106,18 @@ import VigilRuntime
         }
     }
 }
+
+extension JSONWriterTests {
+    /// Alert ids (`quotedHex`) are 16 lowercase hex digits, quoted.
+    @Test func hexIsWrittenAsStringRadix16() {
+        var rng = DifferentialTests.SplitMix(state: 13)
+        let samples: [UInt64] = [0, 1, 9, 10, 15, 16, 0xABCDEF, .max, 0x0123_4567_89AB_CDEF, 0xF000_0000_0000_000A]
+            + (0..<20_000).map { _ in UInt64.random(in: 0...UInt64.max, using: &rng) }
+        for v in samples {
+            var w = JSONWriter()
+            w.quotedHex(v)
+            let digits = String(v, radix: 16)
+            #expect(String(decoding: w.bytes, as: UTF8.self) == "\"" + String(repeating: "0", count: 16 - digits.count) + digits + "\"")
+        }
+    }
+}
