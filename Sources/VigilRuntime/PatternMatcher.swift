@@ -297,6 +297,9 @@ struct PatternMatcher: Sendable {
             let slot = Int(insert(&state.table))
             if slot == state.attempts.count { state.attempts.append([]) }
             swap(&state.attempts[slot], &attempts)
+        } else {
+            spareAttempts.put(consume attempts)
+            attempts = []
         }
     }
 
@@ -454,25 +457,25 @@ struct PatternMatcher: Sendable {
             stats.keysDroppedByLimit += 1
             return
         }
-        // The key's attempts are taken out of their slot, and the survivors built in a
-        // reused buffer: they swap places at the end.
+        // The key's attempts are taken out of their slot, moved over the event one by
+        // one, and the survivors written back in their places (`Survivors`).
         var attempts: [PartialMatch] = []
         if let slot { swap(&attempts, &state.attempts[Int(slot)]) }
         let before = attempts.count
-        var survivors: [PartialMatch] = []
-        swap(&survivors, &scratchAttempts)
-        survivors.clearKeepingCapacity()
+        var overflow: [PartialMatch] = []
+        swap(&overflow, &scratchAttempts)
         var completed: [PartialMatch] = []
         swap(&completed, &scratchCompleted)
         completed.clearKeepingCapacity()
+        var survivors = Survivors(list: consume attempts, overflow: consume overflow)
         // Each attempt is moved out of the array (a placeholder takes its place), so
         // binding an event appends to its events without copying them.
-        for i in attempts.indices {
-            var a = PartialMatch.placeholder
-            swap(&a, &attempts[i])
-            advance(a, e, &survivors, &completed)
+        while survivors.remaining > 0 {
+            advance(survivors.take(), e, &survivors, &completed)
         }
         start(e, &survivors, &completed)
+        (attempts, overflow) = survivors.finish()
+        swap(&overflow, &scratchAttempts)
         // The key's values, as interned. Only matches and timers need them (reading them
         // per event retained them); a new key is given its slot then, its values written
         // into the storage a departed key left (building them was an allocation).
@@ -504,50 +507,34 @@ struct PatternMatcher: Sendable {
                 var k = 0
                 while k < completed.count {
                     let c = completed[k]
-                    skip(c, in: &survivors, from: 0, store)
+                    skip(c, in: &attempts, from: 0, store)
                     skip(c, in: &completed, from: k + 1, store)
                     out.append(StoredMatch(key: key(), slots: c.bound, detectedAt: e.ts, trigger: eventSlot))
                     k += 1
                 }
             }
         }
-        for i in survivors.indices where survivors[i].absenceDeadline != nil && !survivors[i].timerArmed {
-            survivors[i].timerArmed = true
-            let a = survivors[i]
+        for i in attempts.indices where attempts[i].absenceDeadline != nil && !attempts[i].timerArmed {
+            attempts[i].timerArmed = true
+            let a = attempts[i]
             absenceTimers.push(AbsenceTimer(deadline: a.absenceDeadline!, bound: a.bound, store: store, id: a.id, slot: keySlot()))
         }
-        if survivors.count > limits.partialMatchesPerKey {
-            let excess = survivors.count - limits.partialMatchesPerKey
+        if attempts.count > limits.partialMatchesPerKey {
+            let excess = attempts.count - limits.partialMatchesPerKey
             stats.droppedByLimit += excess
-            survivors.removeFirst(excess)
+            attempts.removeFirst(excess)
         }
-        stats.partialMatches += survivors.count - before
+        stats.partialMatches += attempts.count - before
         stats.peakPartialMatches = max(stats.peakPartialMatches, stats.partialMatches)
-        attempts.clearKeepingCapacity()
         // A new key's values go into the storage a departed key left in its slot.
         func insertKey(_ table: inout KeyTable) -> Int32 { table.insert(row: row, fields: keyFields, hash: hash) }
-        // The survivors go back into the key's own buffer, grown only when the key has
-        // more than its buffer ever held, and the scratch buffer stays the scratch buffer.
-        // (Swapping them passed buffers from key to key: a small one met a busier key and
-        // grew — an allocation per event in the steady state.)
-        if attempts.capacity < survivors.count {
-            if var spare = spareAttempts.take(atLeast: survivors.count) {
-                swap(&spare, &attempts)
-                spareAttempts.put(consume spare)
-            } else {
-                attempts.reserveCapacity(max(survivors.count, 2 * attempts.capacity))
-            }
-        }
-        attempts.append(contentsOf: survivors)
-        survivors.clearKeepingCapacity()
         keep(&attempts, slot: slot, insert: insertKey)
         // The matches' spilled lists become spares once their alerts are written.
         for i in completed.indices where completed[i].bound.isSpilled {
             handedOn.append(completed[i].bound)
             completed[i].bound = BoundList()
         }
-        scratchAttempts = survivors
-        scratchCompleted = completed
+        swap(&completed, &scratchCompleted)
     }
 
     /// Whether matches handed on since the last `recycle` hold spilled lists.
@@ -644,7 +631,7 @@ struct PatternMatcher: Sendable {
 
     /// Starts attempts at `e`: at the first step, or at a later one when every step
     /// before it is optional.
-    private mutating func start(_ e: CurrentEvent, _ survivors: inout [PartialMatch], _ completed: inout [PartialMatch]) {
+    private mutating func start(_ e: CurrentEvent, _ survivors: inout Survivors, _ completed: inout [PartialMatch]) {
         for s in positiveSteps {
             if let alt = alternative(s, e, PartialMatch.placeholder) {
                 var a = PartialMatch(id: newID(), startTs: e.ts, startOrigin: e.origin, step: s, count: 0, boundStep: s)
@@ -672,14 +659,14 @@ struct PatternMatcher: Sendable {
     }
 
     /// After a bind: complete, wait for the trailing absence, move on, or keep collecting.
-    private mutating func afterBind(_ a: consuming PartialMatch, survivors: inout [PartialMatch], completed: inout [PartialMatch]) {
+    private mutating func afterBind(_ a: consuming PartialMatch, survivors: inout Survivors, completed: inout [PartialMatch]) {
         let s = shapes[a.step]
         let isLast = nextPositive(after: a.step) == nil
         let full = s.max.map { a.count >= $0 } ?? false
         if isLast && a.count >= s.min {
             if shapes.last!.negated, let within = rule.pattern.withinMs {
                 a.absenceDeadline = a.startTs.plus(within)
-                survivors.append(a)
+                survivors.append(a, spares: &spareAttempts)
             } else {
                 completed.append(a)
             }
@@ -689,15 +676,15 @@ struct PatternMatcher: Sendable {
             a.step = n
             a.count = 0
         }
-        survivors.append(a)
+        survivors.append(a, spares: &spareAttempts)
     }
 
     /// Moves one attempt over event `e`.
-    private mutating func advance(_ a: consuming PartialMatch, _ e: CurrentEvent, _ survivors: inout [PartialMatch], _ completed: inout [PartialMatch]) {
+    private mutating func advance(_ a: consuming PartialMatch, _ e: CurrentEvent, _ survivors: inout Survivors, _ completed: inout [PartialMatch]) {
         if let deadline = a.absenceDeadline {
             // Waiting for the window to pass: a negated event inside it kills the attempt.
             if e.ts <= deadline, negated(negations(between: a.step, and: nil), e, a) { return }
-            survivors.append(a)
+            survivors.append(a, spares: &spareAttempts)
             return
         }
         if let within = rule.pattern.withinMs, e.ts.minus(a.startTs) > within {
@@ -724,7 +711,7 @@ struct PatternMatcher: Sendable {
             advance(a, e, &survivors, &completed)
             if var w = waiting, ignore(&w, e) {
                 w.id = newID()
-                survivors.append(w)
+                survivors.append(w, spares: &spareAttempts)
             }
             return
         }
@@ -752,11 +739,11 @@ struct PatternMatcher: Sendable {
                 // Skip-till-any: every satisfying event branches; for this branch, which
                 // waits on, the event is one it skipped.
                 w.id = newID()
-                survivors.append(w)
+                survivors.append(w, spares: &spareAttempts)
             }
             return
         }
-        if ignore(&a, e) { survivors.append(a) }
+        if ignore(&a, e) { survivors.append(a, spares: &spareAttempts) }
     }
 
     /// Moves `a` past an event it does not bind; false when negations or strict
