@@ -23,15 +23,19 @@ struct FlatJSONScanner: Sendable {
     private let smallStrings = SmallASCII.isAvailable
     /// Values are written over without reference counting when this is not nil (`ValueSlot`).
     private let stringTag = ValueSlot.stringTag
+    /// Canonical lines are read as a template first (nil: a schema it does not take).
+    private let template: CanonicalLineScanner?
 
     /// nil when a field is nested (`a.b`): those lines need the full decoder's tree.
-    init?(schema: StreamSchema) {
+    /// `template: false` reads every line with the general scan (for tests).
+    init?(schema: StreamSchema, template: Bool = true) {
         guard !schema.fields.contains(where: { $0.name.utf8.contains(UInt8(ascii: ".")) }) else { return nil }
         nameBytes = schema.fields.flatMap { Array($0.name.utf8) }
         var end = 0
         nameEnds = schema.fields.map { end += $0.name.utf8.count; return end }
         types = schema.fields.map(\.type)
         quotedKeys = schema.fields.map { QuotedKey($0.name) }
+        self.template = template ? CanonicalLineScanner(schema: schema) : nil
     }
 
     @inline(__always) private static func word(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> UInt64 { QuotedKey.word(p, i) }
@@ -92,6 +96,10 @@ struct FlatJSONScanner: Sendable {
     func scan(_ p: UnsafeBufferPointer<UInt8>, into values: inout [Value], canonical: inout Bool) -> Bool {
         // In place: assigning through the array checked its uniqueness per field.
         values.withUnsafeMutableBufferPointer { v in
+            if let template, template.scan(p, into: v) {
+                canonical = true
+                return true
+            }
             let count = v.count
             if count > 64 { for s in 0..<count { v[s] = .null } }
             var written: UInt64 = 0

@@ -1,15 +1,19 @@
-/// A member's key as a JSON line spells it, `"name":`, as two little-endian words and
-/// masks: whether it is at a place in a line takes two loads, where scanning a key and
+/// A member's key as a JSON line spells it, `"name":` (or any text up to 16 bytes), as
+/// two little-endian words and masks: whether it is at a place in a line takes two loads, where scanning a key and
 /// looking it up byte by byte was most of a line's cost (`FlatJSONScanner`,
 /// `ShardRouter`).
 struct QuotedKey: Sendable {
     private var low: UInt64 = 0, high: UInt64 = 0, lowMask: UInt64 = 0, highMask: UInt64 = 0
-    /// Its bytes: the name's and three more.
+    /// Its bytes (a key's: the name's and three more).
     let count: Int
 
     /// nil when `"name":` is longer than 16 bytes.
     init?(_ name: String) {
-        let bytes = [UInt8(ascii: "\"")] + Array(name.utf8) + Array("\":".utf8)
+        self.init(bytes: [UInt8(ascii: "\"")] + Array(name.utf8) + Array("\":".utf8))
+    }
+
+    /// Any text of at most 16 bytes (nil when longer).
+    init?(bytes: [UInt8]) {
         guard bytes.count <= 16 else { return nil }
         count = bytes.count
         for (k, b) in bytes.enumerated() {

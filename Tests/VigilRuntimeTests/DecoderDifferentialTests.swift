@@ -117,32 +117,11 @@ import Testing
     /// an exponent, spaces, escapes, a field left out or repeated).
     @Test func canonicalLinesAreWhatTheWriterWrites() {
         var rng = DifferentialTests.SplitMix(state: 9)
-        let texts: [[String]] = [
-            ["1700000000123", "0", "-5", "007", "-0", "null", "12.5"],
-            ["\"u1\"", "\"\"", "\"caf\u{e9}\"", "\"abcdefghijklmnopqrstuvwxyz\"", "\"a\\\"b\"", "\"\\u0041\"", "null"],
-            ["1.5", "0.1", "12.25", "12.20", "17.0", "-0.5", "-0.0", "5", "1e3", "0.05", "00.5", "123456789012.5", "12345678901234.5", "1.125", "null"],
-            ["-42", "0", "00", "7", "-0", "null"],
-            ["true", "false", "null", "tru"],
-            ["300000", "-1", "null", "0.5"],
-        ]
-        let names = ["ts", "user", "amount", "n", "ok", "d"]
         let scanner = FlatJSONScanner(schema: Self.schema)!
         var canonical = 0, other = 0
         var values = [Value](repeating: .null, count: Self.schema.fields.count)
         for _ in 0..<40_000 {
-            var parts = names.indices.map { f in "\"\(names[f])\":" + texts[f][Int.random(in: 0..<texts[f].count, using: &rng)] }
-            switch Int.random(in: 0..<10, using: &rng) {
-            case 0: parts.remove(at: Int.random(in: 0..<parts.count, using: &rng))
-            case 1: parts.append(parts[Int.random(in: 0..<parts.count, using: &rng)])
-            case 2: parts.swapAt(0, Int.random(in: 0..<parts.count, using: &rng))
-            case 3: parts[Int.random(in: 0..<parts.count, using: &rng)] += " "
-            case 4:
-                // An escape in a key: `"\u0075ser"` is `"user"`, written otherwise.
-                let k = Int.random(in: 0..<parts.count, using: &rng)
-                parts[k] = "\"\\u00" + String(parts[k].utf8.dropFirst().first!, radix: 16) + String(parts[k].dropFirst(2))
-            default: break
-            }
-            let bytes = Array(("{" + parts.joined(separator: ",") + "}").utf8)
+            let bytes = Self.canonicalCandidate(&rng)
             var isCanonical = false
             guard bytes.withUnsafeBufferPointer({ scanner.scan($0, into: &values, canonical: &isCanonical) }) else { continue }
             guard isCanonical else { other += 1; continue }
@@ -155,6 +134,90 @@ import Testing
         }
         // Both answers are given often, or the comparison proves little.
         #expect(canonical > 1_000 && other > 5_000, "canonical \(canonical), other \(other)")
+    }
+
+    /// Every field in order, with texts the writer writes and texts it does not (leading
+    /// zeros, -0, a trailing 0, an integer for a double, an exponent, spaces, escapes, a
+    /// field left out or repeated).
+    static func canonicalCandidate(_ rng: inout DifferentialTests.SplitMix) -> [UInt8] {
+        let texts: [[String]] = [
+            ["1700000000123", "0", "-5", "007", "-0", "null", "12.5"],
+            ["\"u1\"", "\"\"", "\"caf\u{e9}\"", "\"abcdefghijklmnopqrstuvwxyz\"", "\"a\\\"b\"", "\"\\u0041\"", "null"],
+            ["1.5", "0.1", "12.25", "12.20", "17.0", "-0.5", "-0.0", "5", "1e3", "0.05", "00.5", "123456789012.5", "12345678901234.5", "1.125", "null"],
+            ["-42", "0", "00", "7", "-0", "null"],
+            ["true", "false", "null", "tru"],
+            ["300000", "-1", "null", "0.5"],
+        ]
+        let names = ["ts", "user", "amount", "n", "ok", "d"]
+        var parts = names.indices.map { f in "\"\(names[f])\":" + texts[f][Int.random(in: 0..<texts[f].count, using: &rng)] }
+        switch Int.random(in: 0..<10, using: &rng) {
+        case 0: parts.remove(at: Int.random(in: 0..<parts.count, using: &rng))
+        case 1: parts.append(parts[Int.random(in: 0..<parts.count, using: &rng)])
+        case 2: parts.swapAt(0, Int.random(in: 0..<parts.count, using: &rng))
+        case 3: parts[Int.random(in: 0..<parts.count, using: &rng)] += " "
+        case 4:
+            // An escape in a key: `"\u0075ser"` is `"user"`, written otherwise.
+            let k = Int.random(in: 0..<parts.count, using: &rng)
+            parts[k] = "\"\\u00" + String(parts[k].utf8.dropFirst().first!, radix: 16) + String(parts[k].dropFirst(2))
+        default: break
+        }
+        return Array(("{" + parts.joined(separator: ",") + "}").utf8)
+    }
+
+    /// An event as the writer writes it (random values of every type, nulls, strings to
+    /// escape, long and beyond ASCII), then, one time in three, one byte changed,
+    /// inserted or taken out.
+    static func writtenEvent(_ rng: inout DifferentialTests.SplitMix) -> [UInt8] {
+        func maybeNull(_ v: Value) -> Value { Int.random(in: 0..<8, using: &rng) == 0 ? .null : v }
+        let strings = ["u1", "", "caf\u{e9}", "abcdefghijklmno", "abcdefghijklmnop", "quote\"d", "tab\t", "\u{1F600}x", "m385"]
+        let values: [Value] = [
+            maybeNull(.timestamp([0, -1, 7, 1_700_000_000_123, 999_999_999_999_999_999, -42][Int.random(in: 0...5, using: &rng)])),
+            maybeNull(.string(strings.randomElement(using: &rng)!)),
+            maybeNull(.double([Double(Int.random(in: -1_000_000...1_000_000, using: &rng)) / 100, Double(Int.random(in: -99...99, using: &rng)) / 10,
+                               0, -0.0, 1e13 + 0.5, 123456789012.25, 0.125, 5e20, .nan][Int.random(in: 0...8, using: &rng)])),
+            maybeNull(.int(Int64.random(in: -1000...1000, using: &rng) * [1, 1_000_000_000_000_000][Int.random(in: 0...1, using: &rng)])),
+            maybeNull(.bool(Bool.random(using: &rng))),
+            maybeNull(.duration(Int64.random(in: -5...300_000, using: &rng))),
+        ]
+        var w = JSONWriter()
+        w.byte(UInt8(ascii: "{"))
+        w.fields(values, keys: Self.schema.jsonKeys, omitNulls: false)
+        w.byte(UInt8(ascii: "}"))
+        var bytes = w.bytes
+        switch Int.random(in: 0..<9, using: &rng) {
+        case 0: bytes[Int.random(in: 0..<bytes.count, using: &rng)] = Array("0159.-e \"\\,}{:an".utf8).randomElement(using: &rng)!
+        case 1: bytes.insert(Array("0 .e\",}".utf8).randomElement(using: &rng)!, at: Int.random(in: 0...bytes.count, using: &rng))
+        case 2: bytes.remove(at: Int.random(in: 0..<bytes.count, using: &rng))
+        default: break
+        }
+        return bytes
+    }
+
+    /// The template (`CanonicalLineScanner`) takes exactly the lines the general scan
+    /// calls canonical, with the values the general scan gives them.
+    @Test func theTemplateTakesExactlyTheCanonicalLines() {
+        let general = FlatJSONScanner(schema: Self.schema, template: false)!
+        let template = CanonicalLineScanner(schema: Self.schema)!
+        var rng = DifferentialTests.SplitMix(state: 12)
+        var taken = 0, refused = 0
+        var byTemplate = [Value](repeating: .null, count: Self.schema.fields.count), byGeneral = byTemplate
+        for k in 0..<90_000 {
+            let bytes = k % 3 == 0 ? Self.line(&rng) : k % 3 == 1 ? Self.canonicalCandidate(&rng) : Self.writtenEvent(&rng)
+            bytes.withUnsafeBufferPointer { p in
+                var canonical = false
+                let g = general.scan(p, into: &byGeneral, canonical: &canonical) && canonical
+                let t = byTemplate.withUnsafeMutableBufferPointer { template.scan(p, into: $0) }
+                #expect(t == g, "\(String(decoding: bytes, as: UTF8.self)): template \(t), general \(g)")
+                if t && g {
+                    for (x, y) in zip(byTemplate, byGeneral) where !Self.same(x, y) {
+                        Issue.record("\(String(decoding: bytes, as: UTF8.self)): \(x) against \(y)")
+                    }
+                }
+                if t { taken += 1 } else { refused += 1 }
+            }
+        }
+        // Both answers are given often, or the comparison proves little.
+        #expect(taken > 10_000 && refused > 20_000, "taken \(taken), refused \(refused)")
     }
 
     @Test func nestedSchemasTakeTheFullDecoder() {

@@ -1,0 +1,141 @@
+import VigilText
+
+/// The decoder's fastest path: a line that is byte for byte what an alert line writes
+/// for its event (*canonical*, `FlatJSONScanner.scan(_:into:canonical:)`) is read as a
+/// template: each field's `{"name":` or `,"name":` compared in two loads, then its value
+/// read by its declared type, in declaration order, ending in `}`.
+///
+/// Anything else — a space, another order, a field left out, an escape, a number the
+/// writer would write otherwise — answers `false` at the first byte that differs, and
+/// `FlatJSONScanner`'s general scan reads the line. So this accepts exactly the
+/// canonical lines (`DecoderDifferentialTests` holds it to that), with the values the
+/// general scan gives them. Machine-written streams (and Vigil's own outputs) are
+/// canonical line after line; for them, the general scan's per-field work — finding
+/// each key's slot, skipping spaces, tracking whether the text is the writer's — was
+/// most of what decoding cost.
+struct CanonicalLineScanner: Sendable {
+    private struct Field: Sendable {
+        /// `{"name":` (the first field) or `,"name":`.
+        var prefix: QuotedKey
+        var type: FieldType
+    }
+    private let fields: [Field]
+    private let stringTag = ValueSlot.stringTag
+    private let smallStrings = SmallASCII.isAvailable
+    /// 10^0 through 10^22, exact in a double.
+    private let powersOfTen: [Double] = (0...22).map { e in (0..<e).reduce(1.0) { r, _ in r * 10 } }
+
+    /// nil when the schema has no field, a field's `,"name":` is longer than 16 bytes, or
+    /// a field is nested (the general scan reads those lines).
+    init?(schema: StreamSchema) {
+        // (A name with a quote, a backslash or a control character is never written as
+        // itself: such a schema's lines take the general scan.)
+        guard !schema.fields.isEmpty,
+              !schema.fields.contains(where: { $0.name.utf8.contains { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 } })
+        else { return nil }
+        var fields: [Field] = []
+        for (f, field) in schema.fields.enumerated() {
+            guard let prefix = QuotedKey(bytes: [UInt8(ascii: f == 0 ? "{" : ",")] + Array("\"\(field.name)\":".utf8)) else { return nil }
+            fields.append(Field(prefix: prefix, type: field.type))
+        }
+        self.fields = fields
+    }
+
+    /// Reads canonical `line` into `values` (one per field); false, with `values` left
+    /// unspecified, when the line is not canonical.
+    func scan(_ line: UnsafeBufferPointer<UInt8>, into values: UnsafeMutableBufferPointer<Value>) -> Bool {
+        guard values.count == fields.count, let base = line.baseAddress else { return false }
+        let n = line.count
+        var i = 0
+        // Bytes >= 0x80 seen in strings: the line's UTF-8 is checked once at the end.
+        var high: UInt8 = 0
+        let ok = fields.withUnsafeBufferPointer { fields -> Bool in
+            for f in fields.indices {
+                let field = fields[f]
+                guard field.prefix.isNear(line, i) else { return false }
+                i += field.prefix.count
+                guard i < n else { return false }
+                let slot = values.baseAddress! + f
+                let c = base[i]
+                if c == UInt8(ascii: "n") {
+                    guard i + 4 <= n, base[i + 1] == UInt8(ascii: "u"), base[i + 2] == UInt8(ascii: "l"), base[i + 3] == UInt8(ascii: "l") else { return false }
+                    i += 4
+                    ValueSlot.setPlain(slot, .null, stringTag: stringTag)
+                    continue
+                }
+                switch field.type {
+                case .string:
+                    guard c == UInt8(ascii: "\"") else { return false }
+                    let start = i + 1
+                    i = start
+                    guard FlatJSONScanner.toClosingQuote(line, &i, &high) else { return false }
+                    let count = i - start
+                    if let stringTag, count <= 15, let w = SmallASCII.words(line, from: start, count: count) {
+                        ValueSlot.setSmallASCII(slot, low: w.low, high: w.high, count: count, stringTag: stringTag)
+                    } else if smallStrings, count <= 15, let s = SmallASCII.make(line, from: start, count: count) {
+                        slot.pointee = .string(s)
+                    } else {
+                        slot.pointee = .string(String(decoding: UnsafeBufferPointer(start: base + start, count: count), as: UTF8.self))
+                    }
+                    i += 1
+                case .int, .timestamp, .duration:
+                    let negative = c == UInt8(ascii: "-")
+                    if negative { i += 1 }
+                    let first = i
+                    var v: UInt64 = 0
+                    while i < n, base[i] &- 48 < 10 {
+                        v = v &* 10 &+ UInt64(base[i] &- 48)
+                        i &+= 1
+                    }
+                    let digits = i - first
+                    // The writer's integers: no leading zero, no -0, no fraction or exponent.
+                    guard digits > 0, digits <= 18, digits == 1 || base[first] != UInt8(ascii: "0"), !(negative && v == 0) else { return false }
+                    if i < n, base[i] == UInt8(ascii: ".") || base[i] | 0x20 == UInt8(ascii: "e") { return false }
+                    let x = negative ? -Int64(v) : Int64(v)
+                    ValueSlot.setPlain(slot, field.type == .int ? .int(x) : field.type == .timestamp ? .timestamp(x) : .duration(x), stringTag: stringTag)
+                case .double:
+                    let negative = c == UInt8(ascii: "-")
+                    if negative { i += 1 }
+                    let first = i
+                    var v: UInt64 = 0
+                    while i < n, base[i] &- 48 < 10 {
+                        v = v &* 10 &+ UInt64(base[i] &- 48)
+                        i &+= 1
+                    }
+                    let digits = i - first
+                    // The writer's doubles (`JSONWriter.double`): below 1e13, with one
+                    // decimal or two not ending in 0; no leading zero, no -0.
+                    guard digits > 0, digits <= 13, digits == 1 || base[first] != UInt8(ascii: "0"),
+                          i + 1 < n, base[i] == UInt8(ascii: "."), base[i + 1] &- 48 < 10 else { return false }
+                    v = v &* 10 &+ UInt64(base[i + 1] &- 48)
+                    i += 2
+                    var fraction = 1
+                    if i < n, base[i] &- 48 < 10 {
+                        guard base[i] != UInt8(ascii: "0") else { return false }
+                        v = v &* 10 &+ UInt64(base[i] &- 48)
+                        i += 1
+                        fraction = 2
+                    }
+                    guard !(negative && v == 0) else { return false }
+                    if i < n, base[i] &- 48 < 10 || base[i] | 0x20 == UInt8(ascii: "e") { return false }
+                    let d = Double(v) / powersOfTen[fraction]
+                    ValueSlot.setPlain(slot, .double(negative ? -d : d), stringTag: stringTag)
+                case .bool:
+                    if c == UInt8(ascii: "t"), i + 4 <= n, base[i + 1] == UInt8(ascii: "r"), base[i + 2] == UInt8(ascii: "u"), base[i + 3] == UInt8(ascii: "e") {
+                        ValueSlot.setPlain(slot, .bool(true), stringTag: stringTag)
+                        i += 4
+                    } else if c == UInt8(ascii: "f"), i + 5 <= n, base[i + 1] == UInt8(ascii: "a"), base[i + 2] == UInt8(ascii: "l"),
+                              base[i + 3] == UInt8(ascii: "s"), base[i + 4] == UInt8(ascii: "e") {
+                        ValueSlot.setPlain(slot, .bool(false), stringTag: stringTag)
+                        i += 5
+                    } else {
+                        return false
+                    }
+                }
+            }
+            return true
+        }
+        guard ok, i + 1 == n, base[i] == UInt8(ascii: "}") else { return false }
+        return high < 0x80 || firstInvalidUTF8(line) == nil
+    }
+}
