@@ -47,6 +47,16 @@ enum ValueSlot {
         return raw.load(fromByteOffset: 8, as: UInt64.self) >> 60 == 0xE
     }
 
+    /// The words and count of the value at `p` when it is a short ASCII string kept in
+    /// place (as `SmallASCII.words` gives them), read without copying the value.
+    @inline(__always) static func smallASCII(at p: UnsafePointer<Value>, stringTag: UInt8) -> (low: UInt64, high: UInt64, count: Int)? {
+        let raw = UnsafeRawPointer(p)
+        guard raw.load(fromByteOffset: 16, as: UInt8.self) == stringTag else { return nil }
+        let high = raw.load(fromByteOffset: 8, as: UInt64.self)
+        guard high >> 60 == 0xE else { return nil }
+        return (raw.load(as: UInt64.self), high & 0x00FF_FFFF_FFFF_FFFF, Int((high >> 56) & 0x0F))
+    }
+
     /// Writes `v`, a value that holds no reference (not a string), at `p` (initialized).
     @inline(__always) static func setPlain(_ p: UnsafeMutablePointer<Value>, _ v: Value, stringTag: UInt8?) {
         if let stringTag, holdsNoReference(p, stringTag: stringTag) {

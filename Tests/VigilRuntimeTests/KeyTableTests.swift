@@ -132,3 +132,26 @@ import Testing
         #expect(spares.take(atLeast: 1) == nil)
     }
 }
+
+extension KeyTableTests {
+    /// A key value hashed in place (`KeyHash.add(at:stringTag:)`, which reads short
+    /// ASCII strings as words) hashes as the value itself does, under both seeds.
+    @Test func inPlaceHashingIsValueHashing() {
+        var rng = DifferentialTests.SplitMix(state: 17)
+        let alphabet = Array("abcXYZ019 _-~")
+        var values: [Value] = [.null, .int(7), .double(-0.0), .double(2.5), .bool(true), .timestamp(5), .duration(-5),
+                               .string("caf\u{E9}"), .string("cafe\u{301}"), .string(String(repeating: "long key ", count: 3))]
+        for _ in 0..<5_000 {
+            values.append(.string(String((0..<Int.random(in: 0...20, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! })))
+        }
+        #expect(ValueSlot.stringTag != nil)
+        for v in values {
+            for seed in [KeyHash.fixedSeed, 12345] {
+                var a = KeyHash(seed: seed), b = KeyHash(seed: seed)
+                a.add(v)
+                withUnsafePointer(to: v) { b.add(at: $0, stringTag: ValueSlot.stringTag) }
+                #expect(a.value == b.value, "\(v)")
+            }
+        }
+    }
+}
