@@ -84,10 +84,32 @@ public struct FieldTest: Sendable {
     public var op: Op
     public var literal: Value
 
+    /// The literal's words when it is a short ASCII string kept in place (`SmallASCII`):
+    /// such a string equals another exactly when their words are equal, so a field that
+    /// is one too is compared in two loads (the standard library's call was most of what
+    /// testing an event that fails the test cost).
+    private let literalWords: (low: UInt64, high: UInt64)?
+
     public init(slot: Int, op: Op, literal: Value) {
         self.slot = slot
         self.op = op
         self.literal = literal
+        if SmallASCII.isAvailable, case .string(let s) = literal, SmallASCII.words(s) != nil {
+            let bits = unsafeBitCast(s, to: (UInt64, UInt64).self)
+            literalWords = (bits.0, bits.1)
+        } else {
+            literalWords = nil
+        }
+    }
+
+    /// `x == k`, `k` being the literal.
+    @inline(__always) private func equal(_ x: String, _ k: String) -> Bool {
+        if let w = literalWords {
+            let bits = unsafeBitCast(x, to: (UInt64, UInt64).self)
+            if bits.0 == w.low && bits.1 == w.high { return true }
+            if bits.1 >> 60 == 0xE { return false }
+        }
+        return x == k
     }
 
     /// Whether the comparison holds for the event whose values are `row`.
@@ -95,8 +117,8 @@ public struct FieldTest: Sendable {
         let c: Int
         // The commonest case first: a string field against a string.
         if case .string(let k) = literal, case .string(let x) = row[slot] {
-            if op == .eq { return x == k }
-            if op == .ne { return x != k }
+            if op == .eq { return equal(x, k) }
+            if op == .ne { return !equal(x, k) }
             c = x < k ? -1 : (x == k ? 0 : 1)
         } else {
             guard let found = ValueOps.compare(row[slot], literal) else { return false }

@@ -23,7 +23,8 @@ import VigilRuntime
     @Test func fieldAgainstLiteralAgreesWithTheGeneralComparison() throws {
         let ops = ["==", "!=", "<", "<=", ">", ">="]
         let literals: [(field: String, text: String, value: Value)] = [
-            ("s", "\"m\"", .string("m")), ("s", "\"\"", .string("")), ("d", "1.5", .double(1.5)), ("d", "2", .int(2)),
+            ("s", "\"m\"", .string("m")), ("s", "\"\"", .string("")), ("s", "\"\u{E9}\"", .string("\u{E9}")),
+            ("s", "\"mmmmmmmmmmmmmmmmmmmm\"", .string("mmmmmmmmmmmmmmmmmmmm")), ("d", "1.5", .double(1.5)), ("d", "2", .int(2)),
             ("n", "3", .int(3)), ("n", "2.5", .double(2.5)), ("n", "-1", .int(-1)),
         ]
         var conditions: [(slot: Int, op: String, value: Value)] = []
@@ -35,7 +36,9 @@ import VigilRuntime
             }
         }
         let program = try Harness.compile(Self.stream + rules)
-        let samples: [Value] = [.null, .string("m"), .string("a"), .string("z"), .string(""), .string("é"),
+        // Strings kept in place and not, equal in another normal form, and one byte apart.
+        let samples: [Value] = [.null, .string("m"), .string("a"), .string("z"), .string(""), .string("é"), .string("e\u{301}"), .string("mm"),
+                                .string("mmmmmmmmmmmmmmmmmmmm"), .string("mmmmmmmmmmmmmmmmmmmn"), .string("m\u{301}"),
                                 .double(1.5), .double(-0.0), .double(2), .double(.nan), .double(.infinity), .double(2.5),
                                 .int(3), .int(2), .int(-1), .int(.max)]
         var checked = 0
