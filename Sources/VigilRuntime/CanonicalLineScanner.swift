@@ -41,6 +41,43 @@ struct CanonicalLineScanner: Sendable {
         self.fields = fields
     }
 
+    /// The string starting at `start` (after its opening quote) as `SmallASCII` words,
+    /// when it is at most 15 plain ASCII bytes and closed: found and read in the same one
+    /// or two loads (the words that end where the line does, for a string near its end).
+    /// nil otherwise (the caller reads it byte by byte).
+    @inline(__always) private static func shortString(_ base: UnsafePointer<UInt8>, _ start: Int, _ n: Int) -> (low: UInt64, high: UInt64, count: Int)? {
+        // The first byte that ends or breaks a plain string: a quote, a backslash, a
+        // control character (the zeros past a short tail too), a byte beyond ASCII.
+        @inline(__always) func special(_ v: UInt64) -> UInt64 { SmallASCII.escapeFlags(v) | (v & 0x8080_8080_8080_8080) }
+        let raw = UnsafeRawPointer(base)
+        let low: UInt64, high: UInt64
+        if start + 16 <= n {
+            low = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: start, as: UInt64.self))
+            high = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: start + 8, as: UInt64.self))
+        } else if n >= 16, start < n {
+            // Fewer than 16 bytes are left: the 16 that end the line, shifted down.
+            let left = n - start
+            let window = UInt128(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self))) << 64
+                | UInt128(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: n - 16, as: UInt64.self)))
+            let bytes = window >> (8 * UInt128(16 - left))
+            low = UInt64(truncatingIfNeeded: bytes)
+            high = UInt64(truncatingIfNeeded: bytes >> 64)
+        } else {
+            return nil
+        }
+        let m0 = special(low)
+        if m0 != 0 {
+            let k = m0.trailingZeroBitCount >> 3
+            guard start + k < n, base[start + k] == UInt8(ascii: "\"") else { return nil }
+            return (k == 0 ? 0 : low & (~0 >> (64 - 8 * UInt64(k))), 0, k)
+        }
+        let m1 = special(high)
+        guard m1 != 0 else { return nil }
+        let k = m1.trailingZeroBitCount >> 3
+        guard k < 8, start + 8 + k < n, base[start + 8 + k] == UInt8(ascii: "\"") else { return nil }
+        return (low, k == 0 ? 0 : high & (~0 >> (64 - 8 * UInt64(k))), 8 + k)
+    }
+
     /// Reads canonical `line` into `values` (one per field); false, with `values` left
     /// unspecified, when the line is not canonical.
     func scan(_ line: UnsafeBufferPointer<UInt8>, into values: UnsafeMutableBufferPointer<Value>) -> Bool {
@@ -67,6 +104,11 @@ struct CanonicalLineScanner: Sendable {
                 case .string:
                     guard c == UInt8(ascii: "\"") else { return false }
                     let start = i + 1
+                    if let stringTag, let w = Self.shortString(base, start, n) {
+                        ValueSlot.setSmallASCII(slot, low: w.low, high: w.high, count: w.count, stringTag: stringTag)
+                        i = start + w.count + 1
+                        continue
+                    }
                     i = start
                     guard FlatJSONScanner.toClosingQuote(line, &i, &high) else { return false }
                     let count = i - start

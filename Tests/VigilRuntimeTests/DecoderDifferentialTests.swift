@@ -233,3 +233,37 @@ import Testing
         #expect(e.values == [.timestamp(5), .string("x")])
     }
 }
+
+extension DecoderDifferentialTests {
+    /// Strings at the end of a line (read with the words that end the line) and of every
+    /// length around a word: the template still takes exactly the canonical lines.
+    @Test func theTemplateReadsStringsAtTheEndOfALine() {
+        let schema = StreamSchema(name: "s", fields: [.init(name: "ts", type: .timestamp), .init(name: "s", type: .string)],
+                                  keySlots: [], timeSlot: 0, latenessMs: 0, idleTimeoutMs: nil)
+        let general = FlatJSONScanner(schema: schema, template: false)!
+        let template = CanonicalLineScanner(schema: schema)!
+        var rng = DifferentialTests.SplitMix(state: 23)
+        let alphabet = Array("ab9 _\"\\\u{E9}\u{1}")
+        var taken = 0, refused = 0
+        var byTemplate = [Value](repeating: .null, count: 2), byGeneral = byTemplate
+        for _ in 0..<40_000 {
+            let plain = Bool.random(using: &rng)
+            let text = String((0..<Int.random(in: 0...20, using: &rng)).map { _ in plain ? "x" : alphabet.randomElement(using: &rng)! })
+            var w = JSONWriter()
+            w.byte(UInt8(ascii: "{"))
+            w.fields([.timestamp(Int64.random(in: 0...99_999, using: &rng)), .string(text)], keys: schema.jsonKeys, omitNulls: false)
+            w.byte(UInt8(ascii: "}"))
+            var bytes = w.bytes
+            if Int.random(in: 0..<4, using: &rng) == 0 { bytes.removeLast(Int.random(in: 1...min(3, bytes.count), using: &rng)) }
+            bytes.withUnsafeBufferPointer { p in
+                var canonical = false
+                let g = general.scan(p, into: &byGeneral, canonical: &canonical) && canonical
+                let t = byTemplate.withUnsafeMutableBufferPointer { template.scan(p, into: $0) }
+                #expect(t == g, "\(String(decoding: bytes, as: UTF8.self)): template \(t), general \(g)")
+                if t && g { #expect(zip(byTemplate, byGeneral).allSatisfy { Self.same($0, $1) }, "\(String(decoding: bytes, as: UTF8.self))") }
+                if t { taken += 1 } else { refused += 1 }
+            }
+        }
+        #expect(taken > 10_000 && refused > 10_000, "taken \(taken), refused \(refused)")
+    }
+}
