@@ -64,7 +64,45 @@ struct Prefilter: Sendable {
         self.options = options
         self.tests = tests
         self.streams = streams
+        // The common shape, `type == "A"`, `type == "B"`: every option one equality of
+        // the same field with a short ASCII literal.
+        var setSlots: [Int32] = [], setRanges: [Range<Int32>] = [], words: [UInt64] = []
+        for entry in entries {
+            let first = Int32(words.count / 2)
+            var slot: Int? = nil, fits = entry != nil && ValueSlot.stringTag != nil
+            for k in entry ?? 0..<0 where fits {
+                let o = options[Int(k)]
+                guard o.count == 1, case let t = tests[Int(o.lowerBound)], t.op == .eq, slot == nil || slot == t.slot,
+                      case .string(let literal) = t.literal, SmallASCII.words(literal) != nil else {
+                    fits = false
+                    break
+                }
+                slot = t.slot
+                let bits = unsafeBitCast(literal, to: (UInt64, UInt64).self)
+                words += [bits.0, bits.1]
+            }
+            if fits, let slot {
+                setSlots.append(Int32(slot))
+                setRanges.append(first..<Int32(words.count / 2))
+            } else {
+                words.removeLast(words.count - 2 * Int(first))
+                setSlots.append(-1)
+                setRanges.append(0..<0)
+            }
+        }
+        self.setSlots = setSlots
+        self.setRanges = setRanges
+        self.literalWords = words
     }
+
+    /// Per (rule, stream), like `entries`: when every option is one `field == literal`
+    /// test of the same field with a short ASCII literal, that field's slot (-1: not so),
+    /// and the literals' words in `literalWords` (two each, as the strings hold them). A
+    /// short ASCII field is then compared in two loads per literal, in place.
+    private let setSlots: [Int32]
+    private let setRanges: [Range<Int32>]
+    private let literalWords: [UInt64]
+    private let stringTag = ValueSlot.stringTag
 
     /// No rule has a test: every event may matter to every rule.
     var isEmpty: Bool { tests.isEmpty }
@@ -72,8 +110,23 @@ struct Prefilter: Sendable {
     /// Whether the event of stream `stream` whose values are `row` can change the
     /// matching of rule `rule`.
     @inline(__always) func admits(rule: Int, stream: Int, _ row: UnsafePointer<Value>) -> Bool {
-        entries.withUnsafeBufferPointer { e in
-            guard let range = e[rule * streams + stream] else { return true }
+        let entry = rule * streams + stream
+        if let stringTag, case let slot = setSlots.withUnsafeBufferPointer({ $0[entry] }), slot >= 0 {
+            let raw = UnsafeRawPointer(row + Int(slot))
+            let high = raw.load(fromByteOffset: 8, as: UInt64.self)
+            // A short ASCII string equals another exactly when their words are equal.
+            if raw.load(fromByteOffset: 16, as: UInt8.self) == stringTag, high >> 60 == 0xE {
+                let low = raw.load(as: UInt64.self)
+                return literalWords.withUnsafeBufferPointer { w in
+                    for k in setRanges.withUnsafeBufferPointer({ $0[entry] }) where w[2 * Int(k)] == low && w[2 * Int(k) + 1] == high {
+                        return true
+                    }
+                    return false
+                }
+            }
+        }
+        return entries.withUnsafeBufferPointer { e in
+            guard let range = e[entry] else { return true }
             return options.withUnsafeBufferPointer { o in
                 tests.withUnsafeBufferPointer { t in
                     for k in range {
