@@ -11,6 +11,9 @@ public struct JSONWriter: @unchecked Sendable {
         @usableFromInline var capacity: Int
     }
     @usableFromInline var storage: ManagedBuffer<Header, UInt8>
+    /// `SmallASCII.isAvailable`, read once per writer (a static's read is a `swift_once`
+    /// call, and strings are written several times per alert).
+    @usableFromInline let smallStrings = SmallASCII.isAvailable
 
     public init(capacity: Int = 512) {
         storage = Self.allocate(max(capacity, 16))
@@ -119,7 +122,7 @@ public struct JSONWriter: @unchecked Sendable {
 
     /// A JSON string literal.
     public mutating func string(_ s: String) {
-        if SmallASCII.isAvailable, let n = SmallASCII.writeQuoted(s, to: reserve(17)) {
+        if smallStrings, let n = SmallASCII.writeQuoted(s, to: reserve(17)) {
             commit(n)
             return
         }
@@ -152,7 +155,7 @@ public struct JSONWriter: @unchecked Sendable {
     /// Part of a JSON string literal's text, escaped: a literal written in parts is
     /// `byte(quote)`, its parts, `byte(quote)`.
     public mutating func stringPart(_ s: String) {
-        if SmallASCII.isAvailable, let n = SmallASCII.writeText(s, to: reserve(16)) {
+        if smallStrings, let n = SmallASCII.writeText(s, to: reserve(16)) {
             commit(n)
             return
         }
@@ -195,7 +198,7 @@ public struct JSONWriter: @unchecked Sendable {
 
     /// A decimal integer.
     public mutating func int(_ n: Int64) {
-        var out = Cursor(buf: UnsafeMutableBufferPointer(start: reserve(20), count: 20))
+        var out = Cursor(buf: UnsafeMutableBufferPointer(start: reserve(20), count: 20), smallStrings: smallStrings)
         out.put(n)
         commit(out.count)
     }
@@ -215,7 +218,7 @@ public struct JSONWriter: @unchecked Sendable {
     /// decimals — and integral values are written digit by digit (`Cursor`), building
     /// no String; the rest go through `formatDouble`.
     public mutating func double(_ d: Double) {
-        var out = Cursor(buf: UnsafeMutableBufferPointer(start: reserve(48), count: 48))
+        var out = Cursor(buf: UnsafeMutableBufferPointer(start: reserve(48), count: 48), smallStrings: smallStrings)
         if out.put(.double(d)) {
             commit(out.count)
         } else {
@@ -265,7 +268,7 @@ public struct JSONWriter: @unchecked Sendable {
         let written = keys.bytes.withUnsafeBufferPointer { kb in
             keys.ends.withUnsafeBufferPointer { ke in
                 do {
-                    var out = Cursor(buf: buf)
+                    var out = Cursor(buf: buf, smallStrings: smallStrings)
                     var first = true
                     var start = 0
                     for f in 0..<n {
@@ -297,8 +300,8 @@ public struct JSONWriter: @unchecked Sendable {
     private struct Cursor {
         let buf: UnsafeMutableBufferPointer<UInt8>
         var count = 0
-        /// `SmallASCII.isAvailable`, read once per cursor.
-        let smallStrings = SmallASCII.isAvailable
+        /// The writer's `smallStrings`.
+        let smallStrings: Bool
         var room: Int { buf.count - count }
 
         mutating func put(_ b: UInt8) {
