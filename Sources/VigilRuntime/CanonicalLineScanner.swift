@@ -56,12 +56,7 @@ struct CanonicalLineScanner: Sendable {
             high = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: start + 8, as: UInt64.self))
         } else if n >= 16, start < n {
             // Fewer than 16 bytes are left: the 16 that end the line, shifted down.
-            let left = n - start
-            let window = UInt128(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self))) << 64
-                | UInt128(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: n - 16, as: UInt64.self)))
-            let bytes = window >> (8 * UInt128(16 - left))
-            low = UInt64(truncatingIfNeeded: bytes)
-            high = UInt64(truncatingIfNeeded: bytes >> 64)
+            (low, high) = SmallASCII.lastBytes(raw, end: n, count: n - start)
         } else {
             return nil
         }
@@ -120,7 +115,7 @@ struct CanonicalLineScanner: Sendable {
                         slot.pointee = .string(String(decoding: UnsafeBufferPointer(start: base + start, count: count), as: UTF8.self))
                     }
                     i += 1
-                case .int, .timestamp, .duration:
+                case .int, .timestamp, .duration, .double:
                     let negative = c == UInt8(ascii: "-")
                     if negative { i += 1 }
                     let first = i
@@ -130,25 +125,19 @@ struct CanonicalLineScanner: Sendable {
                         i &+= 1
                     }
                     let digits = i - first
-                    // The writer's integers: no leading zero, no -0, no fraction or exponent.
-                    guard digits > 0, digits <= 18, digits == 1 || base[first] != UInt8(ascii: "0"), !(negative && v == 0) else { return false }
-                    if i < n, base[i] == UInt8(ascii: ".") || base[i] | 0x20 == UInt8(ascii: "e") { return false }
-                    let x = negative ? -Int64(v) : Int64(v)
-                    ValueSlot.setPlain(slot, field.type == .int ? .int(x) : field.type == .timestamp ? .timestamp(x) : .duration(x), stringTag: stringTag)
-                case .double:
-                    let negative = c == UInt8(ascii: "-")
-                    if negative { i += 1 }
-                    let first = i
-                    var v: UInt64 = 0
-                    while i < n, base[i] &- 48 < 10 {
-                        v = v &* 10 &+ UInt64(base[i] &- 48)
-                        i &+= 1
+                    // The writer's numbers have no leading zero (and no -0: below).
+                    guard digits > 0, digits == 1 || base[first] != UInt8(ascii: "0") else { return false }
+                    guard field.type == .double else {
+                        // Its integers: no fraction or exponent.
+                        guard digits <= 18, !(negative && v == 0) else { return false }
+                        if i < n, base[i] == UInt8(ascii: ".") || base[i] | 0x20 == UInt8(ascii: "e") { return false }
+                        let x = negative ? -Int64(v) : Int64(v)
+                        ValueSlot.setPlain(slot, field.type == .int ? .int(x) : field.type == .timestamp ? .timestamp(x) : .duration(x), stringTag: stringTag)
+                        continue
                     }
-                    let digits = i - first
-                    // The writer's doubles (`JSONWriter.double`): below 1e13, with one
-                    // decimal or two not ending in 0; no leading zero, no -0.
-                    guard digits > 0, digits <= 13, digits == 1 || base[first] != UInt8(ascii: "0"),
-                          i + 1 < n, base[i] == UInt8(ascii: "."), base[i + 1] &- 48 < 10 else { return false }
+                    // Its doubles (`JSONWriter.double`): below 1e13, with one decimal or
+                    // two not ending in 0.
+                    guard digits <= 13, i + 1 < n, base[i] == UInt8(ascii: "."), base[i + 1] &- 48 < 10 else { return false }
                     v = v &* 10 &+ UInt64(base[i + 1] &- 48)
                     i += 2
                     var fraction = 1

@@ -73,13 +73,12 @@ struct Prefilter: Sendable {
             for k in entry ?? 0..<0 where fits {
                 let o = options[Int(k)]
                 guard o.count == 1, case let t = tests[Int(o.lowerBound)], t.op == .eq, slot == nil || slot == t.slot,
-                      case .string(let literal) = t.literal, SmallASCII.words(literal) != nil else {
+                      let w = t.literalWords else {
                     fits = false
                     break
                 }
                 slot = t.slot
-                let bits = unsafeBitCast(literal, to: (UInt64, UInt64).self)
-                words += [bits.0, bits.1]
+                words += [w.low, w.high]
             }
             if fits, let slot {
                 setSlots.append(Int32(slot))
@@ -111,18 +110,13 @@ struct Prefilter: Sendable {
     /// matching of rule `rule`.
     @inline(__always) func admits(rule: Int, stream: Int, _ row: UnsafePointer<Value>) -> Bool {
         let entry = rule * streams + stream
-        if let stringTag, case let slot = setSlots.withUnsafeBufferPointer({ $0[entry] }), slot >= 0 {
-            let raw = UnsafeRawPointer(row + Int(slot))
-            let high = raw.load(fromByteOffset: 8, as: UInt64.self)
-            // A short ASCII string equals another exactly when their words are equal.
-            if raw.load(fromByteOffset: 16, as: UInt8.self) == stringTag, high >> 60 == 0xE {
-                let low = raw.load(as: UInt64.self)
-                return literalWords.withUnsafeBufferPointer { w in
-                    for k in setRanges.withUnsafeBufferPointer({ $0[entry] }) where w[2 * Int(k)] == low && w[2 * Int(k) + 1] == high {
-                        return true
-                    }
-                    return false
+        if let stringTag, case let slot = setSlots.withUnsafeBufferPointer({ $0[entry] }), slot >= 0,
+           let (low, high) = ValueSlot.smallASCIIBits(at: row + Int(slot), stringTag: stringTag) {
+            return literalWords.withUnsafeBufferPointer { w in
+                for k in setRanges.withUnsafeBufferPointer({ $0[entry] }) where w[2 * Int(k)] == low && w[2 * Int(k) + 1] == high {
+                    return true
                 }
+                return false
             }
         }
         return entries.withUnsafeBufferPointer { e in

@@ -84,11 +84,11 @@ public struct FieldTest: Sendable {
     public var op: Op
     public var literal: Value
 
-    /// The literal's words when it is a short ASCII string kept in place (`SmallASCII`):
-    /// such a string equals another exactly when their words are equal, so a field that
-    /// is one too is compared in two loads (the standard library's call was most of what
-    /// testing an event that fails the test cost).
-    private let literalWords: (low: UInt64, high: UInt64)?
+    /// The literal's words, flags included, when it is a short ASCII string kept in place
+    /// (`SmallASCII`): such a string equals another exactly when their words are equal,
+    /// so a field that is one too is compared in two loads (the standard library's call
+    /// was most of what testing an event that fails the test cost).
+    let literalWords: (low: UInt64, high: UInt64)?
 
     public init(slot: Int, op: Op, literal: Value) {
         self.slot = slot

@@ -43,6 +43,16 @@ public enum SmallASCII {
         return unsafeBitCast((low, high | (0xE0 | UInt64(count)) << 56), to: String.self)
     }
 
+    /// The `count` bytes (at most 16) that end at `end` (16 or more bytes into `raw`) as
+    /// two little-endian words, zeros past them: the 16 bytes that end there, loaded
+    /// as two words and shifted down.
+    @inline(__always) static func lastBytes(_ raw: UnsafeRawPointer, end: Int, count: Int) -> (low: UInt64, high: UInt64) {
+        let window = UInt128(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: end - 8, as: UInt64.self))) << 64
+            | UInt128(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: end - 16, as: UInt64.self)))
+        let bytes = count == 0 ? 0 : window >> (8 * UInt128(16 - count))
+        return (UInt64(truncatingIfNeeded: bytes), UInt64(truncatingIfNeeded: bytes >> 64))
+    }
+
     /// `make`'s string as its two words, without the flags (as `words(_:)` gives them).
     @inline(__always) static func words(_ p: UnsafeBufferPointer<UInt8>, from start: Int, count: Int) -> (low: UInt64, high: UInt64)? {
         let raw = UnsafeRawPointer(p.baseAddress!)
@@ -55,12 +65,7 @@ public enum SmallASCII {
             high = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: start + 8, as: UInt64.self)) & highMask
         } else if start + count >= 16 {
             // The 16 bytes that end where the string does, shifted down to it.
-            let end = start + count
-            let window = UInt128(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: end - 8, as: UInt64.self))) << 64
-                | UInt128(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: end - 16, as: UInt64.self)))
-            let bytes = count == 0 ? 0 : window >> (8 * UInt128(16 - count))
-            low = UInt64(truncatingIfNeeded: bytes)
-            high = UInt64(truncatingIfNeeded: bytes >> 64)
+            (low, high) = lastBytes(raw, end: start + count, count: count)
         } else {
             return nil
         }

@@ -50,11 +50,18 @@ enum ValueSlot {
     /// The words and count of the value at `p` when it is a short ASCII string kept in
     /// place (as `SmallASCII.words` gives them), read without copying the value.
     @inline(__always) static func smallASCII(at p: UnsafePointer<Value>, stringTag: UInt8) -> (low: UInt64, high: UInt64, count: Int)? {
+        guard let (low, high) = smallASCIIBits(at: p, stringTag: stringTag) else { return nil }
+        return (low, high & 0x00FF_FFFF_FFFF_FFFF, Int((high >> 56) & 0x0F))
+    }
+
+    /// The two words of the value at `p`, flags included, when it is a short ASCII
+    /// string kept in place: two such strings are equal exactly when these are.
+    @inline(__always) static func smallASCIIBits(at p: UnsafePointer<Value>, stringTag: UInt8) -> (low: UInt64, high: UInt64)? {
         let raw = UnsafeRawPointer(p)
         guard raw.load(fromByteOffset: 16, as: UInt8.self) == stringTag else { return nil }
         let high = raw.load(fromByteOffset: 8, as: UInt64.self)
         guard high >> 60 == 0xE else { return nil }
-        return (raw.load(as: UInt64.self), high & 0x00FF_FFFF_FFFF_FFFF, Int((high >> 56) & 0x0F))
+        return (raw.load(as: UInt64.self), high)
     }
 
     /// Writes `v`, a value that holds no reference (not a string), at `p` (initialized).
