@@ -20,7 +20,9 @@ public struct LineDecoder: Sendable {
     private var csv: CSVDecoder?
     private let source: String
     private let fixedName: String
-    private let fixedDecoder: JSONLineDecoder?
+    /// The one stream's decoder, when the source has one, called at +0: `decoders` keeps
+    /// it (binding it as an optional retained and released it per line).
+    private let fixedDecoder: Unmanaged<JSONLineDecoder>?
     private let inputIndex: Int32
     /// Each stream's event, decoded into again and again (see `decode`).
     private var scratch: [Event]
@@ -35,7 +37,7 @@ public struct LineDecoder: Sendable {
         csv = source.format == .csv ? source.stream.map { CSVDecoder(schema: schemas[$0], stream: Int32($0)) } : nil
         self.source = source.path == "-" ? "<stdin>" : source.path
         fixedName = source.stream.map { schemas[$0].name } ?? ""
-        fixedDecoder = source.stream.map { decoders[$0] }
+        fixedDecoder = source.stream.map { Unmanaged.passUnretained(decoders[$0]) }
         inputIndex = source.inputIndex
         scratch = schemas.indices.map { Event(stream: Int32($0), ts: 0, origin: EventOrigin(input: source.inputIndex, line: 0), values: []) }
         fixedEvent = Event(stream: Int32(source.stream ?? 0), ts: 0, origin: EventOrigin(input: source.inputIndex, line: 0), values: [])
@@ -76,7 +78,8 @@ public struct LineDecoder: Sendable {
             // One stream: its decoder and event without an array lookup each (reading them
             // out of arrays retained and released them per line).
             var canonical = false
-            if let f = fixedDecoder.decode(bytes, origin: origin, into: &fixedEvent, canonical: &canonical) {
+            let failure = fixedDecoder._withUnsafeGuaranteedRef { $0.decode(bytes, origin: origin, into: &fixedEvent, canonical: &canonical) }
+            if let f = failure {
                 return .deadLetter(dead(fixedName, number, f.reason, Array(bytes)))
             }
             try event(&fixedEvent, canonical)

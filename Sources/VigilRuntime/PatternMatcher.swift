@@ -165,7 +165,13 @@ struct PatternMatcher: Sendable {
     private var positiveSteps: [Int]
     /// For each step index, its ordinal among the positive steps (gap numbering).
     private var ordinal: [Int]
-    private var memo: [Int8]
+    /// The per-event memo of predicates that read only the event: bit `id` of `known`
+    /// says predicate `id` was evaluated on this event, the same bit of `held` what it
+    /// gave. Two words reset per event: an array cost a uniqueness check per write and
+    /// a `memset` per event. A rule's predicates past the 64th are evaluated each time
+    /// they are asked (they read only the event, so they give the same answer).
+    private var known: UInt64 = 0
+    private var held: UInt64 = 0
     /// The event being processed, as predicates that read only it see it: made once per
     /// event, not per evaluation (each made its own copy of the event, and released it).
     private var eventContext = EvalContext(row: nil, store: nil, detectedAt: 0)
@@ -404,7 +410,6 @@ struct PatternMatcher: Sendable {
         var ordinal = Array(repeating: 0, count: rule.pattern.steps.count)
         for (k, s) in positives.enumerated() { ordinal[s] = k }
         self.ordinal = ordinal
-        self.memo = [Int8](repeating: -1, count: rule.pattern.predicateCount)
         self.steps = rule.pattern.steps
         self.shapes = rule.pattern.steps.map(StepShape.init)
         var alternatives: [AlternativeShape] = [], altRanges: [Range<Int>] = [], predicates: [CompiledExpr] = []
@@ -443,7 +448,8 @@ struct PatternMatcher: Sendable {
     /// Processes the event in `store`'s slot `eventSlot` (events come in event-time
     /// order) of the key made of its fields `keyFields`, whose `KeyTable.hash` is `hash`.
     mutating func process(_ eventSlot: Int32, store: StoreView, keyFields: UnsafeBufferPointer<Int>, hash: Int, into out: inout [StoredMatch]) {
-        for i in memo.indices { memo[i] = -1 }
+        known = 0
+        held = 0
         let row = store.row(eventSlot)
         let i = Int(eventSlot)
         let e = CurrentEvent(slot: eventSlot, stream: store.streams[i], ts: store.times[i], origin: store.origins[i])
@@ -553,10 +559,26 @@ struct PatternMatcher: Sendable {
     @inline(__always)
     private mutating func holds(_ eval: CompiledExpr, id: Int, usesBindings: Bool, _ e: CurrentEvent, _ a: borrowing PartialMatch) -> Bool {
         if !usesBindings {
-            if memo[id] < 0 { memo[id] = eval(eventContext).isTrue ? 1 : 0 }
-            return memo[id] == 1
+            if let memoized = memoized(id) { return memoized }
+            let holds = eval(eventContext).isTrue
+            memoize(id, holds)
+            return holds
         }
         return eval(EvalContext(row: eventContext.row, store: eventContext.store, boundSlots: a.bound, detectedAt: e.ts)).isTrue
+    }
+
+    /// What predicate `id` gave on this event, if it was evaluated.
+    @inline(__always) private func memoized(_ id: Int) -> Bool? {
+        guard id < 64 else { return nil }
+        let bit: UInt64 = 1 << UInt64(id)
+        return known & bit == 0 ? nil : held & bit != 0
+    }
+
+    @inline(__always) private mutating func memoize(_ id: Int, _ holds: Bool) {
+        guard id < 64 else { return }
+        let bit: UInt64 = 1 << UInt64(id)
+        known |= bit
+        if holds { held |= bit }
     }
 
     /// Whether every field test in `range` holds for the current event.
@@ -579,13 +601,15 @@ struct PatternMatcher: Sendable {
             // The memo first: taking the predicate out of its array retains its closure.
             if !alt.usesBindings {
                 let id = Int(alt.predicate)
-                if memo[id] < 0 {
-                    // Plain tests in place; a closure call retained the closure and
-                    // copied the evaluation context.
-                    let holds = alt.hasTests ? testsHold(alt.tests) : predicates[k](eventContext).isTrue
-                    memo[id] = holds ? 1 : 0
+                if let memoized = memoized(id) {
+                    if memoized { return k - range.lowerBound }
+                    continue
                 }
-                if memo[id] == 1 { return k - range.lowerBound }
+                // Plain tests in place; a closure call retained the closure and copied
+                // the evaluation context.
+                let holds = alt.hasTests ? testsHold(alt.tests) : predicates[k](eventContext).isTrue
+                memoize(id, holds)
+                if holds { return k - range.lowerBound }
             } else if holds(predicates[k], id: Int(alt.predicate), usesBindings: true, e, a) {
                 return k - range.lowerBound
             }

@@ -86,9 +86,14 @@ struct RuleSuppressors: Sendable {
         names = program.rules.map(\.name) + program.windows.map(\.name)
         behind = program.rules.map { _ in 0 } + program.windows.map(\.allowedLatenessMs)
         states = specs.map { $0 == nil ? nil : Suppressor() }
+        suppresses = specs.map { $0 != nil }
     }
 
-    func applies(toRule r: Int) -> Bool { states[r] != nil }
+    /// Per rule: it has `suppress` (read per event, where testing `states[r]` for nil
+    /// copied the suppressor out).
+    private let suppresses: [Bool]
+
+    func applies(toRule r: Int) -> Bool { suppresses[r] }
 
     /// Whether rule `r`'s alert `a` is emitted (it then carries the count folded before
     /// it); a folded one is counted in `suppressed` under the rule's name.
@@ -102,7 +107,11 @@ struct RuleSuppressors: Sendable {
     /// Forgets rule `r`'s periods that no alert can fall in any more, its watermark being
     /// `w`: an alert detected later is at most `behind` the watermark, so reclaiming
     /// never changes what is suppressed.
-    mutating func reclaim(rule r: Int, watermark w: Int64) {
+    @inline(__always) mutating func reclaim(rule r: Int, watermark w: Int64) {
+        if suppresses[r] { reclaimPeriods(rule: r, watermark: w) }
+    }
+
+    @inline(never) private mutating func reclaimPeriods(rule r: Int, watermark w: Int64) {
         guard states[r] != nil, let s = specs[r], w != Int64.min else { return }
         states[r]!.reclaim(before: w.minus(behind[r]), period: s.periodMs)
     }
