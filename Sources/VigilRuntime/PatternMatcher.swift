@@ -188,6 +188,27 @@ struct PatternMatcher: Sendable {
     private let predicates: [CompiledExpr]
     /// Predicates that are plain field tests, as tests (`AlternativeShape.tests`).
     private let fieldTests: [FieldTest]
+    /// The predicates (ids below 64) that are plain field tests, evaluated together as
+    /// each event arrives (`evaluateTests`), so that asking for one is two bit tests in
+    /// line: stream s's are `eager[eagerByStream[s]]`. (Evaluated on first ask, each ask
+    /// was a call with a large frame, three per event.)
+    private let eager: [EagerTest]
+    private let eagerByStream: [Range<Int>]
+    private let stringTag = ValueSlot.stringTag
+
+    /// A predicate that is plain field tests, as `evaluateTests` reads it.
+    private struct EagerTest {
+        /// The predicate's bit in the memo.
+        var bit: UInt64
+        /// Its tests, in `fieldTests`.
+        var tests: Range<Int32>
+        /// When it is one `field == literal` test with a short ASCII literal: the field's
+        /// slot (else -1) and the literal's words. A field that is a short ASCII string
+        /// too is then compared in two loads.
+        var slot: Int32 = -1
+        var low: UInt64 = 0
+        var high: UInt64 = 0
+    }
     /// Buffers reused across events (the steady state allocates nothing for them).
     private var scratchAttempts: [PartialMatch] = []
     private var scratchCompleted: [PartialMatch] = []
@@ -433,6 +454,23 @@ struct PatternMatcher: Sendable {
         self.altRanges = altRanges
         self.predicates = predicates
         self.fieldTests = fieldTests
+        var eager: [EagerTest] = [], eagerByStream: [Range<Int>] = []
+        for stream in 0..<(rule.streams.max().map { $0 + 1 } ?? 0) {
+            let from = eager.count
+            for a in alternatives where Int(a.stream) == stream && a.hasTests && a.predicate < 64 {
+                let bit: UInt64 = 1 << UInt64(a.predicate)
+                guard !eager[from...].contains(where: { $0.bit == bit }) else { continue }
+                var test = EagerTest(bit: bit, tests: a.tests)
+                let t = fieldTests[Int(a.tests.lowerBound)]
+                if ValueSlot.stringTag != nil, a.tests.count == 1, t.op == .eq, let w = t.literalWords {
+                    (test.slot, test.low, test.high) = (Int32(t.slot), w.low, w.high)
+                }
+                eager.append(test)
+            }
+            eagerByStream.append(from..<eager.count)
+        }
+        self.eager = eager
+        self.eagerByStream = eagerByStream
     }
 
     /// The earliest pending absence deadline.
@@ -448,11 +486,10 @@ struct PatternMatcher: Sendable {
     /// Processes the event in `store`'s slot `eventSlot` (events come in event-time
     /// order) of the key made of its fields `keyFields`, whose `KeyTable.hash` is `hash`.
     mutating func process(_ eventSlot: Int32, store: StoreView, keyFields: UnsafeBufferPointer<Int>, hash: Int, into out: inout [StoredMatch]) {
-        known = 0
-        held = 0
         let row = store.row(eventSlot)
         let i = Int(eventSlot)
         let e = CurrentEvent(slot: eventSlot, stream: store.streams[i], ts: store.times[i], origin: store.origins[i])
+        evaluateTests(stream: Int(e.stream), row)
         eventContext.row = row
         eventContext.store = store
         eventContext.detectedAt = e.ts
@@ -567,6 +604,39 @@ struct PatternMatcher: Sendable {
         return eval(EvalContext(row: eventContext.row, store: eventContext.store, boundSlots: a.bound, detectedAt: e.ts)).isTrue
     }
 
+    /// Sets the memo for an event of `stream` whose values are `row`: its plain
+    /// field-test predicates evaluated. (Mutating: a non-mutating call copied the whole
+    /// matcher first.)
+    private mutating func evaluateTests(stream: Int, _ row: UnsafePointer<Value>) {
+        self.known = 0
+        self.held = 0
+        guard stream < eagerByStream.count else { return }
+        let range = eagerByStream[stream]
+        var known: UInt64 = 0, held: UInt64 = 0
+        // (Any tag will do when there is none: then no predicate has a slot here.)
+        let stringTag = self.stringTag ?? 0
+        fieldTests.withUnsafeBufferPointer { t in
+            eager.withUnsafeBufferPointer { eager in
+                for j in range {
+                    let p = eager[j]
+                    known |= p.bit
+                    if p.slot >= 0, let (low, high) = ValueSlot.smallASCIIBits(at: row + Int(p.slot), stringTag: stringTag) {
+                        if low == p.low && high == p.high { held |= p.bit }
+                        continue
+                    }
+                    var all = true
+                    for i in p.tests where !t[Int(i)].holds(row) {
+                        all = false
+                        break
+                    }
+                    if all { held |= p.bit }
+                }
+            }
+        }
+        self.known = known
+        self.held = held
+    }
+
     /// What predicate `id` gave on this event, if it was evaluated.
     @inline(__always) private func memoized(_ id: Int) -> Bool? {
         guard id < 64 else { return nil }
@@ -593,7 +663,19 @@ struct PatternMatcher: Sendable {
     /// The alternative of step `s` that `e` satisfies, if any.
     /// (`a` is borrowed: an optional would copy it per call; a new attempt passes the
     /// placeholder, which has bound nothing.)
-    private mutating func alternative(_ s: Int, _ e: CurrentEvent, _ a: borrowing PartialMatch) -> Int? {
+    @inline(__always) private mutating func alternative(_ s: Int, _ e: CurrentEvent, _ a: borrowing PartialMatch) -> Int? {
+        // The usual step: one alternative, a plain test, evaluated as the event arrived.
+        let range = altRanges[s]
+        if range.count == 1 {
+            let alt = alternatives[range.lowerBound]
+            if alt.stream != e.stream { return nil }
+            if !alt.usesBindings, let holds = memoized(Int(alt.predicate)) { return holds ? 0 : nil }
+        }
+        return anyAlternative(s, e, a)
+    }
+
+    /// `alternative`, in general.
+    private mutating func anyAlternative(_ s: Int, _ e: CurrentEvent, _ a: borrowing PartialMatch) -> Int? {
         let stream = e.stream
         let range = altRanges[s]
         for k in range where alternatives[k].stream == stream {
