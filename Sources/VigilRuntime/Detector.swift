@@ -625,14 +625,19 @@ public struct Detector: Sendable {
             let first = out.count
             // Read through a box: a copy out of the program retained each of its fields.
             let box = ruleBoxes[r]
-            for (k, match) in matches.enumerated() where box.rule.hasAlert || box.rule.rows != nil {
-                let alert = match.alert(box.rule, box.source, store, view, inPlace: inPlace)
+            let hasAlert = box.rule.hasAlert
+            for k in matches.indices where hasAlert || box.rule.rows != nil {
                 let before = out.count
-                // Every match is a row of the detections table; suppression is about alerts.
-                if let rows = box.rule.rows { out.append(.row(match.detectionRow(alert, rows, view))) }
-                // Moved, not copied (a copy retained every field, and the local's end
-                // released them).
-                if box.rule.hasAlert { out.append(.alert(consume alert)) }
+                if let rows = box.rule.rows {
+                    // Every match is a row of the detections table; suppression is about alerts.
+                    let alert = matches[k].alert(box.rule, box.source, store, view, inPlace: inPlace)
+                    out.append(.row(matches[k].detectionRow(alert, rows, view)))
+                    if hasAlert { out.append(.alert(consume alert)) }
+                } else {
+                    // Made in its place (the match read in place, the alert never a local:
+                    // a copy of each, and their releases, per alert).
+                    out.append(.alert(matches[k].alert(box.rule, box.source, store, view, inPlace: inPlace)))
+                }
                 if shard.count > 1 { for _ in before..<out.count { tags.append(matchTags[k]) } }
             }
             matchTags.clearKeepingCapacity()
