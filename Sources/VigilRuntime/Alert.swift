@@ -13,6 +13,19 @@ public final class AlertSource: Sendable {
     let template: MessageTemplate?
     /// An alert id's hash once the rule's name is added (the rest is the match's).
     let idSeed: FNV1a
+    /// What every line of the rule writes between its id and its key's first value
+    /// (`,"rule":…,"severity":…,"tags":[…],"key":{"name":`), and each further key
+    /// field's `,"name":`: escaped once, not per alert.
+    let lineHead: [UInt8]
+    let keyHeads: [[UInt8]]
+    /// A message template that reads only the key, as pieces of JSON string text: its
+    /// literal text escaped once.
+    let keyOnlyMessage: [MessagePiece]?
+
+    enum MessagePiece: Sendable {
+        case text([UInt8])
+        case key(Int)
+    }
 
     public convenience init(rule: String, severity: String, tags: [String], keyNames: [String]) {
         self.init(rule: rule, severity: severity, tags: tags, keyNames: keyNames, plan: nil, template: nil)
@@ -28,6 +41,43 @@ public final class AlertSource: Sendable {
         var h = FNV1a()
         h.add(rule)
         idSeed = h
+        var w = JSONWriter(capacity: 128)
+        w.raw(",\"rule\":")
+        w.string(rule)
+        w.raw(",\"severity\":")
+        w.string(severity)
+        if !tags.isEmpty {
+            w.raw(",\"tags\":[")
+            for (i, t) in tags.enumerated() {
+                if i > 0 { w.byte(UInt8(ascii: ",")) }
+                w.string(t)
+            }
+            w.byte(UInt8(ascii: "]"))
+        }
+        w.raw(",\"key\":{")
+        var heads: [[UInt8]] = []
+        for (i, name) in keyNames.enumerated() {
+            var k = JSONWriter(capacity: 32)
+            if i > 0 { k.byte(UInt8(ascii: ",")) }
+            k.key(name)
+            if i == 0 { w.append(k) } else { heads.append(k.bytes) }
+        }
+        lineHead = w.bytes
+        // The first key's is in the head.
+        keyHeads = keyNames.isEmpty ? [] : [[]] + heads
+        keyOnlyMessage = template.flatMap { t in
+            guard t.readsOnlyKey else { return nil }
+            return t.parts.map { part -> MessagePiece in
+                switch part {
+                case .text(let s):
+                    var w = JSONWriter(capacity: 32)
+                    w.stringPart(s)
+                    return .text(w.bytes)
+                case .key(let i): return .key(i)
+                case .value: preconditionFailure("a template that reads only the key has no value part")
+                }
+            }
+        }
     }
 
     /// A pattern rule's.
@@ -114,6 +164,53 @@ public struct Alert: Sendable {
         case written(JSONWriter)
     }
 
+    /// `writeMatched` for events in the store when every step has one alternative: the
+    /// order `MatchPlan.visitRows` walks, each step's opening written whole (through
+    /// the visit's closures, the line's `matched` array cost a third of the line).
+    /// False when the alert's events are not of that kind (nothing is written).
+    func writeStoredMatched(to w: inout JSONWriter, streams: [StreamSchema], omitNulls: Bool) -> Bool {
+        guard case .stored(let stored) = events, let plan = source.plan, let steps = plan.singleSteps else { return false }
+        let view = stored.view
+        let slots = stored.slots
+        w.byte(UInt8(ascii: "["))
+        plan.openings.withUnsafeBufferPointer { openings in
+            steps.withUnsafeBufferPointer { steps in
+                for k in steps.indices {
+                    if k > 0 { w.byte(UInt8(ascii: ",")) }
+                    let binding = steps[k].binding
+                    var events = 0
+                    for i in 0..<slots.count where slots[i].binding == binding {
+                        let slot = slots[i].slot
+                        if events == 0 {
+                            let r = steps[k].bound
+                            w.append(openings.baseAddress! + Int(r.lowerBound), count: r.count)
+                        } else {
+                            w.byte(UInt8(ascii: ","))
+                        }
+                        events += 1
+                        // A line kept with the event is these very bytes (with no nulls to omit).
+                        if !omitNulls, let line = view.line(slot) {
+                            w.append(line)
+                            continue
+                        }
+                        let stream = Int(view.streams[Int(slot)])
+                        w.byte(UInt8(ascii: "{"))
+                        w.fields(UnsafeBufferPointer(start: view.row(slot), count: view.widths[stream]),
+                                 keys: streams[stream].jsonKeys, omitNulls: omitNulls)
+                        w.byte(UInt8(ascii: "}"))
+                    }
+                    if events == 0 {
+                        let r = steps[k].empty
+                        w.append(openings.baseAddress! + Int(r.lowerBound), count: r.count)
+                    }
+                    w.raw("]}")
+                }
+            }
+        }
+        w.byte(UInt8(ascii: "]"))
+        return true
+    }
+
     /// The `matched` array of the alert's line, when that is all it keeps of its events.
     var writtenMatched: JSONWriter? {
         if case .written(let writer) = events { return writer }
@@ -184,9 +281,17 @@ public struct Alert: Sendable {
     /// Writes the message as a JSON string: one still to be rendered is written piece by
     /// piece from its template.
     func writeMessage(to w: inout JSONWriter) {
-        if let template = keyOnlyTemplate {
+        if messageText == nil, case .stored = events, let pieces = source.keyOnlyMessage {
+            // `forEachPiece(key:)` with the literal text escaped beforehand.
             w.byte(UInt8(ascii: "\""))
-            template.forEachPiece(key: keyValues) { w.stringPart($0) }
+            for piece in pieces {
+                switch piece {
+                case .text(let bytes): w.append(bytes)
+                case .key(let i):
+                    guard i < keyValues.count else { w.raw("null"); continue }
+                    if case .string(let s) = keyValues[i] { w.stringPart(s) } else { w.stringPart(keyValues[i].templateText) }
+                }
+            }
             w.byte(UInt8(ascii: "\""))
             return
         }
@@ -299,12 +404,37 @@ public struct MatchPlan: Sendable {
         var name: String
         var bindings: [Int32]
     }
-    var steps: [Step]
-    var bindingNames: [String]
+    let steps: [Step]
+    let bindingNames: [String]
+    /// When every reported step has one alternative (the usual pattern): per step, its
+    /// binding and where `openings` has the `{"step":"name","events":[` that opens it in
+    /// an alert line, under the binding's name (`bound`) and under the step's (`empty`,
+    /// when it bound none), escaped once.
+    let singleSteps: [SingleStep]?
+    let openings: [UInt8]
+
+    struct SingleStep: Sendable {
+        var binding: Int32
+        var bound: Range<Int32>
+        var empty: Range<Int32>
+    }
 
     public init(_ pattern: CompiledPattern) {
         steps = pattern.steps.filter { !$0.negated }.map { Step(name: $0.name, bindings: $0.alternatives.map { Int32($0.binding) }) }
         bindingNames = pattern.bindingNames
+        var w = JSONWriter(capacity: 256)
+        func opening(_ name: String) -> Range<Int32> {
+            let start = Int32(w.count)
+            w.raw("{\"step\":")
+            w.string(name)
+            w.raw(",\"events\":[")
+            return start..<Int32(w.count)
+        }
+        let names = bindingNames
+        singleSteps = steps.allSatisfy { $0.bindings.count == 1 }
+            ? steps.map { SingleStep(binding: $0.bindings[0], bound: opening(names[Int($0.bindings[0])]), empty: opening($0.name)) }
+            : nil
+        openings = w.bytes
     }
 
     /// Calls `step` with each reported step's name, then `event` with each of its events.
@@ -394,7 +524,7 @@ public struct FNV1a: Sendable {
     public mutating func add(_ bytes: some Sequence<UInt8>) {
         for b in bytes {
             value ^= UInt64(b)
-            value = value &* 0x0000_0100_0000_01B3
+            value = value &* Self.prime
         }
     }
 
@@ -411,11 +541,20 @@ public struct FNV1a: Sendable {
     /// building the text for plain strings.
     public mutating func add(json v: Value) {
         guard case .string(var s) = v else { add(v.json); return }
-        guard s.withUTF8(JSONWriter.isPlain) else { add(v.json); return }
-        add(CollectionOfOne(UInt8(ascii: "\"")))
-        s.withUTF8 { add($0) }
-        add([UInt8(ascii: "\""), 0xFF])
+        // One pass over the text, byte by byte as `add` goes (an alert hashes its key).
+        let plain = s.withUTF8 { utf8 -> Bool in
+            guard JSONWriter.isPlain(utf8) else { return false }
+            var h = value
+            h = (h ^ UInt64(UInt8(ascii: "\""))) &* Self.prime
+            for b in utf8 { h = (h ^ UInt64(b)) &* Self.prime }
+            h = (h ^ UInt64(UInt8(ascii: "\""))) &* Self.prime
+            value = (h ^ 0xFF) &* Self.prime
+            return true
+        }
+        if !plain { add(v.json) }
     }
+
+    private static var prime: UInt64 { 0x0000_0100_0000_01B3 }
 
     /// 16 lowercase hex digits, zero-padded.
     public var hex: String { Self.hex(value) }

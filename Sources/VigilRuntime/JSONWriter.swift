@@ -422,22 +422,11 @@ extension Alert {
     public func write(to w: inout JSONWriter, streams: [StreamSchema], omitNulls: Bool = false) {
         w.raw("{\"id\":")
         if let idHash { w.quotedHex(idHash) } else { w.string(id) }
-        w.raw(",\"rule\":")
-        w.string(rule)
-        w.raw(",\"severity\":")
-        w.string(severity)
-        if !tags.isEmpty {
-            w.raw(",\"tags\":[")
-            for (i, t) in tags.enumerated() {
-                if i > 0 { w.byte(UInt8(ascii: ",")) }
-                w.string(t)
-            }
-            w.byte(UInt8(ascii: "]"))
-        }
-        w.raw(",\"key\":{")
-        for (i, name) in keyNames.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
-            w.key(name)
+        // Rule, severity, tags and the key's names: the rule's bytes, escaped once.
+        let source = self.source
+        w.append(source.lineHead)
+        for i in source.keyHeads.indices {
+            if i > 0 { w.append(source.keyHeads[i]) }
             w.value(keyValues[i])
         }
         w.raw("},\"message\":")
@@ -466,6 +455,7 @@ extension Alert {
 
     /// The `matched` array of the alert's line.
     func writeMatched(to w: inout JSONWriter, streams: [StreamSchema], omitNulls: Bool) {
+        if writeStoredMatched(to: &w, streams: streams, omitNulls: omitNulls) { return }
         w.byte(UInt8(ascii: "["))
         var steps = 0, events = 0
         visitMatchedRows(step: { name in

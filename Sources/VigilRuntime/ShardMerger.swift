@@ -59,6 +59,8 @@ public struct ShardMerger: Sendable {
                 rows += 1
             case .late:
                 break
+            case .movedOut:
+                continue
             case .stopped:
                 // The one detector returns nothing else for the failing event, and takes
                 // nothing after it.

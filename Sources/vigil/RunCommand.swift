@@ -399,6 +399,8 @@ struct Run: ParsableCommand {
                         reason: "late: event time \(e.ts) is before the watermark \(watermark)", raw: raw).json)
                 case .stopped(let failure):
                     stopped = failure
+                case .movedOut:
+                    break
                 }
         }
         // Read once: a property wrapper's getter per event shows in profiles.

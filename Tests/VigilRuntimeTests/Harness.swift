@@ -110,7 +110,7 @@ enum Harness {
                 outcome.rows.append(r)
             case .late(let e, _):
                 outcome.late.append(id(e))
-            case .stopped: break
+            case .stopped, .movedOut: break
             }
         }
         return outcome

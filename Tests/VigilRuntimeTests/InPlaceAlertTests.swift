@@ -6,7 +6,8 @@ import VigilText
 /// Alerts from `accept(taking:into:)` read their matched events where the detector
 /// stores them; alerts from `accept(_:)` carry copies. Over random events of a few keys
 /// (out of order within the lateness, so the reorder buffer holds some back), with a
-/// run of three or more events, a trailing absence and a skip strategy, each call's
+/// run of three or more events, a trailing absence, a skip strategy, and a rule keyed
+/// by two fields with tags and a message of its key and text to escape, each call's
 /// alerts must be the same lines, read right after the call. Their messages are rendered
 /// as they are read; some ids hold a quote, a backslash and a tab, escaped in the line. Debug builds start the
 /// store with two slots, so it is swept and grown all the time here.
@@ -35,6 +36,15 @@ import VigilText
           within 30ms
           after match skip past last
           alert "{k}: {a.id} then {c.id}"
+        rule pairs
+          severity high
+          tags quiet, loud
+          from s by k, type
+          match
+            a: type == "b"
+            then b: type == "b"
+          within 20ms
+          alert "{k}/{type} said \\"hi\\"\\t\\\\ end"
 
         """
 
@@ -82,7 +92,7 @@ import VigilText
         }
         #expect(lines(inPlace.finish()) == lines(copying.finish()))
         // Every rule fired often, so every path was compared.
-        for rule in ["run", "quiet", "once"] { #expect(alerts[rule, default: 0] >= 20, "\(rule): \(alerts)") }
+        for rule in ["run", "quiet", "once", "pairs"] { #expect(alerts[rule, default: 0] >= 20, "\(rule): \(alerts)") }
         // Lines kept and lines not: both ways of writing a matched event were compared.
         #expect(kept > 3_000 && kept < 4_000, "\(kept) lines kept")
     }

@@ -121,3 +121,26 @@ extension JSONWriterTests {
         }
     }
 }
+
+extension JSONWriterTests {
+    /// An alert id hashes its key values' JSON text (`FNV1a.add(json:)`): a plain string
+    /// is hashed byte by byte where it is, and must hash as its text does.
+    @Test func keyValuesHashAsTheirJSONText() {
+        var rng = DifferentialTests.SplitMix(state: 29)
+        let pieces = ["u", "227", "\"", "\\", "\t", "\u{1}", "é", "日本", "🙂", " ", "abcdefgh", "\u{7F}"]
+        var values: [Value] = [.null, .int(-3), .double(1.25), .bool(true), .timestamp(1_700_000_000_000), .duration(60_000),
+                               .string(""), .string("u227"), .string(String(repeating: "x", count: 40))]
+        for _ in 0..<5_000 {
+            let n = Int.random(in: 0...6, using: &rng)
+            values.append(.string((0..<n).map { _ in pieces[Int.random(in: 0..<pieces.count, using: &rng)] }.joined()))
+        }
+        for v in values {
+            var fast = FNV1a(), text = FNV1a()
+            fast.add(Int64(7))
+            text.add(Int64(7))
+            fast.add(json: v)
+            text.add(v.json)
+            #expect(fast.value == text.value, "\(v)")
+        }
+    }
+}

@@ -66,6 +66,7 @@ import VigilRuntime
         case .row(let r): "row \(r.table) \(Harness.render(r))"
         case .late(let e, let w): "late \(Harness.id(e)) \(w)"
         case .stopped(let f): "stopped \(f.description)"
+        case .movedOut: "moved out"
         }
     }
 
