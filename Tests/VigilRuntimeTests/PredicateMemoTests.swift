@@ -39,4 +39,14 @@ import VigilRuntime
             }
         }
     }
+
+    /// A rule's tests on one field are read together from the field's two words; literals
+    /// longer than a word that share their first are told apart by the second.
+    @Test func literalsSharingTheirFirstWordAreToldApart() throws {
+        let program = try Harness.compile(Harness.ruleText(pattern: "a: type == \"longtypeA\" then b: type == \"longtypeB\"",
+                                                           clauses: "within 1h", lateness: 0))
+        let events = "longtypeA1@1 longtypeC2@2 longtypeB3@3 longtypeC4@4 longtypeA5@5 longtypeC6@6 longtypeA7@7 longtypeB8@8 longtype9@9"
+        let run = try Harness.run(program, Harness.events(events, program: program))
+        #expect(run.matches.map(\.ids) == [["longtypeA1", "longtypeB3"], ["longtypeA5", "longtypeB8"], ["longtypeA7", "longtypeB8"]])
+    }
 }
