@@ -304,6 +304,12 @@ public struct Alert: Sendable {
         w.byte(UInt8(ascii: "\""))
     }
 
+}
+
+// The initializers are in an extension so that the struct keeps its memberwise one,
+// which builds an alert in place (an initializer of its own built it aside and copied
+// it, a count per reference, and released the first: a few hundred instructions per alert).
+extension Alert {
     public init(id: String, rule: String, severity: String, tags: [String], key: [(name: String, value: Value)],
                 message: String, detectedAt: Int64, matched: [(step: String, events: [Event])],
                 window: (start: Int64, end: Int64)? = nil) {
@@ -332,24 +338,21 @@ public struct Alert: Sendable {
     }
 
     /// A pattern rule's alert (of `source`, which has its plan) whose id is `idHash` in
-    /// hex. Its matched events are `bound`, or read where the detector stores them
-    /// (`stored`, until its next sweep: see `Detector.accept(taking:into:)`), with
-    /// `message` nil: rendered from `source`'s template when asked.
+    /// hex, and whose matched events are `bound`.
     init(idHash: UInt64, source: AlertSource, keyValues: [Value], message: String?, detectedAt: Int64, bound: BoundEvents) {
         self.init(idHash: idHash, source: source, keyValues: keyValues, message: message, detectedAt: detectedAt, events: .bound(bound))
     }
 
-    init(idHash: UInt64, source: AlertSource, keyValues: [Value], message: String?, detectedAt: Int64, stored: StoredEvents) {
-        self.init(idHash: idHash, source: source, keyValues: keyValues, message: message, detectedAt: detectedAt, events: .stored(stored))
+    /// The same, its matched events read where the detector stores them (until its next
+    /// sweep: see `Detector.accept(taking:into:)`), its message rendered from `source`'s
+    /// template when asked. (The memberwise initializer, called here, builds the alert
+    /// in place.)
+    static func reading(_ stored: StoredEvents, idHash: UInt64, source: AlertSource, keyValues: [Value], detectedAt: Int64) -> Alert {
+        Alert(idHash: idHash, source: source, keyValues: keyValues, messageText: nil, detectedAt: detectedAt, events: .stored(stored))
     }
 
     private init(idHash: UInt64?, source: AlertSource, keyValues: [Value], message: String?, detectedAt: Int64, events: MatchedEvents) {
-        self.idHash = idHash
-        self.source = source
-        self.keyValues = keyValues
-        self.messageText = message
-        self.detectedAt = detectedAt
-        self.events = events
+        self.init(idHash: idHash, source: source, keyValues: keyValues, messageText: message, detectedAt: detectedAt, events: events)
     }
 
     /// Calls `step` for each step reported (its name) and then `event` for each of its
@@ -606,8 +609,8 @@ extension StoredMatch {
         if inPlace {
             // Its message is rendered as it is read (its line written from the template):
             // a message longer than 15 bytes was a string allocated per alert.
-            return Alert(idHash: h.value, source: source, keyValues: key, message: nil, detectedAt: detectedAt,
-                         stored: StoredEvents(store: store, sweeps: store.sweeps, slots: slots, current: current))
+            return Alert.reading(StoredEvents(store: store, sweeps: store.sweeps, slots: slots, current: current),
+                                 idHash: h.value, source: source, keyValues: key, detectedAt: detectedAt)
         }
         let message = rule.message.render(context(view))
         return Alert(idHash: h.value, source: source, keyValues: key, message: message, detectedAt: detectedAt,

@@ -42,33 +42,22 @@ struct PartialMatch: Sendable {
     /// Fills an array slot whose partial match was moved out.
     static let placeholder = PartialMatch(id: 0, startTs: 0, startOrigin: EventOrigin(input: 0, line: 0), step: 0, count: 0)
 
-    /// `a`, its events added to `store`.
-    init(_ a: Attempt, store: EventStore) {
-        self.init(id: a.id, startTs: a.startTs, startOrigin: a.startOrigin, step: a.step, count: a.count, boundStep: a.boundStep,
-                  pendingGaps: a.pendingGaps, gap: a.gap, bound: BoundList(a.bound.entries.map { BoundSlot(binding: $0.binding, slot: store.add($0.event)) }),
-                  absenceDeadline: a.absenceDeadline, timerArmed: a.timerArmed)
-    }
-
-    init(id: UInt64, startTs: Int64, startOrigin: EventOrigin, step: Int, count: Int64, boundStep: Int = 0, pendingGaps: UInt64 = 0,
-         gap: Bool = false, bound: BoundList = BoundList(), absenceDeadline: Int64? = nil, timerArmed: Bool = false) {
-        self.id = id
-        self.startTs = startTs
-        self.startOrigin = startOrigin
-        self.step = step
-        self.count = count
-        self.boundStep = boundStep
-        self.pendingGaps = pendingGaps
-        self.gap = gap
-        self.bound = bound
-        self.absenceDeadline = absenceDeadline
-        self.timerArmed = timerArmed
-    }
-
     /// The partial match with its events.
     func record(_ store: EventStore) -> Attempt {
         Attempt(id: id, startTs: startTs, startOrigin: startOrigin, step: step, count: count, boundStep: boundStep,
                 pendingGaps: pendingGaps, gap: gap, bound: PatternMatcher.events(bound, store.view), absenceDeadline: absenceDeadline,
                 timerArmed: timerArmed)
+    }
+}
+
+// In an extension, so that the struct keeps its memberwise initializer: it builds a
+// partial match in place, where an initializer of its own built it aside and copied it.
+extension PartialMatch {
+    /// `a`, its events added to `store`.
+    init(_ a: Attempt, store: EventStore) {
+        self.init(id: a.id, startTs: a.startTs, startOrigin: a.startOrigin, step: a.step, count: a.count, boundStep: a.boundStep,
+                  pendingGaps: a.pendingGaps, gap: a.gap, bound: BoundList(a.bound.entries.map { BoundSlot(binding: $0.binding, slot: store.add($0.event)) }),
+                  absenceDeadline: a.absenceDeadline, timerArmed: a.timerArmed)
     }
 }
 
