@@ -55,8 +55,12 @@ public struct EventSource: Sendable {
             case .oversized(let prefix, let number):
                 try deadLetters(decoder.oversized(prefix: prefix, number: number), UnsafeBufferPointer(start: nil, count: 0))
             case .text(let bytes, let number):
-                if case .deadLetter(let d) = try decoder.decode(bytes, number: number, event: { try events(&$0, bytes, $1) }) {
-                    try deadLetters(d, bytes)
+                // Switched on as it is consumed: testing it for a dead letter destroyed it
+                // afterwards through an outlined call, per line.
+                let decoded = try decoder.decode(bytes, number: number, event: { try events(&$0, bytes, $1) })
+                switch consume decoded {
+                case .deadLetter(let d): try deadLetters(d, bytes)
+                case .event, .none: break
                 }
             }
         }

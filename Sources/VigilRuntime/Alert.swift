@@ -18,13 +18,14 @@ public final class AlertSource: Sendable {
     /// field's `,"name":`: escaped once, not per alert.
     let lineHead: [UInt8]
     let keyHeads: [[UInt8]]
-    /// A message template that reads only the key, as pieces of JSON string text: its
-    /// literal text escaped once.
-    let keyOnlyMessage: [MessagePiece]?
+    /// A message template that reads only the key, as the JSON string it writes: its
+    /// literal text escaped once, quotes included.
+    let keyOnlyMessage: KeyOnlyMessage?
 
-    enum MessagePiece: Sendable {
-        case text([UInt8])
-        case key(Int)
+    struct KeyOnlyMessage: Sendable {
+        var text: [UInt8]
+        /// In order: a range of `text`, then the key's value `key` (-1: none).
+        var pieces: [(text: Range<Int32>, key: Int32)]
     }
 
     public convenience init(rule: String, severity: String, tags: [String], keyNames: [String]) {
@@ -67,16 +68,22 @@ public final class AlertSource: Sendable {
         keyHeads = keyNames.isEmpty ? [] : [[]] + heads
         keyOnlyMessage = template.flatMap { t in
             guard t.readsOnlyKey else { return nil }
-            return t.parts.map { part -> MessagePiece in
+            var w = JSONWriter(capacity: 64)
+            var pieces: [(text: Range<Int32>, key: Int32)] = []
+            var start: Int32 = 0
+            w.byte(UInt8(ascii: "\""))
+            for part in t.parts {
                 switch part {
-                case .text(let s):
-                    var w = JSONWriter(capacity: 32)
-                    w.stringPart(s)
-                    return .text(w.bytes)
-                case .key(let i): return .key(i)
+                case .text(let s): w.stringPart(s)
+                case .key(let i):
+                    pieces.append((start..<Int32(w.count), Int32(i)))
+                    start = Int32(w.count)
                 case .value: preconditionFailure("a template that reads only the key has no value part")
                 }
             }
+            w.byte(UInt8(ascii: "\""))
+            pieces.append((start..<Int32(w.count), -1))
+            return KeyOnlyMessage(text: w.bytes, pieces: pieces)
         }
     }
 
@@ -281,18 +288,26 @@ public struct Alert: Sendable {
     /// Writes the message as a JSON string: one still to be rendered is written piece by
     /// piece from its template.
     func writeMessage(to w: inout JSONWriter) {
-        if messageText == nil, case .stored = events, let pieces = source.keyOnlyMessage {
-            // `forEachPiece(key:)` with the literal text escaped beforehand.
-            w.byte(UInt8(ascii: "\""))
-            for piece in pieces {
-                switch piece {
-                case .text(let bytes): w.append(bytes)
-                case .key(let i):
-                    guard i < keyValues.count else { w.raw("null"); continue }
-                    if case .string(let s) = keyValues[i] { w.stringPart(s) } else { w.stringPart(keyValues[i].templateText) }
+        if messageText == nil, case .stored = events, let m = source.keyOnlyMessage {
+            // `forEachPiece(key:)` with the literal text escaped beforehand, and the key's
+            // values read in place.
+            m.text.withUnsafeBufferPointer { text in
+                m.pieces.withUnsafeBufferPointer { pieces in
+                    keyValues.withUnsafeBufferPointer { keys in
+                        for p in pieces {
+                            w.append(text.baseAddress! + Int(p.text.lowerBound), count: p.text.count)
+                            guard p.key >= 0 else { continue }
+                            let i = Int(p.key)
+                            guard i < keys.count else {
+                                w.raw("null")
+                                continue
+                            }
+                            if w.stringPart(at: keys.baseAddress! + i) { continue }
+                            if case .string(let s) = keys[i] { w.stringPart(s) } else { w.stringPart(keys[i].templateText) }
+                        }
+                    }
                 }
             }
-            w.byte(UInt8(ascii: "\""))
             return
         }
         guard let pending = unrenderedMessage else {

@@ -14,6 +14,8 @@ public struct JSONWriter: @unchecked Sendable {
     /// `SmallASCII.isAvailable`, read once per writer (a static's read is a `swift_once`
     /// call, and strings are written several times per alert).
     @usableFromInline let smallStrings = SmallASCII.isAvailable
+    /// `ValueSlot.stringTag`, likewise.
+    @usableFromInline let stringTag = ValueSlot.stringTag
 
     public init(capacity: Int = 512) {
         storage = Self.allocate(max(capacity, 16))
@@ -167,6 +169,32 @@ public struct JSONWriter: @unchecked Sendable {
                 escapedText(utf8)
             }
         }
+    }
+
+    /// `stringPart` of the string value at `p`, when it is a short ASCII string kept in
+    /// place that needs no escaping: read there, not copied out (a count and its
+    /// release). False, writing nothing, otherwise.
+    mutating func stringPart(at p: UnsafePointer<Value>) -> Bool {
+        guard let stringTag, let w = ValueSlot.smallASCII(at: p, stringTag: stringTag),
+              SmallASCII.isPlainJSON(w.low, w.high, count: w.count) else { return false }
+        let to = UnsafeMutableRawPointer(reserve(16))
+        to.storeBytes(of: w.low.littleEndian, as: UInt64.self)
+        to.storeBytes(of: w.high.littleEndian, toByteOffset: 8, as: UInt64.self)
+        commit(w.count)
+        return true
+    }
+
+    /// `value` of the value at `p` when `stringPart(at:)` takes it: the string, quoted.
+    mutating func smallString(at p: UnsafePointer<Value>) -> Bool {
+        guard let stringTag, let w = ValueSlot.smallASCII(at: p, stringTag: stringTag),
+              SmallASCII.isPlainJSON(w.low, w.high, count: w.count) else { return false }
+        let to = reserve(17)
+        to[0] = UInt8(ascii: "\"")
+        UnsafeMutableRawPointer(to + 1).storeBytes(of: w.low.littleEndian, as: UInt64.self)
+        UnsafeMutableRawPointer(to + 9).storeBytes(of: w.high.littleEndian, as: UInt64.self)
+        to[w.count + 1] = UInt8(ascii: "\"")
+        commit(w.count + 2)
+        return true
     }
 
     private mutating func escaped(_ utf8: UnsafeBufferPointer<UInt8>) {
@@ -425,9 +453,13 @@ extension Alert {
         // Rule, severity, tags and the key's names: the rule's bytes, escaped once.
         let source = self.source
         w.append(source.lineHead)
-        for i in source.keyHeads.indices {
-            if i > 0 { w.append(source.keyHeads[i]) }
-            w.value(keyValues[i])
+        keyValues.withUnsafeBufferPointer { keys in
+            for i in source.keyHeads.indices {
+                if i > 0 { w.append(source.keyHeads[i]) }
+                // A short plain string read in place (not copied out: a count and its release).
+                if w.smallString(at: keys.baseAddress! + i) { continue }
+                w.value(keys[i])
+            }
         }
         w.raw("},\"message\":")
         writeMessage(to: &w)

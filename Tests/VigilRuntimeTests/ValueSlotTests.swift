@@ -50,3 +50,39 @@ import Testing
         }
     }
 }
+
+extension ValueSlotTests {
+    /// Alert lines write a key's short plain strings read in place
+    /// (`JSONWriter.smallString(at:)`, `stringPart(at:)`): the bytes must be those of
+    /// `value` and `stringPart`, and anything else must be left to them.
+    @Test func stringsReadInPlaceAreWrittenAsValues() {
+        var rng = DifferentialTests.SplitMix(state: 5)
+        let pieces = ["u", "227", "\"", "\\", "\t", "é", "abcdefgh", "x"]
+        var values: [Value] = [.null, .int(12), .double(2.5), .bool(false), .timestamp(3), .string(""), .string("abcdefghijklmno"),
+                               .string("abcdefghijklmnop")]
+        for _ in 0..<3_000 {
+            let n = Int.random(in: 0...5, using: &rng)
+            values.append(.string((0..<n).map { _ in pieces[Int.random(in: 0..<pieces.count, using: &rng)] }.joined()))
+        }
+        var inPlace = 0
+        values.withUnsafeBufferPointer { vals in
+            for i in vals.indices {
+                var quoted = JSONWriter(), expectedQuoted = JSONWriter()
+                if quoted.smallString(at: vals.baseAddress! + i) { inPlace += 1 } else { quoted.value(vals[i]) }
+                expectedQuoted.value(vals[i])
+                #expect(quoted.bytes == expectedQuoted.bytes, "\(vals[i])")
+                guard case .string(let s) = vals[i] else {
+                    var none = JSONWriter()
+                    #expect(!none.stringPart(at: vals.baseAddress! + i) && none.count == 0)
+                    continue
+                }
+                var part = JSONWriter(), expectedPart = JSONWriter()
+                if !part.stringPart(at: vals.baseAddress! + i) { part.stringPart(s) }
+                expectedPart.stringPart(s)
+                #expect(part.bytes == expectedPart.bytes, "\(s)")
+            }
+        }
+        // Both ways were taken.
+        #expect(inPlace > 500 && inPlace < values.count - 500, "\(inPlace) of \(values.count) in place")
+    }
+}
