@@ -20,24 +20,19 @@ public struct EvalContext: @unchecked Sendable {
     /// The bound events by slot of `store`, instead of `bound`.
     var boundSlots = BoundList()
     var store: StoreView?
+}
 
+// The initializers are in an extension so that the struct keeps its memberwise one,
+// which builds a context in place (one of its own built it aside and copied it, a count
+// per reference, per predicate evaluated against a partial match's events).
+extension EvalContext {
     public init(event: Event?, bound: BoundEvents, key: [Value], detectedAt: Int64, group: GroupView? = nil) {
-        self.event = event
-        self.bound = bound
-        self.key = key
-        self.detectedAt = detectedAt
-        self.group = group
+        self.init(event: event, bound: bound, key: key, detectedAt: detectedAt, group: group, row: nil, boundSlots: BoundList(), store: nil)
     }
 
     /// A context over an event in place, with the bound events of a partial match.
     init(row: UnsafePointer<Value>?, store: StoreView?, boundSlots: BoundList = BoundList(), key: [Value] = [], detectedAt: Int64) {
-        self.event = nil
-        self.bound = BoundEvents()
-        self.key = key
-        self.detectedAt = detectedAt
-        self.row = row
-        self.store = store
-        self.boundSlots = boundSlots
+        self.init(event: nil, bound: BoundEvents(), key: key, detectedAt: detectedAt, group: nil, row: row, boundSlots: boundSlots, store: store)
     }
 
     /// Field `slot` of the event.
