@@ -195,16 +195,9 @@ public struct Alert: Sendable {
                             w.byte(UInt8(ascii: ","))
                         }
                         events += 1
-                        // A line kept with the event is these very bytes (with no nulls to omit).
-                        if !omitNulls, let line = view.line(slot) {
-                            w.append(line)
-                            continue
-                        }
                         let stream = Int(view.streams[Int(slot)])
-                        w.byte(UInt8(ascii: "{"))
-                        w.fields(UnsafeBufferPointer(start: view.row(slot), count: view.widths[stream]),
-                                 keys: streams[stream].jsonKeys, omitNulls: omitNulls)
-                        w.byte(UInt8(ascii: "}"))
+                        w.matchedEvent(UnsafeBufferPointer(start: view.row(slot), count: view.widths[stream]), of: stream, streams,
+                                       line: view.line(slot), omitNulls: omitNulls)
                     }
                     if events == 0 {
                         let r = steps[k].empty

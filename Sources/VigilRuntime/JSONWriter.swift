@@ -437,6 +437,21 @@ public struct JSONWriter: @unchecked Sendable {
         }
     }
 
+    /// A matched event of an alert line: the line kept with it, when there is one and
+    /// no nulls are to be omitted (it is these very bytes), else `{`, its fields, `}`.
+    /// (The stream's keys are looked up only for the fields: taken out of `streams` up
+    /// front, they were a retain and a release per event written.)
+    @inline(__always) mutating func matchedEvent(_ values: UnsafeBufferPointer<Value>, of stream: Int, _ streams: [StreamSchema],
+                                                 line: UnsafeBufferPointer<UInt8>?, omitNulls: Bool) {
+        if let line, !omitNulls {
+            append(line)
+            return
+        }
+        byte(UInt8(ascii: "{"))
+        fields(values, keys: streams[stream].jsonKeys, omitNulls: omitNulls)
+        byte(UInt8(ascii: "}"))
+    }
+
     /// `"name":` — a key with its colon.
     public mutating func key(_ name: String) {
         string(name)
@@ -500,14 +515,7 @@ extension Alert {
         }, event: { stream, values, line in
             if events > 0 { w.byte(UInt8(ascii: ",")) }
             events += 1
-            // A line kept with the event is these very bytes (with no nulls to omit).
-            if let line, !omitNulls {
-                w.append(line)
-                return
-            }
-            w.byte(UInt8(ascii: "{"))
-            w.fields(values, keys: streams[Int(stream)].jsonKeys, omitNulls: omitNulls)
-            w.byte(UInt8(ascii: "}"))
+            w.matchedEvent(values, of: Int(stream), streams, line: line, omitNulls: omitNulls)
         })
         if steps > 0 { w.raw("]}") }
         w.byte(UInt8(ascii: "]"))

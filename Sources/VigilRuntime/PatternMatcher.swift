@@ -510,10 +510,13 @@ struct PatternMatcher: Sendable {
             stats.keysDroppedByLimit += 1
             return
         }
-        // A key with no partial match is not in the table: unless the event starts one,
-        // nothing happens (a quarter of Q1's and Q3's events; taking them through the
-        // general path cost a few hundred instructions each).
-        if slot == nil && !starts(e) { return }
+        // Where the event starts a partial match, if it does (that reads the event alone,
+        // so it is found before the key's attempts move over it). A key with no partial
+        // match is not in the table: unless the event starts one, nothing happens (a
+        // quarter of Q1's and Q3's events; the general path cost a few hundred
+        // instructions each to do nothing).
+        let opening = self.opening(e)
+        if slot == nil && opening == nil { return }
         // The key's attempts are taken out of their slot, moved over the event one by
         // one, and the survivors written back in their places (`Survivors`).
         var attempts: [PartialMatch] = []
@@ -530,7 +533,7 @@ struct PatternMatcher: Sendable {
         while survivors.remaining > 0 {
             advance(survivors.take(), e, &survivors, &completed)
         }
-        start(e, &survivors, &completed)
+        if let (s, alt) = opening { begin(s, alt, e, &survivors, &completed) }
         (attempts, overflow) = survivors.finish()
         swap(&overflow, &scratchAttempts)
         // The key's values, as interned. Only matches and timers need them (reading them
@@ -753,36 +756,18 @@ struct PatternMatcher: Sendable {
         return state.nextAttemptID
     }
 
-    /// Starts attempts at `e`: at the first step, or at a later one when every step
-    /// before it is optional.
-    /// Whether `e` starts a partial match (as `start` finds it).
-    private mutating func starts(_ e: CurrentEvent) -> Bool {
+    /// The step and alternative at which `e` starts a partial match, if it does: the
+    /// first step, or a later one when every step before it is optional.
+    private mutating func opening(_ e: CurrentEvent) -> (step: Int, alt: Int)? {
         if let p = plainStart {
-            if p.stream != e.stream { return false }
-            if let holds = memoized(p.predicate) { return holds }
+            if p.stream != e.stream { return nil }
+            if let holds = memoized(p.predicate) { return holds ? (positiveSteps[0], 0) : nil }
         }
         for s in positiveSteps {
-            if alternative(s, e, PartialMatch.placeholder) != nil { return true }
-            if shapes[s].min > 0 { return false }
+            if let alt = alternative(s, e, PartialMatch.placeholder) { return (s, alt) }
+            if shapes[s].min > 0 { return nil }
         }
-        return false
-    }
-
-    private mutating func start(_ e: CurrentEvent, _ survivors: inout Survivors, _ completed: inout [PartialMatch]) {
-        if let p = plainStart {
-            if p.stream != e.stream { return }
-            if let holds = memoized(p.predicate) {
-                if holds { begin(positiveSteps[0], 0, e, &survivors, &completed) }
-                return
-            }
-        }
-        for s in positiveSteps {
-            if let alt = alternative(s, e, PartialMatch.placeholder) {
-                begin(s, alt, e, &survivors, &completed)
-                return
-            }
-            if shapes[s].min > 0 { return }
-        }
+        return nil
     }
 
     /// Starts a partial match with `e` bound to alternative `alt` of step `s`.
