@@ -14,8 +14,9 @@ public final class AlertSource: Sendable {
     /// An alert id's hash once the rule's name is added (the rest is the match's).
     let idSeed: FNV1a
     /// What every line of the rule writes between its id and its key's first value
-    /// (`,"rule":…,"severity":…,"tags":[…],"key":{"name":`), and each further key
-    /// field's `,"name":`: escaped once, not per alert.
+    /// (`,"rule":…,"severity":…,"tags":[…],"key":{"name":`), escaped once, not per
+    /// alert; and before each key value, `keyHeads[i]`: empty for the first (its name
+    /// ends `lineHead`), `,"name":` for the others.
     let lineHead: [UInt8]
     let keyHeads: [[UInt8]]
     /// A message template that reads only the key, as the JSON string it writes: its
@@ -295,8 +296,7 @@ public struct Alert: Sendable {
                                 w.raw("null")
                                 continue
                             }
-                            if w.stringPart(at: keys.baseAddress! + i) { continue }
-                            if case .string(let s) = keys[i] { w.stringPart(s) } else { w.stringPart(keys[i].templateText) }
+                            if !w.stringPart(at: keys.baseAddress! + i) { w.stringPart(keys[i].templateText) }
                         }
                     }
                 }

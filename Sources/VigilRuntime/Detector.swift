@@ -58,7 +58,6 @@ public struct Detector: Sendable {
     private let ruleBoxes: [RuleBox]
     /// Some pattern rule alerts: the lines given with events are kept for its alert lines.
     private let keepsLines: Bool
-    private let withinMs: [Int64?]
     /// Per pattern rule: how far its watermark moves between reclaims (`Int64.max`:
     /// never, a rule without `within`).
     private let reclaimEvery: [Int64]
@@ -150,7 +149,6 @@ public struct Detector: Sendable {
         self.latenessMs = program.streams.map(\.latenessMs)
         self.ruleBoxes = program.rules.map(RuleBox.init)
         self.keepsLines = program.rules.contains { $0.hasAlert }
-        self.withinMs = program.rules.map(\.pattern.withinMs)
         self.reclaimEvery = program.rules.map { $0.pattern.withinMs.map { max($0, 1000) } ?? Int64.max }
         self.windowKeySlots = program.windows.map(\.keySlots)
         self.windowLatenessMs = program.windows.map(\.allowedLatenessMs)
@@ -529,9 +527,6 @@ public struct Detector: Sendable {
     /// (8), as a bucket is one load and needs no event.
     private static let bucketPrefetchDistance = 4
 
-    /// Releases events with ts < the rule's watermark in event-time order, interleaved
-    /// with absence deadlines (an event at the deadline is still inside the window).
-    /// `inPlace`: alerts read their events from the store (`accept(taking:into:)`).
     /// Drops pattern rule `r`'s partial matches past their `within` at watermark `w`,
     /// when it has moved far enough since the last time.
     @inline(__always) private mutating func reclaim(rule r: Int, watermark w: Int64) {
@@ -540,9 +535,8 @@ public struct Detector: Sendable {
         if w.minus(lastReclaim[r]) > reclaimEvery[r] { reclaimExpired(rule: r, watermark: w) }
     }
 
+    /// `reclaim`, once its test passed.
     @inline(never) private mutating func reclaimExpired(rule r: Int, watermark w: Int64) {
-        guard let within = withinMs[r], w != Int64.min,
-              lastReclaim[r] == Int64.min || w.minus(lastReclaim[r]) > max(within, 1000) else { return }
         let openNow = matchers[r].stats.partialMatches
         let before = trace != nil ? matchers[r].keys(store).filter { trace!.watches($0.key) } : [:]
         matchers[r].reclaim(watermark: w)
@@ -555,6 +549,9 @@ public struct Detector: Sendable {
         counters.partialMatches += matchers[r].stats.partialMatches - openNow
     }
 
+    /// Releases events with ts < the rule's watermark in event-time order, interleaved
+    /// with absence deadlines (an event at the deadline is still inside the window).
+    /// `inPlace`: alerts read their events from the store (`accept(taking:into:)`).
     private mutating func drain(rule r: Int, inPlace: Bool, into out: inout [DetectorOutput]) {
         let w = ruleWatermark(r)
         released[r] = w

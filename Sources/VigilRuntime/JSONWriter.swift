@@ -175,26 +175,24 @@ public struct JSONWriter: @unchecked Sendable {
     /// place that needs no escaping: read there, not copied out (a count and its
     /// release). False, writing nothing, otherwise.
     mutating func stringPart(at p: UnsafePointer<Value>) -> Bool {
-        guard let stringTag, let w = ValueSlot.smallASCII(at: p, stringTag: stringTag),
-              SmallASCII.isPlainJSON(w.low, w.high, count: w.count) else { return false }
-        let to = UnsafeMutableRawPointer(reserve(16))
-        to.storeBytes(of: w.low.littleEndian, as: UInt64.self)
-        to.storeBytes(of: w.high.littleEndian, toByteOffset: 8, as: UInt64.self)
-        commit(w.count)
+        guard let w = plainSmallASCII(at: p) else { return false }
+        commit(SmallASCII.writeText(w, to: reserve(16)))
         return true
     }
 
     /// `value` of the value at `p` when `stringPart(at:)` takes it: the string, quoted.
     mutating func smallString(at p: UnsafePointer<Value>) -> Bool {
-        guard let stringTag, let w = ValueSlot.smallASCII(at: p, stringTag: stringTag),
-              SmallASCII.isPlainJSON(w.low, w.high, count: w.count) else { return false }
-        let to = reserve(17)
-        to[0] = UInt8(ascii: "\"")
-        UnsafeMutableRawPointer(to + 1).storeBytes(of: w.low.littleEndian, as: UInt64.self)
-        UnsafeMutableRawPointer(to + 9).storeBytes(of: w.high.littleEndian, as: UInt64.self)
-        to[w.count + 1] = UInt8(ascii: "\"")
-        commit(w.count + 2)
+        guard let w = plainSmallASCII(at: p) else { return false }
+        commit(SmallASCII.writeQuoted(w, to: reserve(17)))
         return true
+    }
+
+    /// The words of the value at `p` when it is a short ASCII string kept in place that
+    /// needs no escaping.
+    @inline(__always) private func plainSmallASCII(at p: UnsafePointer<Value>) -> (low: UInt64, high: UInt64, count: Int)? {
+        guard let stringTag, let w = ValueSlot.smallASCII(at: p, stringTag: stringTag),
+              SmallASCII.isPlainJSON(w.low, w.high, count: w.count) else { return nil }
+        return w
     }
 
     private mutating func escaped(_ utf8: UnsafeBufferPointer<UInt8>) {

@@ -109,17 +109,27 @@ extension SmallASCII {
     /// 17 must be writable); nil, writing nothing that counts, otherwise.
     @inline(__always) static func writeQuoted(_ s: String, to: UnsafeMutablePointer<UInt8>) -> Int? {
         guard let w = words(s), isPlainJSON(w.low, w.high, count: w.count) else { return nil }
-        to[0] = UInt8(ascii: "\"")
-        UnsafeMutableRawPointer(to + 1).storeBytes(of: w.low.littleEndian, as: UInt64.self)
-        UnsafeMutableRawPointer(to + 9).storeBytes(of: w.high.littleEndian, as: UInt64.self)
-        to[w.count + 1] = UInt8(ascii: "\"")
-        return w.count + 2
+        return writeQuoted(w, to: to)
     }
 
     /// `writeQuoted` without the quotes: the bytes written (at most 15; 16 must be
     /// writable), or nil.
     @inline(__always) static func writeText(_ s: String, to: UnsafeMutablePointer<UInt8>) -> Int? {
         guard let w = words(s), isPlainJSON(w.low, w.high, count: w.count) else { return nil }
+        return writeText(w, to: to)
+    }
+
+    /// Writes the string of words `w` (one that `isPlainJSON`) quoted at `to` (17 bytes
+    /// writable); the bytes written.
+    @inline(__always) static func writeQuoted(_ w: (low: UInt64, high: UInt64, count: Int), to: UnsafeMutablePointer<UInt8>) -> Int {
+        to[0] = UInt8(ascii: "\"")
+        _ = writeText(w, to: to + 1)
+        to[w.count + 1] = UInt8(ascii: "\"")
+        return w.count + 2
+    }
+
+    /// `writeQuoted` without the quotes (16 bytes writable).
+    @inline(__always) static func writeText(_ w: (low: UInt64, high: UInt64, count: Int), to: UnsafeMutablePointer<UInt8>) -> Int {
         UnsafeMutableRawPointer(to).storeBytes(of: w.low.littleEndian, as: UInt64.self)
         UnsafeMutableRawPointer(to + 8).storeBytes(of: w.high.littleEndian, as: UInt64.self)
         return w.count
