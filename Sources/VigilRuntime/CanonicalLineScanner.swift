@@ -20,6 +20,21 @@ struct CanonicalLineScanner: Sendable {
         var type: FieldType
     }
     private let fields: [Field]
+    /// The schema's, for `read`'s check (as `EventAssembly.finish` makes it).
+    private let keySlots: [Int]
+    private let timeSlot: Int
+
+    /// What `read` found.
+    enum Read {
+        /// Not canonical (the general scan reads the line).
+        case refused
+        /// Canonical, but a key field or the time is null: `EventAssembly.finish` says why
+        /// the event is refused.
+        case canonical
+        /// Canonical, with every key field and the time: the event as
+        /// `EventAssembly.finish` makes it, its time in `ts`.
+        case complete
+    }
     private let stringTag = ValueSlot.stringTag
     private let smallStrings = SmallASCII.isAvailable
     /// 10^0 through 10^22, exact in a double.
@@ -39,6 +54,8 @@ struct CanonicalLineScanner: Sendable {
             fields.append(Field(prefix: prefix, type: field.type))
         }
         self.fields = fields
+        keySlots = schema.keySlots
+        timeSlot = schema.timeSlot
     }
 
     /// The string starting at `start` (after its opening quote) as `SmallASCII` words,
@@ -76,7 +93,14 @@ struct CanonicalLineScanner: Sendable {
     /// Reads canonical `line` into `values` (one per field); false, with `values` left
     /// unspecified, when the line is not canonical.
     func scan(_ line: UnsafeBufferPointer<UInt8>, into values: UnsafeMutableBufferPointer<Value>) -> Bool {
-        guard values.count == fields.count, let base = line.baseAddress else { return false }
+        var ts: Int64 = 0
+        return read(line, into: values, ts: &ts) != .refused
+    }
+
+    /// `scan(_:into:)`, also checking the event as `EventAssembly.finish` does, so that a
+    /// complete event needs nothing more.
+    func read(_ line: UnsafeBufferPointer<UInt8>, into values: UnsafeMutableBufferPointer<Value>, ts: inout Int64) -> Read {
+        guard values.count == fields.count, let base = line.baseAddress else { return .refused }
         let n = line.count
         var i = 0
         // Bytes >= 0x80 seen in strings: the line's UTF-8 is checked once at the end.
@@ -120,9 +144,17 @@ struct CanonicalLineScanner: Sendable {
                     if negative { i += 1 }
                     let first = i
                     var v: UInt64 = 0
-                    while i < n, base[i] &- 48 < 10 {
-                        v = v &* 10 &+ UInt64(base[i] &- 48)
-                        i &+= 1
+                    if i + 16 <= n {
+                        let d = DecimalDigits.read(base, i)
+                        v = d.value
+                        i &+= d.count
+                    }
+                    // Near the line's end, or past 16 digits: a byte at a time.
+                    if i == first || i - first == 16 {
+                        while i < n, base[i] &- 48 < 10 {
+                            v = v &* 10 &+ UInt64(base[i] &- 48)
+                            i &+= 1
+                        }
                     }
                     let digits = i - first
                     // The writer's numbers have no leading zero (and no -0: below).
@@ -166,7 +198,16 @@ struct CanonicalLineScanner: Sendable {
             }
             return true
         }
-        guard ok, i + 1 == n, base[i] == UInt8(ascii: "}") else { return false }
-        return high < 0x80 || firstInvalidUTF8(line) == nil
+        guard ok, i + 1 == n, base[i] == UInt8(ascii: "}"), high < 0x80 || firstInvalidUTF8(line) == nil else { return .refused }
+        // The checks of `EventAssembly.finish`, on values just written.
+        for k in keySlots where values[k].isNull { return .canonical }
+        if timeSlot < 0 {
+            ts = 0
+        } else if case .timestamp(let t) = values[timeSlot] {
+            ts = t
+        } else {
+            return .canonical
+        }
+        return .complete
     }
 }

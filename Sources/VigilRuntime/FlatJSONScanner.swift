@@ -94,23 +94,48 @@ struct FlatJSONScanner: Sendable {
     /// two not ending in 0). Strings are always written as the line has them (the fast
     /// path takes none with an escape).
     func scan(_ p: UnsafeBufferPointer<UInt8>, into values: inout [Value], canonical: inout Bool) -> Bool {
+        var ts: Int64 = 0
+        return scan(p, into: &values, canonical: &canonical, ts: &ts) != .failed
+    }
+
+    /// What `scan(_:into:canonical:ts:)` did.
+    enum Scanned {
+        /// The full decoder must decide.
+        case failed
+        /// Values read: the caller makes the event of them (`EventAssembly.finish`).
+        case values
+        /// Values read, and the event checked as `EventAssembly.finish` checks it (the
+        /// template, `CanonicalLineScanner.Read.complete`): its time is `ts`.
+        case event
+    }
+
+    /// `scan(_:into:canonical:)`, also reading the event's time when the template reads
+    /// the line (`.event`): the run loop's lines then need no further step.
+    func scan(_ p: UnsafeBufferPointer<UInt8>, into values: inout [Value], canonical: inout Bool, ts: inout Int64) -> Scanned {
         // In place: assigning through the array checked its uniqueness per field.
         values.withUnsafeMutableBufferPointer { v in
-            if let template, template.scan(p, into: v) {
-                canonical = true
-                return true
+            if let template {
+                switch template.read(p, into: v, ts: &ts) {
+                case .complete:
+                    canonical = true
+                    return .event
+                case .canonical:
+                    canonical = true
+                    return .values
+                case .refused: break
+                }
             }
             let count = v.count
             if count > 64 { for s in 0..<count { v[s] = .null } }
             var written: UInt64 = 0
-            guard scan(p, into: v, written: &written, canonical: &canonical) else { return false }
+            guard scan(p, into: v, written: &written, canonical: &canonical) else { return .failed }
             if count <= 64 {
                 let all: UInt64 = count == 64 ? ~0 : (1 << UInt64(count)) &- 1
                 if written != all {
                     for s in 0..<count where written & (1 << UInt64(s)) == 0 { v[s] = .null }
                 }
             }
-            return true
+            return .values
         }
     }
 

@@ -48,8 +48,10 @@ public final class JSONLineDecoder: Sendable {
         if let fast {
             // The scanner sets every field: those the line lacks to null.
             if e.values.count != n { e.values = [Value](repeating: .null, count: n) }
-            if fast.scan(line, into: &e.values, canonical: &canonical) {
-                return EventAssembly.finish(&e, schema: schema)
+            switch fast.scan(line, into: &e.values, canonical: &canonical, ts: &e.ts) {
+            case .event: return nil
+            case .values: return EventAssembly.finish(&e, schema: schema)
+            case .failed: break
             }
         }
         switch decodeFully(line, origin: origin) {

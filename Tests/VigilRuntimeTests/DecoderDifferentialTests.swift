@@ -199,18 +199,28 @@ import Testing
         let general = FlatJSONScanner(schema: Self.schema, template: false)!
         let template = CanonicalLineScanner(schema: Self.schema)!
         var rng = DifferentialTests.SplitMix(state: 12)
-        var taken = 0, refused = 0
+        var taken = 0, refused = 0, complete = 0
         var byTemplate = [Value](repeating: .null, count: Self.schema.fields.count), byGeneral = byTemplate
         for k in 0..<90_000 {
             let bytes = k % 3 == 0 ? Self.line(&rng) : k % 3 == 1 ? Self.canonicalCandidate(&rng) : Self.writtenEvent(&rng)
             bytes.withUnsafeBufferPointer { p in
                 var canonical = false
                 let g = general.scan(p, into: &byGeneral, canonical: &canonical) && canonical
-                let t = byTemplate.withUnsafeMutableBufferPointer { template.scan(p, into: $0) }
+                var ts: Int64 = -1
+                let read = byTemplate.withUnsafeMutableBufferPointer { template.read(p, into: $0, ts: &ts) }
+                let t = read != .refused
                 #expect(t == g, "\(String(decoding: bytes, as: UTF8.self)): template \(t), general \(g)")
                 if t && g {
                     for (x, y) in zip(byTemplate, byGeneral) where !Self.same(x, y) {
                         Issue.record("\(String(decoding: bytes, as: UTF8.self)): \(x) against \(y)")
+                    }
+                    // A complete event is exactly one `EventAssembly.finish` takes, at its time.
+                    var e = Event(stream: 0, ts: 0, origin: EventOrigin(input: 0, line: 1), values: byGeneral)
+                    let failure = EventAssembly.finish(&e, schema: Self.schema)
+                    #expect((read == .complete) == (failure == nil), "\(String(decoding: bytes, as: UTF8.self)): \(read)")
+                    if read == .complete {
+                        #expect(ts == e.ts)
+                        complete += 1
                     }
                 }
                 if t { taken += 1 } else { refused += 1 }
@@ -218,6 +228,7 @@ import Testing
         }
         // Both answers are given often, or the comparison proves little.
         #expect(taken > 10_000 && refused > 20_000, "taken \(taken), refused \(refused)")
+        #expect(complete > 5_000 && taken - complete > 2_000, "complete \(complete) of \(taken)")
     }
 
     @Test func nestedSchemasTakeTheFullDecoder() {
