@@ -309,17 +309,8 @@ public struct Detector: Sendable {
         // Flows take every event at arrival, late or not: they keep no state in event time.
         // Sharded, the first shard runs them (they keep no keyed state either).
         if !flows.isEmpty && !flowReaders[s].isEmpty && shard.index == 0 {
-            for f in flowReaders[s] {
-                if let failed = flows[f].process(e, references: references, stats: &counters.flows[f], into: &out) {
-                    failure = failed
-                    if shard.count > 1 { tags = [OutputTag(step: step, phase: 0, time: e.ts, kind: 0, at: EventStamp(e))] }
-                    out.clearKeepingCapacity()
-                    out.append(.stopped(failed))
-                    return
-                }
-            }
-            counters.rows += out.count
-            tag(out, from: 0, phase: 0, time: e.ts, kind: 0, at: EventStamp(e))
+            runFlows(e, into: &out)
+            if failure != nil { return }
         }
         idle[s] = false
         // Late for its stream, or behind what a rule already released while this stream
@@ -348,24 +339,48 @@ public struct Detector: Sendable {
                 }
             }
         } else if owns {
-            // Each rule's key is hashed for the reorder buffer only when this shard owns it
-            // (ownership hashes alike in every process; the tables' hash, per process).
-            owned.clearKeepingCapacity()
-            ownedHashes.clearKeepingCapacity()
-            let admitted = admitted(e, rules: mine)
-            for (k, i) in mine.enumerated() where Self.has(admitted, k) {
-                let r = readerList[i]
-                guard let fields = ownerFields[r][s] else {
-                    if shard.index == 0 { owned.append(r); ownedHashes.append(0) }
-                    continue
-                }
-                if shard.owns(e, fields: fields) { owned.append(r); ownedHashes.append(KeyTable.hash(e, fields)) }
-            }
-            if !owned.isEmpty { pending.push(slot: stored(&e, take: take, line: line), store: store.view, rules: owned, hashes: ownedHashes) }
+            pushOwned(&e, take: take, line: line)
         }
         for i in mine {
             drain(rule: readerList[i], inPlace: inPlace, into: &out)
         }
+    }
+
+    // `accept`'s rarer paths, kept out of it (see `processTraced`).
+
+    /// Runs the flows that read `e`'s stream (they take every event at arrival); on a
+    /// failure, `failure` is set and `out` holds the stop.
+    @inline(never) private mutating func runFlows(_ e: borrowing Event, into out: inout [DetectorOutput]) {
+        for f in flowReaders[Int(e.stream)] {
+            if let failed = flows[f].process(e, references: references, stats: &counters.flows[f], into: &out) {
+                failure = failed
+                if shard.count > 1 { tags = [OutputTag(step: step, phase: 0, time: e.ts, kind: 0, at: EventStamp(e))] }
+                out.clearKeepingCapacity()
+                out.append(.stopped(failed))
+                return
+            }
+        }
+        counters.rows += out.count
+        tag(out, from: 0, phase: 0, time: e.ts, kind: 0, at: EventStamp(e))
+    }
+
+    /// Sharded: queues `e` for the rules this shard owns its key of.
+    @inline(never) private mutating func pushOwned(_ e: inout Event, take: Bool, line: UnsafeBufferPointer<UInt8>?) {
+        let s = Int(e.stream), mine = readerRanges[s]
+        // Each rule's key is hashed for the reorder buffer only when this shard owns it
+        // (ownership hashes alike in every process; the tables' hash, per process).
+        owned.clearKeepingCapacity()
+        ownedHashes.clearKeepingCapacity()
+        let admitted = admitted(e, rules: mine)
+        for (k, i) in mine.enumerated() where Self.has(admitted, k) {
+            let r = readerList[i]
+            guard let fields = ownerFields[r][s] else {
+                if shard.index == 0 { owned.append(r); ownedHashes.append(0) }
+                continue
+            }
+            if shard.owns(e, fields: fields) { owned.append(r); ownedHashes.append(KeyTable.hash(e, fields)) }
+        }
+        if !owned.isEmpty { pending.push(slot: stored(&e, take: take, line: line), store: store.view, rules: owned, hashes: ownedHashes) }
     }
 
     /// The rules of `readerList[rules]` that `e` may matter to, as a mask over their
@@ -416,7 +431,7 @@ public struct Detector: Sendable {
     /// allowed lateness covers it takes it in as an update (emitting changed rows at
     /// once); for every other rule it is late.
     /// `reports` and `owns`: as `accept`'s.
-    private mutating func acceptLate(_ e: Event, inPlace: Bool, into out: inout [DetectorOutput], reports: Bool, owns: Bool) {
+    @inline(never) private mutating func acceptLate(_ e: Event, inPlace: Bool, into out: inout [DetectorOutput], reports: Bool, owns: Bool) {
         let s = Int(e.stream)
         advance(stream: s, to: e.ts)
         var rejectedAt = readers[s].isEmpty && flowReaders[s].isEmpty ? watermarks[s] : Int64.min
@@ -588,61 +603,84 @@ public struct Detector: Sendable {
                 if let upcoming = pending.upcomingHash(rule: r, ahead: Self.bucketPrefetchDistance) {
                     matchers[r].prefetch(hash: upcoming)
                 }
-                let n = matches.count
-                if trace != nil, case let key = slots.map({ store.row(slot)[$0] }), trace!.watches(key) {
-                    let before = matchers[r].attempts(of: key, store: store)
+                if trace == nil && shard.count == 1 {
                     matchers[r].process(slot, store: view, keyFields: slots, hash: hash, into: &matches)
-                    trace!.log.append(.event(store.event(slot), key: key, before: before, after: matchers[r].attempts(of: key, store: store),
-                                             matches: matches[n...].map { $0.match(rule: r, view) }))
                 } else {
-                    matchers[r].process(slot, store: view, keyFields: slots, hash: hash, into: &matches)
-                }
-                if shard.count > 1 {
-                    let at = view.stamp(slot)
-                    for _ in n..<matches.count { matchTags.append(OutputTag(step: step, phase: Int32(1 + r), time: at.ts, kind: 0, at: at)) }
+                    processTraced(rule: r, slot, view, keyFields: slots, hash: hash, into: &matches)
                 }
             } else {
-                let n = matches.count
-                matchers[r].fireAbsences(before: next ?? w, store: view, into: &matches)
-                if shard.count > 1 {
-                    for m in matches[n...] {
-                        let first = m.slots.first.map { view.stamp($0.slot) } ?? EventStamp(ts: m.detectedAt, input: 0, line: 0)
-                        matchTags.append(OutputTag(step: step, phase: Int32(1 + r), time: m.detectedAt, kind: 1, at: first))
-                    }
-                }
-                if trace != nil {
-                    for m in matches[n...] where trace!.watches(m.key) { trace!.log.append(.absence(m.match(rule: r, view))) }
-                }
+                fireAbsences(rule: r, before: next ?? w, view, into: &matches)
             }
         }
         counters.partialMatches += matchers[r].stats.partialMatches - openBefore
         counters.peakPartialMatches = max(counters.peakPartialMatches, counters.partialMatches)
         reclaim(rule: r, watermark: w)
-        if !matches.isEmpty {
-            if matchers[r].hasHandedOn { recycling.append(r) }
-            let first = out.count
-            // Read through a box: a copy out of the program retained each of its fields.
-            let box = ruleBoxes[r]
-            let hasAlert = box.rule.hasAlert
-            for k in matches.indices where hasAlert || box.rule.rows != nil {
-                let before = out.count
-                if let rows = box.rule.rows {
-                    // Every match is a row of the detections table; suppression is about alerts.
-                    let alert = matches[k].alert(box.rule, box.source, store, view, inPlace: inPlace)
-                    out.append(.row(matches[k].detectionRow(alert, rows, view)))
-                    if hasAlert { out.append(.alert(consume alert)) }
-                } else {
-                    // Made in its place (the match read in place, the alert never a local:
-                    // a copy of each, and their releases, per alert).
-                    out.append(.alert(matches[k].alert(box.rule, box.source, store, view, inPlace: inPlace)))
-                }
-                if shard.count > 1 { for _ in before..<out.count { tags.append(matchTags[k]) } }
-            }
-            matchTags.clearKeepingCapacity()
-            suppress(rule: r, &out, from: first)
-            count(out, from: first)
-        }
+        if !matches.isEmpty { emit(rule: r, &matches, inPlace: inPlace, into: &out) }
         suppressors.reclaim(rule: r, watermark: w)
+    }
+
+    // The release loop's rarer paths, kept out of it (`@inline(never)`): inlined, they
+    // made `drain` 11 KB of code, and its common path crossed more instruction cache
+    // lines than the cache keeps.
+
+    /// `PatternMatcher.process` with a trace or shards: the trace's log, the shards' tags.
+    @inline(never) private mutating func processTraced(rule r: Int, _ slot: Int32, _ view: StoreView, keyFields slots: UnsafeBufferPointer<Int>,
+                                                       hash: Int, into matches: inout [StoredMatch]) {
+        let n = matches.count
+        if trace != nil, case let key = slots.map({ store.row(slot)[$0] }), trace!.watches(key) {
+            let before = matchers[r].attempts(of: key, store: store)
+            matchers[r].process(slot, store: view, keyFields: slots, hash: hash, into: &matches)
+            trace!.log.append(.event(store.event(slot), key: key, before: before, after: matchers[r].attempts(of: key, store: store),
+                                     matches: matches[n...].map { $0.match(rule: r, view) }))
+        } else {
+            matchers[r].process(slot, store: view, keyFields: slots, hash: hash, into: &matches)
+        }
+        if shard.count > 1 {
+            let at = view.stamp(slot)
+            for _ in n..<matches.count { matchTags.append(OutputTag(step: step, phase: Int32(1 + r), time: at.ts, kind: 0, at: at)) }
+        }
+    }
+
+    /// Rule `r`'s absences due before `time`, into `matches` (tagged, traced).
+    @inline(never) private mutating func fireAbsences(rule r: Int, before time: Int64, _ view: StoreView, into matches: inout [StoredMatch]) {
+        let n = matches.count
+        matchers[r].fireAbsences(before: time, store: view, into: &matches)
+        if shard.count > 1 {
+            for m in matches[n...] {
+                let first = m.slots.first.map { view.stamp($0.slot) } ?? EventStamp(ts: m.detectedAt, input: 0, line: 0)
+                matchTags.append(OutputTag(step: step, phase: Int32(1 + r), time: m.detectedAt, kind: 1, at: first))
+            }
+        }
+        if trace != nil {
+            for m in matches[n...] where trace!.watches(m.key) { trace!.log.append(.absence(m.match(rule: r, view))) }
+        }
+    }
+
+    /// Rule `r`'s `matches` as alerts (and detection rows) into `out`.
+    @inline(never) private mutating func emit(rule r: Int, _ matches: inout [StoredMatch], inPlace: Bool, into out: inout [DetectorOutput]) {
+        if matchers[r].hasHandedOn { recycling.append(r) }
+        let view = store.view
+        let first = out.count
+        // Read through a box: a copy out of the program retained each of its fields.
+        let box = ruleBoxes[r]
+        let hasAlert = box.rule.hasAlert
+        for k in matches.indices where hasAlert || box.rule.rows != nil {
+            let before = out.count
+            if let rows = box.rule.rows {
+                // Every match is a row of the detections table; suppression is about alerts.
+                let alert = matches[k].alert(box.rule, box.source, store, view, inPlace: inPlace)
+                out.append(.row(matches[k].detectionRow(alert, rows, view)))
+                if hasAlert { out.append(.alert(consume alert)) }
+            } else {
+                // Made in its place (the match read in place, the alert never a local:
+                // a copy of each, and their releases, per alert).
+                out.append(.alert(matches[k].alert(box.rule, box.source, store, view, inPlace: inPlace)))
+            }
+            if shard.count > 1 { for _ in before..<out.count { tags.append(matchTags[k]) } }
+        }
+        matchTags.clearKeepingCapacity()
+        suppress(rule: r, &out, from: first)
+        count(out, from: first)
     }
 
     /// Releases events below the watermark into a window rule, closing each group once

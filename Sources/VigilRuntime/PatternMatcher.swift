@@ -536,48 +536,13 @@ struct PatternMatcher: Sendable {
         if let (s, alt) = opening { begin(s, alt, e, &survivors, &completed) }
         (attempts, overflow) = survivors.finish()
         swap(&overflow, &scratchAttempts)
-        // The key's values, as interned. Only matches and timers need them (reading them
-        // per event retained them); a new key is given its slot then, its values written
-        // into the storage a departed key left (building them was an allocation).
-        func keySlot() -> Int32 {
-            if let slot { return slot }
-            let new = state.table.insert(row: row, fields: keyFields, hash: hash)
-            if Int(new) == state.attempts.count { state.attempts.append([]) }
-            slot = new
-            return new
-        }
-        func key() -> [Value] {
-            // The slot first: `keys` read before a new key's insert is the array without it.
-            let s = keySlot()
-            return state.table.keys[Int(s)]
-        }
         // Completions are emitted in start order; each one's skip strategy also applies
         // to the completions after it, which were partial matches until this event.
         if !completed.isEmpty {
-            // The alert reads every event a match bound, most of them long out of the
-            // cache: start loading them now, while the rest of the event is processed.
-            for c in completed {
-                for b in c.bound where b.slot != eventSlot { store.prefetch(b.slot) }
-            }
-            if case .noSkip = rule.pattern.skip {
-                for c in completed {
-                    out.append(StoredMatch(key: key(), slots: c.bound, detectedAt: e.ts, trigger: eventSlot))
-                }
-            } else {
-                var k = 0
-                while k < completed.count {
-                    let c = completed[k]
-                    skip(c, in: &attempts, from: 0, store)
-                    skip(c, in: &completed, from: k + 1, store)
-                    out.append(StoredMatch(key: key(), slots: c.bound, detectedAt: e.ts, trigger: eventSlot))
-                    k += 1
-                }
-            }
+            slot = emit(&completed, skipping: &attempts, slot: slot, e, row: row, keyFields: keyFields, hash: hash, store: store, into: &out)
         }
-        for i in attempts.indices where attempts[i].absenceDeadline != nil && !attempts[i].timerArmed {
-            attempts[i].timerArmed = true
-            let a = attempts[i]
-            absenceTimers.push(AbsenceTimer(deadline: a.absenceDeadline!, bound: a.bound, store: store, id: a.id, slot: keySlot()))
+        if attempts.contains(where: { $0.absenceDeadline != nil && !$0.timerArmed }) {
+            slot = armTimers(&attempts, slot: slot, row: row, keyFields: keyFields, hash: hash, store: store)
         }
         if attempts.count > limits.partialMatchesPerKey {
             let excess = attempts.count - limits.partialMatchesPerKey
@@ -595,6 +560,64 @@ struct PatternMatcher: Sendable {
             completed[i].bound = BoundList()
         }
         swap(&completed, &scratchCompleted)
+    }
+
+    // `process`'s rarer steps, kept out of it (`@inline(never)`): its common path stays
+    // on fewer instruction cache lines.
+
+    /// The slot of the key made of `row`'s `keyFields` (hash `hash`): `slot`, or a new
+    /// one, its values written into the storage a departed key left (building them was
+    /// an allocation). Only matches and timers need the key's values (reading them per
+    /// event retained them).
+    private mutating func keySlot(_ slot: Int32?, row: UnsafePointer<Value>, keyFields: UnsafeBufferPointer<Int>, hash: Int) -> Int32 {
+        if let slot { return slot }
+        let new = state.table.insert(row: row, fields: keyFields, hash: hash)
+        if Int(new) == state.attempts.count { state.attempts.append([]) }
+        return new
+    }
+
+    /// Appends the matches of `completed` to `out`, in start order, each one's skip
+    /// strategy applied to `attempts` and to the completions after it (partial matches
+    /// until this event). Returns the key's slot (given one when it had none).
+    @inline(never) private mutating func emit(_ completed: inout [PartialMatch], skipping attempts: inout [PartialMatch], slot: Int32?,
+                                              _ e: CurrentEvent, row: UnsafePointer<Value>, keyFields: UnsafeBufferPointer<Int>, hash: Int,
+                                              store: StoreView, into out: inout [StoredMatch]) -> Int32 {
+        // The slot first: `keys` read before a new key's insert is the array without it.
+        let slot = keySlot(slot, row: row, keyFields: keyFields, hash: hash)
+        let key = state.table.keys[Int(slot)]
+        // The alert reads every event a match bound, most of them long out of the
+        // cache: start loading them now, while the rest of the event is processed.
+        for c in completed {
+            for b in c.bound where b.slot != e.slot { store.prefetch(b.slot) }
+        }
+        if case .noSkip = rule.pattern.skip {
+            for c in completed {
+                out.append(StoredMatch(key: key, slots: c.bound, detectedAt: e.ts, trigger: e.slot))
+            }
+        } else {
+            var k = 0
+            while k < completed.count {
+                let c = completed[k]
+                skip(c, in: &attempts, from: 0, store)
+                skip(c, in: &completed, from: k + 1, store)
+                out.append(StoredMatch(key: key, slots: c.bound, detectedAt: e.ts, trigger: e.slot))
+                k += 1
+            }
+        }
+        return slot
+    }
+
+    /// Arms the absence timers of `attempts` not yet armed. Returns the key's slot (given
+    /// one when it had none).
+    @inline(never) private mutating func armTimers(_ attempts: inout [PartialMatch], slot: Int32?, row: UnsafePointer<Value>,
+                                                   keyFields: UnsafeBufferPointer<Int>, hash: Int, store: StoreView) -> Int32 {
+        let slot = keySlot(slot, row: row, keyFields: keyFields, hash: hash)
+        for i in attempts.indices where attempts[i].absenceDeadline != nil && !attempts[i].timerArmed {
+            attempts[i].timerArmed = true
+            let a = attempts[i]
+            absenceTimers.push(AbsenceTimer(deadline: a.absenceDeadline!, bound: a.bound, store: store, id: a.id, slot: slot))
+        }
+        return slot
     }
 
     /// Whether matches handed on since the last `recycle` hold spilled lists.

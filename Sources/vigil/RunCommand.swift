@@ -381,6 +381,15 @@ struct Run: ParsableCommand {
             outputs.clearKeepingCapacity()
         }
         func emitOne(_ o: consuming DetectorOutput, raw: UnsafeBufferPointer<UInt8>?) {
+            if case .alert(let a) = o {
+                dispatcher.send(lent: a, streams: program.streams, matched: matchedMode)
+            } else {
+                emitOther(o, raw: raw)
+            }
+        }
+        // Apart from alerts, not inlined: the run loop's common path stays short (fewer
+        // instruction cache lines).
+        @inline(never) func emitOther(_ o: consuming DetectorOutput, raw: UnsafeBufferPointer<UInt8>?) {
                 switch consume o {
                 case .alert(let a):
                     dispatcher.send(lent: a, streams: program.streams, matched: matchedMode)
@@ -443,12 +452,19 @@ struct Run: ParsableCommand {
             // Kept only for alert lines that carry their events whole.
             detector.accept(taking: &e, into: &caused, line: canonical && matchedMode == .full ? raw : nil)
             drain(&caused, raw: raw)
+            if stopped != nil || (writesTables && lakeOut.due(at: e.ts)) || detector.eventsAccepted & 0xFFFF == 0 {
+                try afterEvent(line: e.origin.line, ts: e.ts, input: input)
+            }
+        }
+        // `handle(event:)`'s rarer steps, not inlined into it (committing and
+        // checkpointing are most of its code): its common path stays short.
+        @inline(never) func afterEvent(line: Int64, ts: Int64, input: Int?) throws {
             if stopped != nil {
                 // The failing event was not taken: the checkpoint stops before it.
-                if checkpointing, let input { linesRead[input] = e.origin.line - 1 }
+                if checkpointing, let input { linesRead[input] = line - 1 }
                 throw Signals.Stop()
             }
-            if writesTables && lakeOut.due(at: e.ts) { commitBatch() }
+            if writesTables && lakeOut.due(at: ts) { commitBatch() }
             if detector.eventsAccepted & 0xFFFF == 0 { report() }
         }
         func report() {
