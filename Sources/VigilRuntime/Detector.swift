@@ -312,7 +312,8 @@ public struct Detector: Sendable {
             runFlows(e, into: &out)
             if failure != nil { return }
         }
-        idle[s] = false
+        // Tested first: a write checked the array's uniqueness per event.
+        if idle[s] { idle[s] = false }
         // Late for its stream, or behind what a rule already released while this stream
         // was idle: either way it would break event-time order, so the rule does not
         // match it — unless it is a window rule that allows that much lateness.
