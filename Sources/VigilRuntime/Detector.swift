@@ -601,12 +601,11 @@ public struct Detector: Sendable {
             if let ts = next, deadline == nil || ts <= deadline! {
                 let (slot, hash) = pending.pop(rule: r, store: view)
                 guard let slots = pending.keyFields.fields(rule: r, stream: Int(view.streams[Int(slot)])) else { continue }
-                if let upcoming = pending.upcomingHash(rule: r, ahead: Self.bucketPrefetchDistance) {
-                    matchers[r].prefetch(hash: upcoming)
-                }
+                let upcoming = pending.upcomingHash(rule: r, ahead: Self.bucketPrefetchDistance)
                 if trace == nil && shard.count == 1 {
-                    matchers[r].process(slot, store: view, keyFields: slots, hash: hash, into: &matches)
+                    matchers[r].process(slot, store: view, keyFields: slots, hash: hash, prefetching: upcoming, into: &matches)
                 } else {
+                    if let upcoming { matchers[r].prefetch(hash: upcoming) }
                     processTraced(rule: r, slot, view, keyFields: slots, hash: hash, into: &matches)
                 }
             } else {

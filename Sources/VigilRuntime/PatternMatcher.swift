@@ -495,7 +495,12 @@ struct PatternMatcher: Sendable {
 
     /// Processes the event in `store`'s slot `eventSlot` (events come in event-time
     /// order) of the key made of its fields `keyFields`, whose `KeyTable.hash` is `hash`.
-    mutating func process(_ eventSlot: Int32, store: StoreView, keyFields: UnsafeBufferPointer<Int>, hash: Int, into out: inout [StoredMatch]) {
+    ///
+    /// `prefetching`: the hash of a key soon to come, whose bucket is loaded meanwhile
+    /// (`prefetch(hash:)`, here without a call of its own on the matcher).
+    mutating func process(_ eventSlot: Int32, store: StoreView, keyFields: UnsafeBufferPointer<Int>, hash: Int, prefetching: Int? = nil,
+                          into out: inout [StoredMatch]) {
+        if let prefetching { state.table.prefetch(hash: prefetching) }
         let row = store.row(eventSlot)
         let i = Int(eventSlot)
         let e = CurrentEvent(slot: eventSlot, stream: store.streams[i], ts: store.times[i], origin: store.origins[i])

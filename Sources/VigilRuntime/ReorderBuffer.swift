@@ -75,11 +75,17 @@ struct ReorderBuffer: Sendable {
         for (i, r) in rules.enumerated() {
             ref.hash = keyFields.fields(rule: r, stream: stream).map { hashes?[i] ?? KeyTable.hash(row: store.row(slot), $0) } ?? 0
             if let last = inOrder[r].last, ref < last {
-                heaps[r].push(ref)
+                pushOutOfOrder(ref, rule: r)
             } else {
                 inOrder[r].items.append(ref)
             }
         }
+    }
+
+    /// A ref that arrived out of order, into rule `r`'s heap. Apart (not inlined), so
+    /// that `push` checks the heaps' uniqueness only when it writes one.
+    @inline(never) private mutating func pushOutOfOrder(_ ref: Ref, rule r: Int) {
+        heaps[r].push(ref)
     }
 
     /// The event time of rule `r`'s next event.
