@@ -20,7 +20,7 @@ struct CanonicalLineScanner: Sendable {
         var type: FieldType
     }
     private let fields: [Field]
-    /// The schema's, for `read`'s check (as `EventAssembly.finish` makes it).
+    /// The schema's, for `read`'s check (`EventAssembly.time`).
     private let keySlots: [Int]
     private let timeSlot: Int
 
@@ -199,15 +199,9 @@ struct CanonicalLineScanner: Sendable {
             return true
         }
         guard ok, i + 1 == n, base[i] == UInt8(ascii: "}"), high < 0x80 || firstInvalidUTF8(line) == nil else { return .refused }
-        // The checks of `EventAssembly.finish`, on values just written.
-        for k in keySlots where values[k].isNull { return .canonical }
-        if timeSlot < 0 {
-            ts = 0
-        } else if case .timestamp(let t) = values[timeSlot] {
-            ts = t
-        } else {
-            return .canonical
-        }
+        // `EventAssembly.finish`'s checks, on the values just written.
+        guard let t = EventAssembly.time(UnsafeBufferPointer(values), keySlots: keySlots, timeSlot: timeSlot) else { return .canonical }
+        ts = t
         return .complete
     }
 }

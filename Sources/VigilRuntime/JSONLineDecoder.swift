@@ -189,31 +189,36 @@ extension FieldType {
 
 /// The checks every decoder shares once the values are read: key and time present.
 enum EventAssembly {
-    /// Checks `e`'s key fields and sets its time from its values.
-    static func finish(_ e: inout Event, schema: StreamSchema) -> JSONLineDecoder.Failure? {
-        for slot in schema.keySlots where e.values[slot].isNull {
+    /// The time of the event `values` make: every key field set and the time field a
+    /// timestamp (a schema without one, a reference table's, slot -1: time 0). nil when
+    /// they make none (`failure` says why).
+    @inline(__always) static func time(_ values: UnsafeBufferPointer<Value>, keySlots: [Int], timeSlot: Int) -> Int64? {
+        for slot in keySlots where values[slot].isNull { return nil }
+        if timeSlot < 0 { return 0 }
+        guard case .timestamp(let ts) = values[timeSlot] else { return nil }
+        return ts
+    }
+
+    /// Why `values` make no event (`time` gave nil).
+    static func failure(_ values: [Value], schema: StreamSchema) -> JSONLineDecoder.Failure {
+        if let slot = schema.keySlots.first(where: { values[$0].isNull }) {
             return .init(reason: "missing key field `\(schema.fields[slot].name)`")
         }
-        // Reference tables have no time field (slot -1).
-        if schema.timeSlot < 0 {
-            e.ts = 0
-            return nil
-        }
-        guard case .timestamp(let ts) = e.values[schema.timeSlot] else {
-            return .init(reason: "missing time field `\(schema.fields[schema.timeSlot].name)`")
+        return .init(reason: "missing time field `\(schema.fields[schema.timeSlot].name)`")
+    }
+
+    /// Checks `e`'s key fields and sets its time from its values.
+    static func finish(_ e: inout Event, schema: StreamSchema) -> JSONLineDecoder.Failure? {
+        guard let ts = e.values.withUnsafeBufferPointer({ time($0, keySlots: schema.keySlots, timeSlot: schema.timeSlot) }) else {
+            return failure(e.values, schema: schema)
         }
         e.ts = ts
         return nil
     }
 
     static func finish(_ values: [Value], schema: StreamSchema, stream: Int32, origin: EventOrigin) -> Result<Event, JSONLineDecoder.Failure> {
-        for slot in schema.keySlots where values[slot].isNull {
-            return .failure(.init(reason: "missing key field `\(schema.fields[slot].name)`"))
-        }
-        // Reference tables have no time field (slot -1).
-        if schema.timeSlot < 0 { return .success(Event(stream: stream, ts: 0, origin: origin, values: values)) }
-        guard case .timestamp(let ts) = values[schema.timeSlot] else {
-            return .failure(.init(reason: "missing time field `\(schema.fields[schema.timeSlot].name)`"))
+        guard let ts = values.withUnsafeBufferPointer({ time($0, keySlots: schema.keySlots, timeSlot: schema.timeSlot) }) else {
+            return .failure(failure(values, schema: schema))
         }
         return .success(Event(stream: stream, ts: ts, origin: origin, values: values))
     }
