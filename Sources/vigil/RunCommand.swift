@@ -302,12 +302,17 @@ struct Run: ParsableCommand {
                 }
             }
         }
-        var linesRead = skipLines
-        sharded?.position = { linesRead }
+        let sourcePaths = sources.map { $0.path == "-" ? "<stdin>" : $0.path }
+        let path = EventPath(detector: consume detector, skipLines: skipLines, dispatcher: dispatcher, streams: program.streams,
+                             matchedMode: matchedMode, checkpointing: checkpointing, bronze: bronze, lakeOut: lakeOut,
+                             sourcePaths: sourcePaths)
+        defer { path.close() }
+        sharded?.position = { path.linesRead }
         let writesTables = !lakeOut.isEmpty
-        var newEvents = 0
-        var stopped: FlowFailure?
         var checkpointSaved = resumed != nil
+        // The options the closures the path keeps read, as locals: those closures may
+        // not capture `self`, a mutating method's.
+        let inputSpecs = inputs, partialMatchLimit = maxPartialMatches, keyLimit = maxKeys
         /// Commits the batch, then records how far the inputs were read with it: with the
         /// detector's state, or (sharded) the shards' snapshot taken where the batch ends.
         /// `checkpoint` false: the batch only (sharded, no snapshot is where it ends).
@@ -318,8 +323,8 @@ struct Run: ParsableCommand {
                 return
             }
             do {
-                try Checkpoint(detectorId: appId, batch: lakeOut.batch, inputs: Checkpoint.inputs(sources, specs: inputs, linesRead: linesRead),
-                               finished: finished, snapshot: try snapshot ?? detector.snapshot())
+                try Checkpoint(detectorId: appId, batch: lakeOut.batch, inputs: Checkpoint.inputs(sources, specs: inputSpecs, linesRead: path.linesRead),
+                               finished: finished, snapshot: try snapshot ?? path.detector.snapshot())
                     .save(to: checkpointPath)
             } catch {
                 stderr.write("warning: cannot write the checkpoint \(checkpointPath): \(error)\n")
@@ -329,7 +334,7 @@ struct Run: ParsableCommand {
         func saveCheckpoint(_ s: ShardedDetector.Snapshot?, finished: Bool = false) {
             do {
                 guard let s else { throw Checkpoint.Damaged(description: "a shard could not snapshot its state") }
-                var c = Checkpoint(detectorId: appId, batch: lakeOut.batch, inputs: Checkpoint.inputs(sources, specs: inputs, linesRead: s.lines),
+                var c = Checkpoint(detectorId: appId, batch: lakeOut.batch, inputs: Checkpoint.inputs(sources, specs: inputSpecs, linesRead: s.lines),
                                    finished: finished)
                 c.hold(s)
                 try c.save(to: checkpointPath)
@@ -344,76 +349,51 @@ struct Run: ParsableCommand {
         // and before any has, it is the state this run started from.
         let startState = checkpointing && resumed == nil ? sharded?.snapshotNow() : nil
         var deadLettered = 0
-        let sourcePaths = sources.map { $0.path == "-" ? "<stdin>" : $0.path }
         var writer = JSONWriter()
         let progress = stderr.isTerminal
         var loggedPartialLimit = false, loggedKeyLimit = false
         // Limits are policies, never silent: the first time each bites, say so.
-        func stats() -> DetectorStats { sharded?.stats ?? detector.stats }
+        func stats() -> DetectorStats { sharded?.stats ?? path.detector.stats }
         func checkLimits() {
             let s = stats()
             if s.partialMatchesDroppedByLimit > 0 && !loggedPartialLimit {
                 loggedPartialLimit = true
-                stderr.write("warning: a key reached \(maxPartialMatches) partial matches; the oldest are dropped and counted (--max-partial-matches)\n")
+                stderr.write("warning: a key reached \(partialMatchLimit) partial matches; the oldest are dropped and counted (--max-partial-matches)\n")
             }
             if s.keysDroppedByLimit > 0 && !loggedKeyLimit {
                 loggedKeyLimit = true
-                stderr.write("warning: a rule reached \(maxKeys) keys; events of further keys are counted and not matched (--max-keys)\n")
+                stderr.write("warning: a rule reached \(keyLimit) keys; events of further keys are counted and not matched (--max-keys)\n")
             }
         }
         /// `raw`: the original line of the event just accepted (late outputs only come
         /// from accepting that event).
         func emit(_ outputs: consuming [DetectorOutput], raw: UnsafeBufferPointer<UInt8>? = nil) {
-            drain(&outputs, raw: raw)
+            path.drain(&outputs, raw: raw)
         }
-        /// Emits `outputs` in order, moving each out and leaving a placeholder (iterating
-        /// copied every alert's fields, a reference count each, and emptying the array
-        /// released them again; reversing it to pop from the end copied each twice).
-        func drain(_ outputs: inout [DetectorOutput], raw: UnsafeBufferPointer<UInt8>?) {
-            if outputs.isEmpty { return }
-            outputs.withUnsafeMutableBufferPointer { buffer in
-                for p in buffer.baseAddress!..<buffer.baseAddress! + buffer.count {
-                    let o = p.move()
-                    p.initialize(to: DetectorOutput.movedOut)
-                    emitOne(consume o, raw: raw)
-                }
-            }
-            outputs.clearKeepingCapacity()
-        }
-        func emitOne(_ o: consuming DetectorOutput, raw: UnsafeBufferPointer<UInt8>?) {
-            if case .alert(let a) = o {
+        func emitOne(_ o: consuming DetectorOutput, raw: UnsafeBufferPointer<UInt8>?) { path.send(o, raw: raw) }
+        path.other = { o, raw in
+            switch consume o {
+            case .alert(let a):
                 dispatcher.send(lent: a, streams: program.streams, matched: matchedMode)
-            } else {
-                emitOther(o, raw: raw)
+            case .row(let row):
+                lakeOut.add(row)
+                guard let rowOut else { return }
+                writer.removeAll()
+                row.write(to: &writer)
+                writer.withBytes { rowOut.writeLine(bytes: $0) }
+            case .late(let e, let watermark):
+                let schema = program.streams[Int(e.stream)]
+                let raw = raw.map { String(decoding: $0, as: UTF8.self) }
+                    ?? JSON.object(zip(schema.fields, e.values).map { ($0.name, $1.json) })
+                lateOut.writeLine(DeadLetter(
+                    stream: schema.name, source: sourcePaths[Int(e.origin.input)], line: e.origin.line,
+                    reason: "late: event time \(e.ts) is before the watermark \(watermark)", raw: raw).json)
+            case .stopped(let failure):
+                path.stopped = failure
+            case .movedOut:
+                break
             }
         }
-        // Apart from alerts, not inlined: the run loop's common path stays short (fewer
-        // instruction cache lines).
-        @inline(never) func emitOther(_ o: consuming DetectorOutput, raw: UnsafeBufferPointer<UInt8>?) {
-                switch consume o {
-                case .alert(let a):
-                    dispatcher.send(lent: a, streams: program.streams, matched: matchedMode)
-                case .row(let row):
-                    lakeOut.add(row)
-                    guard let rowOut else { return }
-                    writer.removeAll()
-                    row.write(to: &writer)
-                    writer.withBytes { rowOut.writeLine(bytes: $0) }
-                case .late(let e, let watermark):
-                    let schema = program.streams[Int(e.stream)]
-                    let raw = raw.map { String(decoding: $0, as: UTF8.self) }
-                        ?? JSON.object(zip(schema.fields, e.values).map { ($0.name, $1.json) })
-                    lateOut.writeLine(DeadLetter(
-                        stream: schema.name, source: sourcePaths[Int(e.origin.input)], line: e.origin.line,
-                        reason: "late: event time \(e.ts) is before the watermark \(watermark)", raw: raw).json)
-                case .stopped(let failure):
-                    stopped = failure
-                case .movedOut:
-                    break
-                }
-        }
-        // Read once: a property wrapper's getter per event shows in profiles.
-        let bronze = bronze
         // Sharded: bronze rows, outputs and commits come back from the merge in input order.
         func beforeShard(_ e: Event) { if bronze { lakeOut.addBronze(e, source: sourcePaths[Int(e.origin.input)]) } }
         func afterShard(_ ts: Int64) {
@@ -433,40 +413,12 @@ struct Run: ParsableCommand {
             case .deadLetter(let d): try handle(deadLetter: d, input: input)
             }
         }
-        /// Whether the line was read before the checkpoint (and so is skipped); notes it read.
-        func skip(line: Int64, input: Int?) throws -> Bool {
-            if Signals.received != 0 || stopped != nil { throw Signals.Stop() }
-            if checkpointing, let input {
-                if line <= skipLines[input] { return true }
-                linesRead[input] = line
-            }
-            return false
+        func skip(line: Int64, input: Int?) throws -> Bool { try path.skip(line: line, input: input) }
+        func handle(event e: inout Event, _ raw: UnsafeBufferPointer<UInt8>, input: Int? = nil) throws {
+            try path.handle(event: &e, raw, input: input)
         }
-        var caused: [DetectorOutput] = []
-        // `e`'s values move into the detector; it is left with storage to decode into.
-        /// `canonical`: `raw` is byte for byte the event as an alert line writes it.
-        func handle(event e: inout Event, _ raw: UnsafeBufferPointer<UInt8>, canonical: Bool = false, input: Int? = nil) throws {
-            if try skip(line: e.origin.line, input: input) { return }
-            newEvents += 1
-            if bronze { lakeOut.addBronze(e, source: sourcePaths[Int(e.origin.input)]) }
-            // Kept only for alert lines that carry their events whole.
-            detector.accept(taking: &e, into: &caused, line: canonical && matchedMode == .full ? raw : nil)
-            drain(&caused, raw: raw)
-            if stopped != nil || (writesTables && lakeOut.due(at: e.ts)) || detector.eventsAccepted & 0xFFFF == 0 {
-                try afterEvent(line: e.origin.line, ts: e.ts, input: input)
-            }
-        }
-        // `handle(event:)`'s rarer steps, not inlined into it (committing and
-        // checkpointing are most of its code): its common path stays short.
-        @inline(never) func afterEvent(line: Int64, ts: Int64, input: Int?) throws {
-            if stopped != nil {
-                // The failing event was not taken: the checkpoint stops before it.
-                if checkpointing, let input { linesRead[input] = line - 1 }
-                throw Signals.Stop()
-            }
-            if writesTables && lakeOut.due(at: ts) { commitBatch() }
-            if detector.eventsAccepted & 0xFFFF == 0 { report() }
-        }
+        path.commit = { commitBatch() }
+        path.report = { report() }
         func report() {
             checkLimits()
             if progress {
@@ -487,13 +439,13 @@ struct Run: ParsableCommand {
                 sharded.accept(line: bytes, number: number, input: Int32(input), before: beforeShard, output: emitOne,
                                after: afterShard, deadLetter: writeDeadLetter, snapshotTaken: snapshotTaken)
             }
-            if stopped != nil { throw Signals.Stop() }
+            if path.stopped != nil { throw Signals.Stop() }
             if sharded.linesAdded & 0xFFFF == 0 { report() }
         }
         /// Sharded: hands an item of a live input to the shards, as its line (they decode
         /// it again: the feed decoded it to learn its stream, for idle timeouts).
         func handle(live item: EventSource.Item, _ raw: [UInt8], _ sharded: ShardedDetector) throws {
-            if Signals.received != 0 || stopped != nil { throw Signals.Stop() }
+            if Signals.received != 0 || path.stopped != nil { throw Signals.Stop() }
             switch item {
             case .event(let e):
                 raw.withUnsafeBufferPointer {
@@ -504,7 +456,7 @@ struct Run: ParsableCommand {
                 sharded.accept(deadLetter: d, before: beforeShard, output: emitOne, after: afterShard, deadLetter: writeDeadLetter,
                                snapshotTaken: snapshotTaken)
             }
-            if stopped != nil { throw Signals.Stop() }
+            if path.stopped != nil { throw Signals.Stop() }
         }
         func handle(deadLetter d: DeadLetter, input: Int? = nil) throws {
             if try skip(line: d.line, input: input) { return }
@@ -520,7 +472,7 @@ struct Run: ParsableCommand {
                     // every later step, and with them where the next commits fall.
                     if shardsResumed == nil { sharded.markIdle(stream: s) }
                 } else {
-                    emit(detector.markIdle(stream: s))
+                    emit(path.detector.markIdle(stream: s))
                 }
             }
         }
@@ -537,7 +489,7 @@ struct Run: ParsableCommand {
                     try LineReader(path: source.path).forEachLine { try handle(line: $0, input: input, decoder: decoder, sharded) }
                     continue
                 }
-                try source.read(schemas: program.streams, events: { try handle(event: &$0, $1, canonical: $2, input: input) },
+                try source.read(schemas: program.streams, events: { try path.handle(event: &$0, $1, canonical: $2, input: input) },
                                 deadLetters: { d, _ in try handle(deadLetter: d, input: input) })
             } catch is Signals.Stop {
                 break replay
@@ -585,12 +537,12 @@ struct Run: ParsableCommand {
                 let later = Date()
                 for (s, timeout) in timeouts where !quiet.contains(s) && later.timeIntervalSince(lastSeen[s]!) >= timeout {
                     quiet.insert(s)
-                    if let sharded { sharded.markIdle(stream: s) } else { emit(detector.markIdle(stream: s)) }
+                    if let sharded { sharded.markIdle(stream: s) } else { emit(path.detector.markIdle(stream: s)) }
                 }
                 // Sharded, what the shards were handed goes through them now, not when a
                 // batch fills: alerts must not wait for later events.
                 sharded?.settle(before: beforeShard, output: emitOne, after: afterShard, deadLetter: writeDeadLetter, snapshotTaken: snapshotTaken)
-                if Signals.received != 0 || stopped != nil { break reading }
+                if Signals.received != 0 || path.stopped != nil { break reading }
                 // Live: alerts go out as they happen.
                 dispatcher.flush()
                 rowOut?.flush()
@@ -605,16 +557,16 @@ struct Run: ParsableCommand {
             if resumed?.finished == true {
                 // Whether it read any event: lines may all have been dead letters.
                 sharded.settle(before: beforeShard, output: emitOne, after: afterShard, deadLetter: writeDeadLetter, snapshotTaken: snapshotTaken)
-                newEvents = sharded.eventsMerged
+                path.newEvents = sharded.eventsMerged
             }
-            let flushes = Signals.received == 0 && stopped == nil && !(resumed?.finished == true && newEvents == 0)
+            let flushes = Signals.received == 0 && path.stopped == nil && !(resumed?.finished == true && path.newEvents == 0)
             if flushes {
                 sharded.finish(snapshot: checkpointing, before: beforeShard, output: emitOne, after: afterShard, deadLetter: writeDeadLetter, snapshotTaken: snapshotTaken)
             } else {
-                sharded.stop(snapshot: checkpointing && Signals.received != 0 && stopped == nil,
+                sharded.stop(snapshot: checkpointing && Signals.received != 0 && path.stopped == nil,
                              before: beforeShard, output: emitOne, after: afterShard, deadLetter: writeDeadLetter, snapshotTaken: snapshotTaken)
             }
-            if stopped != nil {
+            if path.stopped != nil {
                 // A flow's `fail`, merged on the way or only now (see `startState`).
                 if checkpointing && !checkpointSaved { saveCheckpoint(startState) }
                 commitBatch(checkpoint: false)
@@ -623,11 +575,11 @@ struct Run: ParsableCommand {
             } else if Signals.received != 0 {
                 commitBatch()
             }
-        } else if Signals.received != 0 || stopped != nil {
+        } else if Signals.received != 0 || path.stopped != nil {
             commitBatch()
-        } else if !(resumed?.finished == true && newEvents == 0) {
-            let before = checkpointing ? try? detector.snapshot() : nil
-            emit(detector.finish())
+        } else if !(resumed?.finished == true && path.newEvents == 0) {
+            let before = checkpointing ? try? path.detector.snapshot() : nil
+            emit(path.detector.finish())
             commitBatch(finished: true, snapshot: before)
         }
         checkLimits()
@@ -637,7 +589,7 @@ struct Run: ParsableCommand {
         deadOut.flush()
         lateOut.flush()
         let s = stats()
-        let unreported = sharded?.suppressedUnreported ?? detector.suppressedUnreported
+        let unreported = sharded?.suppressedUnreported ?? path.detector.suppressedUnreported
         for line in lakeOut.summary(s, program: program) { stderr.write(line + "\n") }
         if let error = lakeOut.error {
             stderr.write("error: \(error)\n")
@@ -657,7 +609,7 @@ struct Run: ParsableCommand {
                      + (program.windows.isEmpty ? "" : ", peak open windows and sessions: \(s.peakOpenGroups)")
                      + (s.partialMatchesDroppedByLimit > 0 ? ", partial matches dropped by limit: \(s.partialMatchesDroppedByLimit)" : "")
                      + (s.keysDroppedByLimit > 0 ? ", events of keys over the limit: \(s.keysDroppedByLimit)" : "") + "\n")
-        if let stopped {
+        if let stopped = path.stopped {
             let e = stopped.event
             stderr.write("error: \(stopped.description)\n  --> \(sourcePaths[Int(e.origin.input)]):\(e.origin.line)\n"
                          + "  = note: the run stopped at this event; what came before it is committed\n")
