@@ -6,13 +6,19 @@ public final class JSONLineDecoder: Sendable {
     public let schema: StreamSchema
     public let stream: Int32
     private let tree: FieldPathTree
-    private let fast: FlatJSONScanner?
+    /// The fast path; used only when `flat` (a schema of top-level fields). Not an
+    /// optional: binding one (`if let`) copied the scanner to the stack per line.
+    private let fast: FlatJSONScanner
+    private let flat: Bool
 
     public init(schema: StreamSchema, stream: Int32) {
         self.schema = schema
         self.stream = stream
         self.tree = FieldPathTree.build(schema.fields)
-        self.fast = FlatJSONScanner(schema: schema)
+        let fast = FlatJSONScanner(schema: schema)
+        // (A schema without fields always has a scanner: a stand-in, never used.)
+        self.fast = fast ?? FlatJSONScanner(schema: StreamSchema(name: "", fields: [], keySlots: [], timeSlot: 0, latenessMs: 0, idleTimeoutMs: nil))!
+        flat = fast != nil
     }
 
     /// Why a line was rejected.
@@ -45,7 +51,7 @@ public final class JSONLineDecoder: Sendable {
         let n = schema.fields.count
         e.stream = stream
         e.origin = origin
-        if let fast {
+        if flat {
             // The scanner sets every field: those the line lacks to null.
             if e.values.count != n { e.values = [Value](repeating: .null, count: n) }
             switch fast.scan(line, into: &e.values, canonical: &canonical, ts: &e.ts) {
