@@ -55,8 +55,13 @@ struct KeyTable: Sendable {
     }
 
     static func hash(row: UnsafePointer<Value>, _ fields: some Collection<Int>) -> Int {
-        var h = KeyHash()
-        let stringTag = ValueSlot.stringTag
+        hash(row: row, fields, seed: KeyHash.processSeed, stringTag: ValueSlot.stringTag)
+    }
+
+    /// `hash(row:_:)` with the process's seed and `ValueSlot.stringTag` read once by the
+    /// caller: each is a lazy global, and reading one is a call (`swift_once`) every time.
+    @inline(__always) static func hash(row: UnsafePointer<Value>, _ fields: some Collection<Int>, seed: UInt64, stringTag: UInt8?) -> Int {
+        var h = KeyHash(seed: seed)
         for f in fields { h.add(at: row + f, stringTag: stringTag) }
         return h.value
     }
@@ -262,6 +267,9 @@ struct KeyHash {
 
     /// Seeded per process (tables indexed by it cannot be flooded from the input).
     init() { h = KeyHash.seed }
+
+    /// The seed `init()` uses.
+    static var processSeed: UInt64 { seed }
 
     init(seed: UInt64) { h = seed }
 

@@ -58,6 +58,10 @@ struct ReorderBuffer: Sendable {
 
     /// Per rule, per stream: the fields hashed into `Ref.hash` (nil: none).
     let keyFields: KeyFieldTable
+    /// `KeyTable.hash`'s seed and string tag, read once (each read of the globals is a
+    /// call).
+    private let hashSeed = KeyHash.processSeed
+    private let stringTag = ValueSlot.stringTag
 
     /// `keyFields`: per rule, per stream, the key fields to hash (nil: none).
     init(keyFields: [[[Int]?]], streams: Int) {
@@ -73,7 +77,7 @@ struct ReorderBuffer: Sendable {
         let i = Int(slot), stream = Int(store.streams[i])
         var ref = Ref(ts: store.times[i], line: store.origins[i].line, input: store.origins[i].input, slot: slot, hash: 0)
         for (i, r) in rules.enumerated() {
-            ref.hash = keyFields.fields(rule: r, stream: stream).map { hashes?[i] ?? KeyTable.hash(row: store.row(slot), $0) } ?? 0
+            ref.hash = keyFields.fields(rule: r, stream: stream).map { hashes?[i] ?? KeyTable.hash(row: store.row(slot), $0, seed: hashSeed, stringTag: stringTag) } ?? 0
             if let last = inOrder[r].last, ref < last {
                 pushOutOfOrder(ref, rule: r)
             } else {
