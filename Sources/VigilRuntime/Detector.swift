@@ -594,22 +594,45 @@ public struct Detector: Sendable {
         let openBefore = matchers[r].stats.partialMatches
         // Draining adds no event, so the store stays where it is.
         let view = store.view
-        while true {
-            let next = pending.nextTs(rule: r).flatMap { $0 < w ? $0 : nil }
-            let deadline = matchers[r].nextDeadline.flatMap { $0 < w ? $0 : nil }
-            if next == nil && deadline == nil { break }
-            if let ts = next, deadline == nil || ts <= deadline! {
-                let (slot, hash) = pending.pop(rule: r, store: view)
-                guard let slots = pending.keyFields.fields(rule: r, stream: Int(view.streams[Int(slot)])) else { continue }
-                let upcoming = pending.upcomingHash(rule: r, ahead: Self.bucketPrefetchDistance)
-                if trace == nil && shard.count == 1 {
-                    matchers[r].process(slot, store: view, keyFields: slots, hash: hash, prefetching: upcoming, into: &matches)
+        // Most drains: the refs due arrived in order, and no absence falls among them.
+        // They are matched where they wait, in one pass; the loop below takes the rest
+        // (refs out of order, absences, a trace, shards).
+        var general = true
+        if trace == nil && shard.count == 1 && pending.allInOrder(rule: r) {
+            let due = pending.dueInOrder(rule: r, before: w), end = pending.inOrderEnd(rule: r)
+            let valuesAhead = ReorderBuffer.valuesPrefetchDistance, bucketAhead = Self.bucketPrefetchDistance + 1
+            var i = due.lowerBound
+            while i < due.upperBound {
+                let ref = pending.inOrderRef(rule: r, at: i)
+                // An absence due before this event fires first (the loop below).
+                if let d = matchers[r].nextDeadline, d < ref.ts { break }
+                if i + valuesAhead < end { view.prefetch(pending.inOrderRef(rule: r, at: i + valuesAhead).slot) }
+                i += 1
+                guard let slots = pending.keyFields.fields(rule: r, stream: Int(view.streams[Int(ref.slot)])) else { continue }
+                let upcoming = i - 1 + bucketAhead < end ? pending.inOrderRef(rule: r, at: i - 1 + bucketAhead).hash : nil
+                matchers[r].process(ref.slot, store: view, keyFields: slots, hash: ref.hash, prefetching: upcoming, into: &matches)
+            }
+            pending.dropInOrder(rule: r, upTo: i)
+            general = i < due.upperBound || matchers[r].nextDeadline.map { $0 < w } ?? false
+        }
+        if general {
+            while true {
+                let next = pending.nextTs(rule: r).flatMap { $0 < w ? $0 : nil }
+                let deadline = matchers[r].nextDeadline.flatMap { $0 < w ? $0 : nil }
+                if next == nil && deadline == nil { break }
+                if let ts = next, deadline == nil || ts <= deadline! {
+                    let (slot, hash) = pending.pop(rule: r, store: view)
+                    guard let slots = pending.keyFields.fields(rule: r, stream: Int(view.streams[Int(slot)])) else { continue }
+                    let upcoming = pending.upcomingHash(rule: r, ahead: Self.bucketPrefetchDistance)
+                    if trace == nil && shard.count == 1 {
+                        matchers[r].process(slot, store: view, keyFields: slots, hash: hash, prefetching: upcoming, into: &matches)
+                    } else {
+                        if let upcoming { matchers[r].prefetch(hash: upcoming) }
+                        processTraced(rule: r, slot, view, keyFields: slots, hash: hash, into: &matches)
+                    }
                 } else {
-                    if let upcoming { matchers[r].prefetch(hash: upcoming) }
-                    processTraced(rule: r, slot, view, keyFields: slots, hash: hash, into: &matches)
+                    fireAbsences(rule: r, before: next ?? w, view, into: &matches)
                 }
-            } else {
-                fireAbsences(rule: r, before: next ?? w, view, into: &matches)
             }
         }
         counters.partialMatches += matchers[r].stats.partialMatches - openBefore

@@ -43,7 +43,12 @@ struct ReorderBuffer: Sendable {
         var last: Ref? { head < items.count ? items[items.count - 1] : nil }
         mutating func pop() -> Ref {
             let r = items[head]
-            head += 1
+            drop(upTo: head + 1)
+            return r
+        }
+        /// Takes the refs before position `end` (past `head`).
+        mutating func drop(upTo end: Int) {
+            head = end
             if head == items.count {
                 items.clearKeepingCapacity()
                 head = 0
@@ -51,7 +56,6 @@ struct ReorderBuffer: Sendable {
                 items.removeFirst(head)
                 head = 0
             }
-            return r
         }
         var waiting: ArraySlice<Ref> { items[head...] }
     }
@@ -122,6 +126,37 @@ struct ReorderBuffer: Sendable {
         }
         return (ref.slot, ref.hash)
     }
+
+    // Releasing a run of refs that arrived in order, read where they wait
+    // (`Detector.drain`): popping them one by one asked for the next time, compared
+    // the heap's, and moved the queue's head per event.
+
+    /// Whether every waiting ref of rule `r` arrived in order (its heap is empty).
+    func allInOrder(rule r: Int) -> Bool { heaps[r].isEmpty }
+
+    /// The positions (for `inOrderRef`) of rule `r`'s in-order refs before time `w`.
+    func dueInOrder(rule r: Int, before w: Int64) -> Range<Int> {
+        let head = inOrder[r].head
+        return inOrder[r].items.withUnsafeBufferPointer { b in
+            var i = head
+            while i < b.count, b[i].ts < w { i += 1 }
+            return head..<i
+        }
+    }
+
+    /// How many positions rule `r`'s in-order queue has (the head's included).
+    func inOrderEnd(rule r: Int) -> Int { inOrder[r].items.count }
+
+    /// The ref at position `i` of rule `r`'s in-order queue.
+    func inOrderRef(rule r: Int, at i: Int) -> Ref { inOrder[r].items[i] }
+
+    /// Takes rule `r`'s in-order refs before position `end`.
+    mutating func dropInOrder(rule r: Int, upTo end: Int) {
+        if end > inOrder[r].head { inOrder[r].drop(upTo: end) }
+    }
+
+    /// How far ahead of the next event `pop` prefetches the event's values.
+    static var valuesPrefetchDistance: Int { prefetchDistance }
 
     /// Rule `r`'s waiting events' slots, in event-time order (for snapshots).
     func waiting(rule r: Int) -> [Int32] {
