@@ -62,7 +62,7 @@ struct CanonicalLineScanner: Sendable {
     /// when it is at most 15 plain ASCII bytes and closed: found and read in the same one
     /// or two loads (the words that end where the line does, for a string near its end).
     /// nil otherwise (the caller reads it byte by byte).
-    @inline(__always) private static func shortString(_ base: UnsafePointer<UInt8>, _ start: Int, _ n: Int) -> (low: UInt64, high: UInt64, count: Int)? {
+    @inline(__always) static func shortString(_ base: UnsafePointer<UInt8>, _ start: Int, _ n: Int) -> (low: UInt64, high: UInt64, count: Int)? {
         // The first byte that ends or breaks a plain string: a quote, a backslash, a
         // control character (the zeros past a short tail too), a byte beyond ASCII.
         @inline(__always) func special(_ v: UInt64) -> UInt64 { SmallASCII.escapeFlags(v) | (v & 0x8080_8080_8080_8080) }

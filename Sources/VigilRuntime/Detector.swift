@@ -121,7 +121,8 @@ public struct Detector: Sendable {
     /// Per rule: its key fields in each stream (nil: the rule does not read it).
     private let ownerFields: [[[Int]?]]
     private var owned: [Int] = []
-    private var ownedHashes: [Int] = []
+    /// `ValueSlot.stringTag`, read once (each read of the lazy global is a call).
+    private let stringTag = ValueSlot.stringTag
     /// Sharded: the tag of each match of the rule being drained.
     private var matchTags: [OutputTag] = []
 
@@ -370,18 +371,21 @@ public struct Detector: Sendable {
         let s = Int(e.stream), mine = readerRanges[s]
         // Each rule's key is hashed for the reorder buffer only when this shard owns it
         // (ownership hashes alike in every process; the tables' hash, per process).
+        // The reorder buffer hashes the owned rules' keys in the store, as unsharded.
         owned.clearKeepingCapacity()
-        ownedHashes.clearKeepingCapacity()
         let admitted = admitted(e, rules: mine)
-        for (k, i) in mine.enumerated() where Self.has(admitted, k) {
-            let r = readerList[i]
-            guard let fields = ownerFields[r][s] else {
-                if shard.index == 0 { owned.append(r); ownedHashes.append(0) }
-                continue
+        e.values.withUnsafeBufferPointer { values in
+            for (k, i) in mine.enumerated() where Self.has(admitted, k) {
+                let r = readerList[i]
+                guard let fields = ownerFields[r][s] else {
+                    if shard.index == 0 { owned.append(r) }
+                    continue
+                }
+                let owns = if let row = values.baseAddress { shard.owns(row: row, fields: fields, stringTag: stringTag) } else { shard.owns(e, fields: fields) }
+                if owns { owned.append(r) }
             }
-            if shard.owns(e, fields: fields) { owned.append(r); ownedHashes.append(KeyTable.hash(e, fields)) }
         }
-        if !owned.isEmpty { pending.push(slot: stored(&e, take: take, line: line), store: store.view, rules: owned, hashes: ownedHashes) }
+        if !owned.isEmpty { pending.push(slot: stored(&e, take: take, line: line), store: store.view, rules: owned) }
     }
 
     /// The rules of `readerList[rules]` that `e` may matter to, as a mask over their
@@ -596,9 +600,10 @@ public struct Detector: Sendable {
         let view = store.view
         // Most drains: the refs due arrived in order, and no absence falls among them.
         // They are matched where they wait, in one pass; the loop below takes the rest
-        // (refs out of order, absences, a trace, shards).
+        // (refs out of order, absences, a trace). A shard tags the matches the pass made.
         var general = true
-        if trace == nil && shard.count == 1 && pending.allInOrder(rule: r) {
+        if trace == nil && pending.allInOrder(rule: r) {
+            let tagged = matches.count
             let due = pending.dueInOrder(rule: r, before: w), end = pending.inOrderEnd(rule: r)
             let valuesAhead = ReorderBuffer.valuesPrefetchDistance, bucketAhead = Self.bucketPrefetchDistance + 1
             var i = due.lowerBound
@@ -613,6 +618,7 @@ public struct Detector: Sendable {
                 matchers[r].process(ref.slot, store: view, keyFields: slots, hash: ref.hash, prefetching: upcoming, into: &matches)
             }
             pending.dropInOrder(rule: r, upTo: i)
+            if shard.count > 1 && matches.count > tagged { tagMatches(rule: r, from: tagged, matches, view) }
             general = i < due.upperBound || matchers[r].nextDeadline.map { $0 < w } ?? false
         }
         if general {
@@ -661,6 +667,16 @@ public struct Detector: Sendable {
         if shard.count > 1 {
             let at = view.stamp(slot)
             for _ in n..<matches.count { matchTags.append(OutputTag(step: step, phase: Int32(1 + r), time: at.ts, kind: 0, at: at)) }
+        }
+    }
+
+    /// The shards' tags of `matches[from...]`, made by the in-order pass of `drain`, as
+    /// `processTraced` tags them: by the event each was made on (`process` makes matches
+    /// only on the event it takes, their `trigger`).
+    @inline(never) private mutating func tagMatches(rule r: Int, from: Int, _ matches: [StoredMatch], _ view: StoreView) {
+        for m in matches[from...] {
+            let at = view.stamp(m.trigger)
+            matchTags.append(OutputTag(step: step, phase: Int32(1 + r), time: at.ts, kind: 0, at: at))
         }
     }
 

@@ -320,17 +320,23 @@ struct KeyHash {
     /// the value out to hash it retained and released it, two calls per key.
     @inline(__always) mutating func add(at p: UnsafePointer<Value>, stringTag: UInt8?) {
         if let stringTag, let w = ValueSlot.smallASCII(at: p, stringTag: stringTag) {
-            // What `addString` gives for the same bytes: a word of 8, then the rest.
-            mix(7)
-            if w.count >= 8 {
-                mix(w.low)
-                mix(w.high ^ UInt64(w.count) << 56)
-            } else {
-                mix(w.low ^ UInt64(w.count) << 56)
-            }
+            addShortASCII(low: w.low, high: w.high, count: w.count)
             return
         }
         add(p.pointee)
+    }
+
+    /// `addString` of a plain ASCII string of at most 15 bytes given as its words (the
+    /// first 8 bytes, then the rest, zero-padded): what `addString` gives for the same
+    /// bytes, a word of 8, then the rest with the count.
+    @inline(__always) mutating func addShortASCII(low: UInt64, high: UInt64, count: Int) {
+        mix(7)
+        if count >= 8 {
+            mix(low)
+            mix(high ^ UInt64(count) << 56)
+        } else {
+            mix(low ^ UInt64(count) << 56)
+        }
     }
 
     /// `add(.null)`.

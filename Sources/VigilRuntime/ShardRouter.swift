@@ -29,6 +29,12 @@ public struct ShardRouter: Sendable {
     /// Per field: where its `"name":` was in the last line that had it. Lines of one
     /// input are mostly alike: it is tried first, before a search.
     private var hints: [Int]
+    /// The one key field, when every reader that keeps a key keys the stream by that one
+    /// field (most streams), with its hint: routed without the loops over keys and
+    /// fields (they retained each key's array and checked the hints' uniqueness, about
+    /// 60 instructions a line).
+    private let single: Field?
+    private var singleHint = 0
 
     /// nil when every shard must decode every line of stream `s`: a key field is nested,
     /// typed other than string or int, or named by more than 13 bytes.
@@ -62,6 +68,7 @@ public struct ShardRouter: Sendable {
         self.keySlots = keys.map { $0.map { slots[$0] } }
         self.first = first
         self.shards = shards
+        single = keys.count == 1 && keys[0].count == 1 ? fields[keys[0][0]] : nil
     }
 
     /// Every shard.
@@ -81,6 +88,11 @@ public struct ShardRouter: Sendable {
 
     /// The shards (bit i: shard i) that must decode `line`, as far as its bytes tell.
     public mutating func route(_ line: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        if let f = single {
+            var h = KeyHash(seed: KeyHash.fixedSeed)
+            guard Self.add(f, line, &singleHint, &h) else { return Self.all(shards) }
+            return first | 1 << UInt64(Shard.index(ofHash: h.value, count: shards))
+        }
         var mask = first
         for key in keys {
             var h = KeyHash(seed: KeyHash.fixedSeed)
@@ -149,6 +161,11 @@ public struct ShardRouter: Sendable {
         case .string:
             guard c == UInt8(ascii: "\"") else { return false }
             let start = i + 1
+            // Most keys: a short plain string, read in one or two words.
+            if let base = p.baseAddress, let w = CanonicalLineScanner.shortString(base, start, n) {
+                h.addShortASCII(low: w.low, high: w.high, count: w.count)
+                return true
+            }
             i = start
             // An escape, a control character or a character beyond ASCII: its hash needs
             // the decoded string.

@@ -75,6 +75,12 @@ public struct Shard: Sendable {
     /// The shard comes from the hash's high bits (a multiply, not a modulo).
     func owns(_ e: Event, fields: [Int]) -> Bool { owns(hash: KeyTable.fixedHash(e, fields)) }
 
+    /// `owns(_:fields:)` for the event whose values are `row`, reading short strings in
+    /// place (`KeyHash.add(at:stringTag:)`; `stringTag`: `ValueSlot.stringTag`).
+    @inline(__always) func owns(row: UnsafePointer<Value>, fields: [Int], stringTag: UInt8?) -> Bool {
+        owns(hash: KeyTable.hash(row: row, fields, seed: KeyHash.fixedSeed, stringTag: stringTag))
+    }
+
     /// Whether it owns the key whose `KeyTable.fixedHash` is `hash`.
     private func owns(hash: Int) -> Bool { Self.index(ofHash: hash, count: count) == index }
 

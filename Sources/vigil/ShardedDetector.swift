@@ -73,7 +73,15 @@ final class ShardedDetector: @unchecked Sendable {
         /// That snapshot was asked for (`requestSnapshot`), not placed by `stop`/`finish`.
         var requested = false
 
-        init(firstStep: Int64) { self.firstStep = firstStep }
+        /// `commands`: room for that many commands; `bytes`: for that many bytes of lines
+        /// (growing them as lines came copied the batch's bytes about once more).
+        init(firstStep: Int64, commands count: Int = 0, bytes: Int = 0) {
+            self.firstStep = firstStep
+            commands.reserveCapacity(count)
+            routes.reserveCapacity(count)
+            ranges.reserveCapacity(count)
+            raw.reserveCapacity(bytes)
+        }
 
         deinit {
             for p in published { p.deallocate() }
@@ -455,11 +463,13 @@ final class ShardedDetector: @unchecked Sendable {
     var stopped: Bool { merger.stopped }
 
     private func add(_ c: Command, raw: UnsafeBufferPointer<UInt8>?, route: UInt64? = nil) {
-        current.commands.append(c)
-        current.routes.append(route ?? everyShard)
-        let start = current.raw.count
-        if let raw { current.raw.append(contentsOf: raw) }
-        current.ranges.append(start..<current.raw.count)
+        // Read once: each read of the property retained the batch.
+        let b = current
+        b.commands.append(c)
+        b.routes.append(route ?? everyShard)
+        let start = b.raw.count
+        if let raw { b.raw.append(contentsOf: raw) }
+        b.ranges.append(start..<b.raw.count)
         step += 1
     }
 
@@ -504,7 +514,9 @@ final class ShardedDetector: @unchecked Sendable {
         b.seal(shards: workers.count)
         for w in workers { w.submit(b) }
         inFlight.append(b)
-        current = Batch(firstStep: step)
+        // Room for a batch's commands (and the snapshot that may end it), and for as many
+        // bytes as the last one had, with a margin.
+        current = Batch(firstStep: step, commands: batchSize + 2, bytes: b.raw.count + b.raw.count / 4)
         while inFlight.count > depth { collect(before: before, output: output, after: after, deadLetter: deadLetter, snapshotTaken: snapshotTaken) }
     }
 
