@@ -47,8 +47,32 @@ final class ShardedDetector: @unchecked Sendable {
     /// A span of input, shared read-only by every shard.
     final class Batch: @unchecked Sendable {
         var commands: [Command] = []
-        /// The raw line of each command (late events are written as they came).
-        var raw: [UInt8] = []
+        /// The raw line of each command (late events are written as they came): `rawCount`
+        /// bytes at `rawBase`, copied in by `append` (an array's `append(contentsOf:)` cost
+        /// about 70 instructions a line besides the copy).
+        private(set) var rawBase: UnsafeMutablePointer<UInt8>
+        private(set) var rawCount = 0
+        private var rawCapacity: Int
+        /// The batch's bytes, in place (they stay where they are once the batch is sealed).
+        var raw: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: rawBase, count: rawCount) }
+
+        /// Copies `line` in; returns where it is.
+        @inline(__always) func append(_ line: UnsafeBufferPointer<UInt8>) -> Range<Int> {
+            let start = rawCount
+            if start + line.count > rawCapacity { grow(start + line.count) }
+            if let p = line.baseAddress { (rawBase + start).update(from: p, count: line.count) }
+            rawCount = start + line.count
+            return start..<rawCount
+        }
+
+        private func grow(_ needed: Int) {
+            let capacity = max(needed, 2 * rawCapacity)
+            let p = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+            p.update(from: rawBase, count: rawCount)
+            rawBase.deallocate()
+            rawBase = p
+            rawCapacity = capacity
+        }
         var ranges: [Range<Int>] = []
         var deadLetters: [DeadLetter] = []
         /// Per command: the shards that decode its line (bit i: shard i); the lowest
@@ -80,10 +104,12 @@ final class ShardedDetector: @unchecked Sendable {
             commands.reserveCapacity(count)
             routes.reserveCapacity(count)
             ranges.reserveCapacity(count)
-            raw.reserveCapacity(bytes)
+            rawCapacity = max(bytes, 64)
+            rawBase = .allocate(capacity: rawCapacity)
         }
 
         deinit {
+            rawBase.deallocate()
             for p in published { p.deallocate() }
             if let frozen {
                 frozen.commands.deallocate()
@@ -206,7 +232,8 @@ final class ShardedDetector: @unchecked Sendable {
                 decoded.removeAll(keepingCapacity: true)
                 let (commands, routes, ranges) = batch.frozen!
                 let published = batch.published, mine = published[index]
-                batch.raw.withUnsafeBufferPointer { raw in
+                withExtendedLifetime(batch) {
+                    let raw = batch.raw
                     // First this shard's lines: decoded, and published where it reports them.
                     var k = 0
                     for j in commands.indices {
@@ -342,8 +369,10 @@ final class ShardedDetector: @unchecked Sendable {
     /// Events per batch, and batches the shards may be behind the reader.
     private let batchSize = 1024
     private let depth = 3
-    /// The outputs of the batch being handed on, merged (each moved out as it is).
-    private var merged: [(output: DetectorOutput, tag: OutputTag)] = []
+    /// The outputs of the batch being handed on, by shard, and where each merged one is,
+    /// in order (each moved out as it is handed on).
+    private var outputs: [[DetectorOutput]] = []
+    private var merged: [ShardMerger.Place] = []
     /// Lines handed to the shards, and events among them merged so far.
     private(set) var linesAdded = 0
     private(set) var eventsMerged = 0
@@ -467,9 +496,7 @@ final class ShardedDetector: @unchecked Sendable {
         let b = current
         b.commands.append(c)
         b.routes.append(route ?? everyShard)
-        let start = b.raw.count
-        if let raw { b.raw.append(contentsOf: raw) }
-        b.ranges.append(start..<b.raw.count)
+        b.ranges.append(raw.map { b.append($0) } ?? b.rawCount..<b.rawCount)
         step += 1
     }
 
@@ -489,7 +516,8 @@ final class ShardedDetector: @unchecked Sendable {
 
     /// Moves merged output `k` out.
     private func takeMerged(_ k: Int) -> DetectorOutput {
-        DetectorOutput.take(&merged[k].output)
+        let p = merged[k]
+        return DetectorOutput.take(&outputs[Int(p.shard)][Int(p.index)])
     }
 
     /// Asks, while outputs are handed on, for a snapshot a fixed number of steps later
@@ -504,7 +532,7 @@ final class ShardedDetector: @unchecked Sendable {
     private func placeSnapshot(requested: Bool) {
         current.commands.append(.snapshot)
         current.routes.append(everyShard)
-        current.ranges.append(current.raw.count..<current.raw.count)
+        current.ranges.append(current.rawCount..<current.rawCount)
         current.position = position()
         current.requested = requested
     }
@@ -516,7 +544,7 @@ final class ShardedDetector: @unchecked Sendable {
         inFlight.append(b)
         // Room for a batch's commands (and the snapshot that may end it), and for as many
         // bytes as the last one had, with a margin.
-        current = Batch(firstStep: step, commands: batchSize + 2, bytes: b.raw.count + b.raw.count / 4)
+        current = Batch(firstStep: step, commands: batchSize + 2, bytes: b.rawCount + b.rawCount / 4)
         while inFlight.count > depth { collect(before: before, output: output, after: after, deadLetter: deadLetter, snapshotTaken: snapshotTaken) }
     }
 
@@ -532,18 +560,20 @@ final class ShardedDetector: @unchecked Sendable {
         lastStats = results.map(\.stats)
         guard !ended else { return }
         merged.removeAll(keepingCapacity: true)
-        // Moved out of the results (sharing them, the merge's moves would copy them all).
-        var outputs = results.indices.map { i in
+        // Moved out of the results (sharing them, moving each out would copy them all).
+        outputs = results.indices.map { i in
             let o = results[i].outputs
             results[i].outputs = []
             return o
         }
-        merger.merge(&outputs, tags: results.map(\.tags)) { merged.append((output: $0, tag: $1)) }
+        merger.merge(&outputs, tags: results.map(\.tags)) { merged.append($0) }
         merger.reclaim(released: results[0].released)
         var k = 0
         // Where each shard's reports stand (its dead letters and events, in command order).
         var nextDead = Array(repeating: 0, count: results.count), nextEvent = nextDead
-        b.raw.withUnsafeBufferPointer { raw in
+        // A closure, so that a flow's `fail` below returns from it alone.
+        withExtendedLifetime(b) {
+            let raw = b.raw
             for j in b.commands.indices {
                 let step = b.firstStep + Int64(j)
                 // What the command was, as the shard that reports it says.
