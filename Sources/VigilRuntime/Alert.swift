@@ -168,8 +168,9 @@ public struct Alert: Sendable {
         case steps([(step: String, events: [Event])])
         case bound(BoundEvents)
         case stored(StoredEvents)
-        /// Written: the `matched` array of the alert's line (see `detach`).
-        case written(JSONWriter)
+        /// Written: the `matched` array of the alert's line, these bytes of `bytes` (see
+        /// `detach`).
+        case written(AlertBytes, Range<Int>)
     }
 
     /// `writeMatched` for events in the store when every step has one alternative: the
@@ -212,10 +213,12 @@ public struct Alert: Sendable {
         return true
     }
 
-    /// The `matched` array of the alert's line, when that is all it keeps of its events.
-    var writtenMatched: JSONWriter? {
-        if case .written(let writer) = events { return writer }
-        return nil
+    /// Appends the `matched` array of the alert's line to `w`, when that is all it keeps
+    /// of its events; false otherwise (nothing is written).
+    func appendWrittenMatched(to w: inout JSONWriter) -> Bool {
+        guard case .written(let bytes, let range) = events else { return false }
+        bytes.writer.withBytes { w.append(UnsafeBufferPointer(rebasing: $0[range])) }
+        return true
     }
 
     /// Makes the alert stand on its own, to be read after its detector's next call (and
@@ -225,12 +228,16 @@ public struct Alert: Sendable {
     /// (`vigil run --threads` writes them where the alert was made, in the shard, which
     /// reads them in place there; copying them for the writing thread cost more than
     /// writing them.)
-    public mutating func detach(writingMatchedFor streams: [StreamSchema]?) {
+    /// `into`: where to write them (a sharded run's batch writes every alert's into one:
+    /// a buffer of its own per alert was an allocation each); a buffer of the alert's own
+    /// when nil.
+    public mutating func detach(writingMatchedFor streams: [StreamSchema]?, into bytes: AlertBytes? = nil) {
         if messageText == nil { messageText = message }
         if let streams {
-            var w = JSONWriter(capacity: 256)
-            writeMatched(to: &w, streams: streams, omitNulls: false)
-            events = .written(w)
+            let bytes = bytes ?? AlertBytes(capacity: 256)
+            let start = bytes.writer.count
+            writeMatched(to: &bytes.writer, streams: streams, omitNulls: false)
+            events = .written(bytes, start..<bytes.writer.count)
         } else if case .stored = events {
             events = .steps(matched)
         }
@@ -632,4 +639,18 @@ extension EvalContext {
     init(match current: Int32?, slots: BoundList, key: [Value], detectedAt: Int64, _ store: StoreView) {
         self.init(row: current.map { store.row($0) }, store: store, boundSlots: slots, key: key, detectedAt: detectedAt)
     }
+}
+
+/// Bytes written for alerts that keep their `matched` array written (`Alert.detach`):
+/// each keeps its range. Written by one thread, then only read (by the thread that
+/// writes the alerts' lines, once it has them).
+public final class AlertBytes: @unchecked Sendable {
+    var writer: JSONWriter
+
+    public init(capacity: Int = 16 << 10) {
+        writer = JSONWriter(capacity: capacity)
+    }
+
+    /// Bytes written.
+    public var count: Int { writer.count }
 }

@@ -479,9 +479,7 @@ extension Alert {
         w.raw(",\"detected_at\":")
         w.int(detectedAt)
         w.raw(",\"matched\":")
-        if let written = writtenMatched {
-            w.append(written)
-        } else {
+        if !appendWrittenMatched(to: &w) {
             writeMatched(to: &w, streams: streams, omitNulls: omitNulls)
         }
         if let win = window {

@@ -222,6 +222,7 @@ final class ShardedDetector: @unchecked Sendable {
             // storage the store hands back as it takes their values).
             var decoded: [Decoded] = []
             var events: [Event] = []
+            var alertBytes = AlertBytes(capacity: 0)
             while true {
                 lock.lock()
                 while inbox.isEmpty { lock.wait() }
@@ -229,6 +230,9 @@ final class ShardedDetector: @unchecked Sendable {
                 lock.unlock()
                 guard let batch = next else { return }
                 var r = Result(stats: detector.stats)
+                // The batch's alerts write their `matched` arrays here (see `Alert.detach`),
+                // with room for what the last batch's wrote.
+                alertBytes = AlertBytes(capacity: max(4 << 10, alertBytes.count + alertBytes.count / 4))
                 decoded.removeAll(keepingCapacity: true)
                 let (commands, routes, ranges) = batch.frozen!
                 let published = batch.published, mine = published[index]
@@ -314,7 +318,7 @@ final class ShardedDetector: @unchecked Sendable {
                                 var o = DetectorOutput.take(&out[i])
                                 if case .alert(var a) = o {
                                     o = DetectorOutput.movedOut  // `a` holds the alert alone
-                                    a.detach(writingMatchedFor: writesMatched[Int(tags[i].phase) - 1] ? streams : nil)
+                                    a.detach(writingMatchedFor: writesMatched[Int(tags[i].phase) - 1] ? streams : nil, into: alertBytes)
                                     r.outputs.append(.alert(a))
                                 } else {
                                     r.outputs.append(o)
