@@ -232,7 +232,9 @@ public struct Alert: Sendable {
     /// a buffer of its own per alert was an allocation each); a buffer of the alert's own
     /// when nil.
     public mutating func detach(writingMatchedFor streams: [StreamSchema]?, into bytes: AlertBytes? = nil) {
-        if messageText == nil { messageText = message }
+        // A message that reads only the key is rendered from it when the line is written
+        // (the alert keeps its key), when its events are written here.
+        if messageText == nil && !(streams != nil && keyOnlyTemplate != nil) { messageText = message }
         if let streams {
             let bytes = bytes ?? AlertBytes(capacity: 256)
             let start = bytes.writer.count
@@ -282,14 +284,24 @@ public struct Alert: Sendable {
 
     /// The template of a message still to be rendered that reads only the key.
     private var keyOnlyTemplate: MessageTemplate? {
-        guard messageText == nil, case .stored = events, let template = source.template, template.readsOnlyKey else { return nil }
+        guard messageText == nil, readsOnlyItsKey, let template = source.template, template.readsOnlyKey else { return nil }
         return template
+    }
+
+    /// Whether a message template that reads only the key can still be rendered from the
+    /// alert: it reads its events in place, or keeps them written (`detach`), and so has
+    /// not rendered its message yet.
+    private var readsOnlyItsKey: Bool {
+        switch events {
+        case .stored, .written: true
+        case .steps, .bound: false
+        }
     }
 
     /// Writes the message as a JSON string: one still to be rendered is written piece by
     /// piece from its template.
     func writeMessage(to w: inout JSONWriter) {
-        if messageText == nil, case .stored = events, let m = source.keyOnlyMessage {
+        if messageText == nil, readsOnlyItsKey, let m = source.keyOnlyMessage {
             // `forEachPiece(key:)` with the literal text escaped beforehand, and the key's
             // values read in place.
             m.text.withUnsafeBufferPointer { text in

@@ -92,6 +92,10 @@ import VigilRuntime
         var tags = Array(repeating: [OutputTag](), count: n)
         let writes = Bool.random(using: &rng)
         let mayWrite = program.suppressionReadsMatched.map { writes && !$0 }
+        // Written into one buffer per shard and span, as `vigil run --threads` does, or
+        // into one each.
+        let shared = Bool.random(using: &rng)
+        var bytes = (0..<n).map { _ in AlertBytes(capacity: 64) }
         func take(_ i: Int, _ o: [DetectorOutput]) {
             #expect(o.count == shards[i].tags.count)
             for (o, tag) in zip(o, shards[i].tags) {
@@ -99,7 +103,9 @@ import VigilRuntime
                     outputs[i].append(o)
                     continue
                 }
-                a.detach(writingMatchedFor: mayWrite[Int(tag.phase) - 1] ? program.streams : nil)
+                let message = a.message
+                a.detach(writingMatchedFor: mayWrite[Int(tag.phase) - 1] ? program.streams : nil, into: shared ? bytes[i] : nil)
+                #expect(a.message == message)
                 outputs[i].append(.alert(a))
             }
             tags[i] += shards[i].tags
@@ -109,6 +115,7 @@ import VigilRuntime
             merger.reclaim(released: shards[0].releasedWatermarks)
             outputs = Array(repeating: [], count: n)
             tags = Array(repeating: [], count: n)
+            bytes = (0..<n).map { _ in AlertBytes(capacity: 64) }
         }
         let routers = program.streams.indices.map { ShardRouter(program: program, stream: $0, shards: n) }
         let span = Int.random(in: 1...8, using: &rng)
