@@ -232,9 +232,10 @@ public struct Alert: Sendable {
     /// a buffer of its own per alert was an allocation each); a buffer of the alert's own
     /// when nil.
     public mutating func detach(writingMatchedFor streams: [StreamSchema]?, into bytes: AlertBytes? = nil) {
-        // A message that reads only the key is rendered from it when the line is written
-        // (the alert keeps its key), when its events are written here.
-        if messageText == nil && !(streams != nil && keyOnlyTemplate != nil) { messageText = message }
+        // A message that reads only the key, of an alert whose events are written here, is
+        // rendered from the key (which the alert keeps) when its line is written.
+        let rendersFromKey = streams != nil && keyOnlyTemplate != nil
+        if messageText == nil && !rendersFromKey { messageText = message }
         if let streams {
             let bytes = bytes ?? AlertBytes(capacity: 256)
             let start = bytes.writer.count

@@ -369,9 +369,9 @@ public struct Detector: Sendable {
     /// Sharded: queues `e` for the rules this shard owns its key of.
     @inline(never) private mutating func pushOwned(_ e: inout Event, take: Bool, line: UnsafeBufferPointer<UInt8>?) {
         let s = Int(e.stream), mine = readerRanges[s]
-        // Each rule's key is hashed for the reorder buffer only when this shard owns it
-        // (ownership hashes alike in every process; the tables' hash, per process).
-        // The reorder buffer hashes the owned rules' keys in the store, as unsharded.
+        // Ownership is hashed with the fixed seed (alike in every process), on the row in
+        // place; the reorder buffer hashes the owned rules' keys with the tables' seed, in
+        // the store, as unsharded.
         owned.clearKeepingCapacity()
         let admitted = admitted(e, rules: mine)
         e.values.withUnsafeBufferPointer { values in
@@ -664,15 +664,11 @@ public struct Detector: Sendable {
         } else {
             matchers[r].process(slot, store: view, keyFields: slots, hash: hash, into: &matches)
         }
-        if shard.count > 1 {
-            let at = view.stamp(slot)
-            for _ in n..<matches.count { matchTags.append(OutputTag(step: step, phase: Int32(1 + r), time: at.ts, kind: 0, at: at)) }
-        }
+        if shard.count > 1 && matches.count > n { tagMatches(rule: r, from: n, matches, view) }
     }
 
-    /// The shards' tags of `matches[from...]`, made by the in-order pass of `drain`, as
-    /// `processTraced` tags them: by the event each was made on (`process` makes matches
-    /// only on the event it takes, their `trigger`).
+    /// The shards' tags of `matches[from...]`, made by `process`: each by the event it was
+    /// made on (`process` makes matches only on the event it takes, their `trigger`).
     @inline(never) private mutating func tagMatches(rule r: Int, from: Int, _ matches: [StoredMatch], _ view: StoreView) {
         for m in matches[from...] {
             let at = view.stamp(m.trigger)

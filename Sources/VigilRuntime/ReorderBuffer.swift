@@ -103,8 +103,9 @@ struct ReorderBuffer: Sendable {
         return min(q.ts, h.ts)
     }
 
-    /// How far ahead of the next event `pop` prefetches the event's values.
-    private static let prefetchDistance = 8
+    /// How far ahead of the next event `pop` (and `Detector.drain`'s in-order pass)
+    /// prefetches the event's values.
+    static let valuesPrefetchDistance = 8
 
     /// The hash of the key of the event `ahead` places after rule `r`'s next one, when
     /// it has arrived in order (for prefetching its key's bucket).
@@ -117,7 +118,7 @@ struct ReorderBuffer: Sendable {
     mutating func pop(rule r: Int, store: StoreView) -> (slot: Int32, hash: Int) {
         let ref: Ref
         if let q = inOrder[r].first, heaps[r].min.map({ q < $0 }) ?? true {
-            let ahead = inOrder[r].head + Self.prefetchDistance
+            let ahead = inOrder[r].head + Self.valuesPrefetchDistance
             // Its facts are read first of all when it is matched, then its values.
             if ahead < inOrder[r].items.count { store.prefetch(inOrder[r].items[ahead].slot) }
             ref = inOrder[r].pop()
@@ -154,9 +155,6 @@ struct ReorderBuffer: Sendable {
     mutating func dropInOrder(rule r: Int, upTo end: Int) {
         if end > inOrder[r].head { inOrder[r].drop(upTo: end) }
     }
-
-    /// How far ahead of the next event `pop` prefetches the event's values.
-    static var valuesPrefetchDistance: Int { prefetchDistance }
 
     /// Rule `r`'s waiting events' slots, in event-time order (for snapshots).
     func waiting(rule r: Int) -> [Int32] {

@@ -32,15 +32,6 @@ public struct ShardMerger: Sendable {
         suppressors.states = states
     }
 
-    /// The outputs of one span of input from every shard (each in its own order, with
-    /// its tags), merged. Calls `emit` for each output kept, in order, moving it out of
-    /// `outputs` (which is left with `DetectorOutput.movedOut`s).
-    public mutating func merge(_ outputs: inout [[DetectorOutput]], tags: [[OutputTag]], emit: (consuming DetectorOutput, OutputTag) -> Void) {
-        var order: [Place] = []
-        merge(&outputs, tags: tags) { order.append($0) }
-        for p in order { emit(DetectorOutput.take(&outputs[Int(p.shard)][Int(p.index)]), p.tag) }
-    }
-
     /// Where a merged output is: `outputs[shard][index]`, with its tag.
     public struct Place: Sendable {
         public var shard: Int32
@@ -48,10 +39,12 @@ public struct ShardMerger: Sendable {
         public var tag: OutputTag
     }
 
-    /// The same merge, leaving each output kept where it is: `emit` gets its place, in
-    /// order, and the caller moves it out. Only a suppressed rule's alerts are touched
-    /// (their counts written in). Moving each output out here and again into the
-    /// caller's list copied its bytes about ten times (some 200 instructions an alert).
+    /// The outputs of one span of input from every shard (each in its own order, with
+    /// its tags), merged: `emit` gets the place of each output kept, in order, and the
+    /// caller moves it out once the merge returns. Outputs stay where they are; only a
+    /// suppressed rule's alerts are touched (their counts written in). Moving each
+    /// output out here and again into the caller's list copied its bytes about ten times
+    /// (some 200 instructions an alert).
     public mutating func merge(_ outputs: inout [[DetectorOutput]], tags: [[OutputTag]], emit: (Place) -> Void) {
         guard !stopped else { return }
         var next = [Int](repeating: 0, count: outputs.count)

@@ -232,7 +232,7 @@ final class ShardedDetector: @unchecked Sendable {
                 var r = Result(stats: detector.stats)
                 // The batch's alerts write their `matched` arrays here (see `Alert.detach`),
                 // with room for what the last batch's wrote.
-                alertBytes = AlertBytes(capacity: max(4 << 10, alertBytes.count + alertBytes.count / 4))
+                if keepsLines { alertBytes = AlertBytes(capacity: max(4 << 10, alertBytes.count + alertBytes.count / 4)) }
                 decoded.removeAll(keepingCapacity: true)
                 let (commands, routes, ranges) = batch.frozen!
                 let published = batch.published, mine = published[index]

@@ -111,7 +111,10 @@ import VigilRuntime
             tags[i] += shards[i].tags
         }
         func flush() {
-            merger.merge(&outputs, tags: tags) { o, _ in out.append(render(o, program)) }
+            // As `vigil run --threads` hands them on: the places in order, then each moved out.
+            var places: [ShardMerger.Place] = []
+            merger.merge(&outputs, tags: tags) { places.append($0) }
+            for p in places { out.append(render(DetectorOutput.take(&outputs[Int(p.shard)][Int(p.index)]), program)) }
             merger.reclaim(released: shards[0].releasedWatermarks)
             outputs = Array(repeating: [], count: n)
             tags = Array(repeating: [], count: n)
